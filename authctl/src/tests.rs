@@ -1,0 +1,388 @@
+//! The commands against the in-memory store, and the command line's shape.
+
+use super::*;
+use auth_core::model::Consent;
+use auth_core::password::verify_password;
+use auth_core::store::memory::MemoryStore;
+use auth_core::store::SigningKey;
+use clap::CommandFactory;
+
+/// `authctl --table-prefix test` followed by the whitespace-separated words.
+fn parse(words: &str) -> Result<Cli, clap::Error> {
+    Cli::try_parse_from(
+        ["authctl", "--table-prefix", "test"]
+            .into_iter()
+            .chain(words.split_whitespace()),
+    )
+}
+
+fn create_args(words: &str) -> ClientCreate {
+    match parse(&format!("client create {words}")).map(|cli| cli.command) {
+        Ok(Command::Client(ClientCommand::Create(args))) => args,
+        other => panic!("not a client create: {other:?}"),
+    }
+}
+
+fn update_args(words: &str) -> ClientUpdate {
+    match parse(&format!("client update {words}")).map(|cli| cli.command) {
+        Ok(Command::Client(ClientCommand::Update(args))) => args,
+        other => panic!("not a client update: {other:?}"),
+    }
+}
+
+fn error_of<T>(result: Result<T, Error>) -> String {
+    match result {
+        Ok(_) => panic!("expected an error"),
+        Err(Error(message)) => message,
+    }
+}
+
+fn ok<T>(result: Result<T, Error>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(err) => panic!("unexpected error: {err}"),
+    }
+}
+
+fn text_of(value: &Value, field: &str) -> String {
+    value[field].as_str().unwrap_or_default().to_string()
+}
+
+async fn store_with_scopes() -> MemoryStore {
+    let store = MemoryStore::default();
+    for name in ["profile", "orders:read"] {
+        ok(scope_create(&store, name, "a scope").await);
+    }
+    store
+}
+
+async fn stored_client(store: &MemoryStore, id: &str) -> Client {
+    match store.get_client(id).await {
+        Ok(Some(client)) => client,
+        other => panic!("client {id} not stored: {other:?}"),
+    }
+}
+
+#[test]
+fn command_line_is_well_formed() {
+    Cli::command().debug_assert();
+}
+
+#[test]
+fn usage_errors() {
+    let uri = "--name A --redirect-uri https://a.example/cb";
+    for bad in [
+        format!("client create {uri} --public --pkce-optional"),
+        "client create --name A".to_string(),
+        format!("client create {uri} --id bad/id"),
+        format!("client create {uri} --grant password"),
+        "user create alice --password hunter22".to_string(),
+        "user create al:ice".to_string(),
+        "client update x --pkce-required --pkce-optional".to_string(),
+        "client update x --allow-plain-pkce maybe".to_string(),
+        "client update x --scope a --no-scope".to_string(),
+        "scope create x".to_string(),
+    ] {
+        assert!(parse(&bad).is_err(), "{bad}");
+    }
+    assert!(Cli::try_parse_from(["authctl", "--table-prefix", "a/b", "scope", "list"]).is_err());
+    assert!(
+        parse("scope list --json").is_ok_and(|cli| cli.json),
+        "--json after the command"
+    );
+    assert!(
+        parse("--json scope list").is_ok_and(|cli| cli.json),
+        "--json before the command"
+    );
+}
+
+#[tokio::test]
+async fn scopes() {
+    let store = store_with_scopes().await;
+    assert_eq!(
+        error_of(scope_create(&store, "profile", "again").await),
+        "scope profile already exists"
+    );
+    assert!(
+        error_of(scope_create(&store, "bad\"name", "x").await).contains("not a valid scope name")
+    );
+    assert!(error_of(scope_create(&store, "x", "a\u{1b}[31m").await).contains("control characters"));
+    let listed = ok(scope_list(&store).await);
+    // scripts/seed-demo greps for this exact compact form.
+    assert!(listed.json.to_string().contains(r#""name":"profile""#));
+    assert!(listed.text.starts_with("NAME"));
+    ok(scope_delete(&store, "profile").await);
+    assert_eq!(
+        error_of(scope_delete(&store, "profile").await),
+        "scope profile does not exist"
+    );
+}
+
+#[tokio::test]
+async fn confidential_client_gets_a_secret_shown_once() {
+    let store = store_with_scopes().await;
+    let args = create_args(
+        "--id shop --name Shop --redirect-uri https://shop.example/cb --redirect-uri https://shop.example/cb \
+         --scope profile --scope orders:read --default-scope profile",
+    );
+    let output = ok(client_create(&store, args).await);
+    let secret = text_of(&output.json, "client_secret");
+    assert_eq!(secret.len(), 43, "256 bits, base64url");
+    assert!(output.text.contains(&format!("client_secret: {secret}")));
+    assert!(output.text.contains("shown only this once"));
+
+    let stored = stored_client(&store, "shop").await;
+    assert_eq!(stored.secret_hash, Some(Secret::new(secret.clone()).hash()));
+    assert_eq!(stored.redirect_uris, vec!["https://shop.example/cb"]);
+    assert_eq!(stored.grant_types, vec![GrantType::AuthorizationCode]);
+    assert!(stored.requires_pkce() && !stored.allow_plain_pkce);
+
+    let shown = ok(client_show(&store, "shop").await);
+    let shown = format!("{}\n{}", shown.json, shown.text);
+    assert!(
+        !shown.contains(&secret) && !shown.contains("secret"),
+        "{shown}"
+    );
+    let listed = ok(client_list(&store).await);
+    assert!(!listed.json.to_string().contains("secret"));
+
+    let again = create_args("--id shop --name Shop --redirect-uri https://shop.example/cb");
+    assert_eq!(
+        error_of(client_create(&store, again).await),
+        "client shop already exists"
+    );
+}
+
+#[tokio::test]
+async fn public_client_has_no_secret() {
+    let store = store_with_scopes().await;
+    let args = create_args("--name SPA --public --redirect-uri http://127.0.0.1:8765/cb");
+    let output = ok(client_create(&store, args).await);
+    assert!(output.json.get("client_secret").is_none());
+    assert!(!output.text.contains("client_secret"));
+    let id = text_of(&output.json, "client_id");
+    assert_eq!(id.len(), 32, "random_id");
+    let stored = stored_client(&store, &id).await;
+    assert!(stored.kind == ClientKind::Public && stored.secret_hash.is_none());
+}
+
+#[tokio::test]
+async fn client_validation() {
+    let store = store_with_scopes().await;
+    let base = "--name A --redirect-uri https://a.example/cb";
+    for (extra, expected) in [
+        (
+            "--redirect-uri http://evil.example/cb",
+            "redirect URI \"http://evil.example/cb\" is refused: plain http",
+        ),
+        (
+            "--redirect-uri https://a.example/cb#x",
+            "must not contain a fragment",
+        ),
+        (
+            "--scope orders:write --scope profile",
+            "unknown scope orders:write",
+        ),
+        (
+            "--scope profile --default-scope orders:read",
+            "default scope orders:read is not among",
+        ),
+        (
+            "--grant refresh_token",
+            "needs the authorization_code grant",
+        ),
+        ("--scope bad\\scope", "not a valid scope name"),
+    ] {
+        let message =
+            error_of(client_create(&store, create_args(&format!("{base} {extra}"))).await);
+        assert!(message.contains(expected), "{message}");
+    }
+    assert!(store
+        .list_clients()
+        .await
+        .is_ok_and(|clients| clients.is_empty()));
+}
+
+#[tokio::test]
+async fn client_update_rules() {
+    let store = store_with_scopes().await;
+    let args = create_args("--id app --name App --redirect-uri https://a.example/cb --scope profile --default-scope profile");
+    ok(client_create(&store, args).await);
+    let old_hash = stored_client(&store, "app").await.secret_hash;
+
+    assert!(
+        error_of(client_update(&store, update_args("app")).await).starts_with("nothing to change")
+    );
+    assert_eq!(
+        error_of(client_update(&store, update_args("nope --name X")).await),
+        "client nope does not exist"
+    );
+    let narrowed = client_update(&store, update_args("app --scope orders:read")).await;
+    assert!(error_of(narrowed).contains("default scope profile is not among"));
+    let bad_uri = client_update(&store, update_args("app --redirect-uri ftp://x")).await;
+    assert!(error_of(bad_uri).contains("\"ftp://x\" is refused"));
+
+    let args = update_args(
+        "app --scope orders:read --no-default-scope --pkce-optional --allow-plain-pkce true \
+         --grant authorization_code --grant refresh_token --rotate-secret --redirect-uri com.example.app:/cb",
+    );
+    let output = ok(client_update(&store, args).await);
+    let client = stored_client(&store, "app").await;
+    assert_eq!(
+        client.secret_hash,
+        Some(Secret::new(text_of(&output.json, "client_secret")).hash())
+    );
+    assert_ne!(client.secret_hash, old_hash);
+    assert!(client.pkce_optional && client.allow_plain_pkce);
+    assert!(client.default_scopes.is_empty());
+    assert_eq!(client.redirect_uris, vec!["com.example.app:/cb"]);
+    assert_eq!(
+        client.grant_types,
+        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+    );
+
+    let output = ok(client_update(
+        &store,
+        update_args("app --pkce-required --allow-plain-pkce false"),
+    )
+    .await);
+    assert!(output.json.get("client_secret").is_none());
+    let client = stored_client(&store, "app").await;
+    assert!(!client.pkce_optional && !client.allow_plain_pkce);
+
+    ok(client_create(
+        &store,
+        create_args("--id spa --public --name SPA --redirect-uri https://a.example/cb"),
+    )
+    .await);
+    assert!(
+        error_of(client_update(&store, update_args("spa --pkce-optional")).await)
+            .contains("must use PKCE")
+    );
+    assert!(
+        error_of(client_update(&store, update_args("spa --rotate-secret")).await)
+            .contains("no secret")
+    );
+
+    ok(client_delete(&store, "spa").await);
+    assert_eq!(
+        error_of(client_delete(&store, "spa").await),
+        "client spa does not exist"
+    );
+}
+
+#[tokio::test]
+async fn users() {
+    let store = MemoryStore::default();
+    let short = user_create(&store, "alice", || Ok(Secret::new("1234567"))).await;
+    assert!(error_of(short).contains("at least 8 characters"));
+    let output = ok(user_create(&store, "alice", || Ok(Secret::new("correct horse"))).await);
+    let user = store.get_user("alice").await.ok().flatten();
+    let Some(user) = user else {
+        panic!("alice not stored")
+    };
+    assert_eq!(user.sub, text_of(&output.json, "sub"));
+    assert!(verify_password("correct horse", &user.password_hash));
+
+    // A duplicate is refused before the password is asked for.
+    let duplicate = user_create(&store, "alice", || panic!("asked for a password")).await;
+    assert_eq!(error_of(duplicate), "user alice already exists");
+
+    let shown = ok(user_show(&store, "alice").await);
+    assert_eq!(shown.json, json!({ "username": "alice", "sub": user.sub }));
+    assert!(!shown.text.contains("argon2"));
+    ok(user_delete(&store, "alice").await);
+    assert_eq!(
+        error_of(user_show(&store, "alice").await),
+        "user alice does not exist"
+    );
+    assert_eq!(
+        error_of(user_delete(&store, "alice").await),
+        "user alice does not exist"
+    );
+}
+
+#[tokio::test]
+async fn consents() {
+    let store = MemoryStore::default();
+    ok(user_create(&store, "bob", || Ok(Secret::new("long enough"))).await);
+    let Some(bob) = store.get_user("bob").await.ok().flatten() else {
+        panic!("bob not stored")
+    };
+    for (client_id, expires_at) in [("a", now() + 60), ("b", now() + 60), ("c", now() - 60)] {
+        let consent = Consent {
+            sub: bob.sub.clone(),
+            client_id: client_id.into(),
+            scopes: ["profile".to_string()].into(),
+            expires_at,
+        };
+        assert!(store.put_consent(&consent).await.is_ok());
+    }
+    let listed = ok(consent_list(&store, "bob").await);
+    assert_eq!(listed.json.as_array().map(Vec::len), Some(3));
+    assert_eq!(listed.json[0]["scopes"], json!(["profile"]));
+    assert!(listed.text.contains("(expired)"));
+
+    let one = ok(consent_revoke(&store, "bob", Some("b")).await);
+    assert_eq!(one.json, json!({ "removed": 1, "client_ids": ["b"] }));
+    assert_eq!(
+        error_of(consent_revoke(&store, "bob", Some("b")).await),
+        "user bob has no consent for client b"
+    );
+    let all = ok(consent_revoke(&store, "bob", None).await);
+    assert_eq!(all.json, json!({ "removed": 2, "client_ids": ["a", "c"] }));
+    assert_eq!(all.text, "removed 2 consents of user bob (clients a, c)");
+    assert_eq!(
+        ok(consent_revoke(&store, "bob", None).await).text,
+        "removed 0 consents of user bob"
+    );
+    assert_eq!(
+        error_of(consent_list(&store, "carol").await),
+        "user carol does not exist"
+    );
+}
+
+fn key_created_at(created_at: i64) -> SigningKey {
+    match generate_signing_key() {
+        Ok(key) => SigningKey { created_at, ..key },
+        Err(err) => panic!("{err}"),
+    }
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_the_new_key_and_the_previous_one() {
+    let store = MemoryStore::default();
+    let first = ok(keys_rotate(&store).await);
+    assert!(first.text.contains("retired: none"));
+    assert_eq!(first.json["previous"], Value::Null);
+
+    let (oldest, older) = (key_created_at(now() - 200), key_created_at(now() - 100));
+    for key in [&oldest, &older] {
+        assert!(store.put_key(key).await.is_ok());
+    }
+    let rotated = ok(keys_rotate(&store).await);
+    let new_kid = text_of(&rotated.json, "kid");
+    let first_kid = text_of(&first.json, "kid");
+    assert!(!rotated.text.contains("PRIVATE") && !rotated.json.to_string().contains("PRIVATE"));
+    // Several keys may share a created_at second: the new one is kept whatever its kid.
+    assert_eq!(rotated.json["previous"], json!(first_kid));
+    assert_eq!(rotated.json["retired"], json!([older.kid, oldest.kid]));
+
+    let kept: Vec<String> = store
+        .list_keys(false)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kept.len(), 2);
+    assert!(
+        kept.contains(&new_kid) && kept.contains(&first_kid),
+        "{kept:?}"
+    );
+
+    let listed = ok(keys_list(&store).await);
+    assert_eq!(listed.json.as_array().map(Vec::len), Some(2));
+    assert_eq!(listed.json[0]["current"], json!(true));
+    assert!(!listed.json.to_string().contains("PRIVATE") && listed.text.contains("current"));
+}

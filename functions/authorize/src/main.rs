@@ -1,0 +1,13 @@
+//! `GET /oauth/authorize`
+use auth_core::{endpoints::authorize, lambda, App};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let app = App::from_env().await?;
+    lambda::serve(|request| {
+        let app = &app;
+        async move { authorize::handle(&app.store, &app.config, &request).await }
+    })
+    .await
+}

@@ -1,0 +1,13 @@
+//! `GET /oauth/scopes`
+use auth_core::{endpoints::scopes, lambda, App};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda::Error> {
+    lambda::init_tracing();
+    let app = App::from_env().await?;
+    lambda::serve(|request| {
+        let app = &app;
+        async move { scopes::handle(&app.store, &request).await }
+    })
+    .await
+}

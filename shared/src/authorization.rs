@@ -1,0 +1,265 @@
+//! The authorization request (RFC 6749 4.1.1, RFC 7636 4.3), validated the same way
+//! by `GET /oauth/authorize` and again by `POST /oauth/consent` (hidden fields are
+//! never trusted), and the authorization codes issued for it.
+
+use crate::config::Config;
+use crate::http::{append_query, Params};
+use crate::model::{parse_scope, scope_string, Client, Grant, PkceChallenge, PkceMethod, ScopeSet};
+use crate::pkce;
+use crate::secret::{now, Secret, TOKEN_BYTES};
+use crate::store::{ClientStore, CodeStore, StoreError, StoreResult};
+
+/// A request that passed every check: what the consent page shows and a code stands for.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    pub client: Client,
+    /// Where the response goes: the request's `redirect_uri`, or the client's only one.
+    pub redirect_uri: String,
+    /// Whether the request named it (then the token request must name it too, RFC 6749 4.1.3).
+    pub redirect_uri_given: bool,
+    pub scopes: ScopeSet,
+    pub state: Option<String>,
+    pub pkce: Option<PkceChallenge>,
+}
+
+#[derive(Debug)]
+pub enum AuthorizationError {
+    /// The client or redirect URI cannot be trusted: an error page, never a redirect (RFC 6749 4.1.2.1).
+    Page {
+        title: &'static str,
+        message: String,
+    },
+    /// Every other error goes back to the validated redirect URI.
+    Redirect {
+        redirect_uri: String,
+        error: &'static str,
+        description: String,
+        state: Option<String>,
+    },
+    Storage(StoreError),
+}
+
+impl From<StoreError> for AuthorizationError {
+    fn from(error: StoreError) -> Self {
+        AuthorizationError::Storage(error)
+    }
+}
+
+fn page(title: &'static str, message: &str) -> AuthorizationError {
+    AuthorizationError::Page {
+        title,
+        message: message.to_string(),
+    }
+}
+
+/// Checks the request in the order of the spec: client and redirect URI first (errors
+/// shown as a page), then response type, repeated parameters, scope and PKCE (errors redirected).
+pub async fn validate<S: ClientStore>(
+    store: &S,
+    params: &Params,
+) -> Result<AuthorizationRequest, AuthorizationError> {
+    if params.is_repeated("client_id") || params.is_repeated("redirect_uri") {
+        return Err(page(
+            "Invalid request",
+            "The request names its application or return address more than once.",
+        ));
+    }
+    let Some(client_id) = params.get("client_id") else {
+        return Err(page(
+            "Unknown application",
+            "The request does not say which application is asking.",
+        ));
+    };
+    let Some(client) = store.get_client(client_id).await? else {
+        return Err(page(
+            "Unknown application",
+            "The application that sent you here is not registered.",
+        ));
+    };
+    let (redirect_uri, redirect_uri_given) = match params.get("redirect_uri") {
+        // Exact string comparison: no normalisation, no prefix or pattern matching (RFC 9700 2.1).
+        Some(uri) if client.redirect_uris.iter().any(|registered| registered == uri) => (uri.to_string(), true),
+        Some(_) => {
+            return Err(page(
+                "Invalid return address",
+                "The address to return to is not registered for this application.",
+            ))
+        }
+        None => match client.redirect_uris.as_slice() {
+            [only] => (only.clone(), false),
+            _ => {
+                return Err(page(
+                    "Invalid return address",
+                    "The request does not say where to return, and the application has several addresses.",
+                ))
+            }
+        },
+    };
+
+    let state = params.get("state").map(str::to_string);
+    let redirect = |error: &'static str, description: &str| AuthorizationError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        error,
+        description: description.to_string(),
+        state: state.clone(),
+    };
+
+    if let Some(response_type) = params.get("response_type") {
+        if response_type != "code" {
+            return Err(redirect(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if let Some(name) = params.first_repeated() {
+        return Err(redirect(
+            "invalid_request",
+            &format!("the parameter {name} is repeated"),
+        ));
+    }
+
+    let requested = match params.get("scope") {
+        Some(scope) => {
+            parse_scope(scope).ok_or_else(|| redirect("invalid_scope", "the scope is malformed"))?
+        }
+        None => ScopeSet::new(),
+    };
+    let scopes = if requested.is_empty() {
+        client.default_scopes.clone()
+    } else {
+        requested
+    };
+    if scopes.is_empty() {
+        return Err(redirect(
+            "invalid_scope",
+            "no scope was requested and the client has no default scope",
+        ));
+    }
+    if let Some(unknown) = scopes.iter().find(|s| !client.allowed_scopes.contains(*s)) {
+        return Err(redirect(
+            "invalid_scope",
+            &format!("the scope {unknown} is not available to this client"),
+        ));
+    }
+
+    let pkce = match (
+        params.get("code_challenge"),
+        params.get("code_challenge_method"),
+    ) {
+        (None, None) if client.requires_pkce() => {
+            return Err(redirect(
+                "invalid_request",
+                "code_challenge is required (PKCE, RFC 7636)",
+            ))
+        }
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(redirect(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            ))
+        }
+        (Some(challenge), method) => {
+            // RFC 7636 4.3: the method defaults to plain.
+            let method = match PkceMethod::parse(method.unwrap_or("plain")) {
+                Some(PkceMethod::S256) => PkceMethod::S256,
+                Some(PkceMethod::Plain) if client.allow_plain_pkce => PkceMethod::Plain,
+                _ => {
+                    return Err(redirect(
+                        "invalid_request",
+                        "code_challenge_method must be S256",
+                    ))
+                }
+            };
+            if !pkce::is_well_formed(challenge) {
+                return Err(redirect(
+                    "invalid_request",
+                    "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
+                ));
+            }
+            Some(PkceChallenge {
+                challenge: challenge.to_string(),
+                method,
+            })
+        }
+    };
+
+    Ok(AuthorizationRequest {
+        client,
+        redirect_uri,
+        redirect_uri_given,
+        scopes,
+        state,
+        pkce,
+    })
+}
+
+impl AuthorizationRequest {
+    /// The request's parameters, normalised, as the consent form carries them.
+    pub fn form_fields(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![("client_id", self.client.client_id.clone())];
+        if self.redirect_uri_given {
+            fields.push(("redirect_uri", self.redirect_uri.clone()));
+        }
+        fields.push(("scope", scope_string(&self.scopes)));
+        if let Some(state) = &self.state {
+            fields.push(("state", state.clone()));
+        }
+        if let Some(pkce) = &self.pkce {
+            fields.push(("code_challenge", pkce.challenge.clone()));
+            fields.push(("code_challenge_method", pkce.method.as_str().to_string()));
+        }
+        fields
+    }
+
+    /// Issues a code for the signed-in user: 256 random bits, stored only as its hash.
+    pub async fn issue_code<S: CodeStore>(
+        &self,
+        store: &S,
+        config: &Config,
+        sub: &str,
+    ) -> StoreResult<Secret> {
+        let code = Secret::generate(TOKEN_BYTES);
+        let grant = Grant {
+            code_hash: code.hash(),
+            client_id: self.client.client_id.clone(),
+            redirect_uri: self.redirect_uri_given.then(|| self.redirect_uri.clone()),
+            sub: sub.to_string(),
+            scopes: self.scopes.clone(),
+            pkce: self.pkce.clone(),
+            expires_at: now() + config.code_ttl_seconds,
+            redeemed_at: None,
+            issued_jti: None,
+            issued_family: None,
+        };
+        store.create_code(&grant).await?;
+        Ok(code)
+    }
+
+    /// The success response's location: `code`, `state` and `iss` (RFC 9207).
+    pub fn code_location(&self, config: &Config, code: &Secret) -> String {
+        let mut params = vec![("code", code.expose())];
+        if let Some(state) = &self.state {
+            params.push(("state", state));
+        }
+        params.push(("iss", &config.issuer));
+        append_query(&self.redirect_uri, &params)
+    }
+}
+
+/// An error response's location: `error`, `error_description`, `state` and `iss`.
+pub fn error_location(
+    config: &Config,
+    redirect_uri: &str,
+    error: &str,
+    description: &str,
+    state: Option<&str>,
+) -> String {
+    let mut params = vec![("error", error), ("error_description", description)];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    params.push(("iss", &config.issuer));
+    append_query(redirect_uri, &params)
+}

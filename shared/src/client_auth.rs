@@ -1,0 +1,112 @@
+//! Client authentication at the token endpoint (RFC 6749 2.3.1): `client_secret_basic`,
+//! `client_secret_post`, and `none` for public clients. Secrets are compared as
+//! SHA-256 hashes in constant time.
+
+use crate::http::{HttpRequest, Params};
+use crate::model::{Client, ClientKind};
+use crate::secret::{constant_time_eq, Secret};
+use crate::store::{ClientStore, StoreError};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use percent_encoding::percent_decode_str;
+
+#[derive(Debug)]
+pub enum ClientAuthError {
+    /// Malformed or ambiguous credentials: `invalid_request`.
+    Malformed(&'static str),
+    /// Unknown client or wrong secret: `401 invalid_client`.
+    Failed {
+        used_basic: bool,
+    },
+    Storage(StoreError),
+}
+
+struct Presented {
+    client_id: String,
+    secret: Option<Secret>,
+    used_basic: bool,
+}
+
+fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, ClientAuthError> {
+    let basic = match request.header("authorization") {
+        Some(value) if value.len() > 6 && value[..6].eq_ignore_ascii_case("basic ") => {
+            let decoded = STANDARD
+                .decode(value[6..].trim())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or(ClientAuthError::Failed { used_basic: true })?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or(ClientAuthError::Failed { used_basic: true })?;
+            // RFC 6749 2.3.1: both parts are form-urlencoded before base64.
+            let decode = |s: &str| {
+                percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8()
+                    .map(|c| c.into_owned())
+                    .map_err(|_| ClientAuthError::Failed { used_basic: true })
+            };
+            Some((decode(id)?, decode(secret)?))
+        }
+        _ => None,
+    };
+    match basic {
+        Some((client_id, secret)) => {
+            if params.get("client_secret").is_some() {
+                return Err(ClientAuthError::Malformed(
+                    "use one client authentication method, not two",
+                ));
+            }
+            if params.get("client_id").is_some_and(|id| id != client_id) {
+                return Err(ClientAuthError::Malformed(
+                    "client_id differs from the Authorization header",
+                ));
+            }
+            Ok(Presented {
+                client_id,
+                secret: Some(Secret::new(secret)),
+                used_basic: true,
+            })
+        }
+        None => {
+            let client_id = params
+                .get("client_id")
+                .ok_or(ClientAuthError::Failed { used_basic: false })?;
+            Ok(Presented {
+                client_id: client_id.to_string(),
+                secret: params.get("client_secret").map(Secret::new),
+                used_basic: false,
+            })
+        }
+    }
+}
+
+/// The authenticated client, or why not.
+pub async fn authenticate<S: ClientStore>(
+    store: &S,
+    request: &HttpRequest,
+    params: &Params,
+) -> Result<Client, ClientAuthError> {
+    let presented = presented(request, params)?;
+    let failed = ClientAuthError::Failed {
+        used_basic: presented.used_basic,
+    };
+    let client = store
+        .get_client(&presented.client_id)
+        .await
+        .map_err(ClientAuthError::Storage)?
+        .ok_or(failed)?;
+    let ok = match (client.kind, &client.secret_hash, &presented.secret) {
+        (ClientKind::Confidential, Some(stored), Some(secret)) => {
+            constant_time_eq(stored.as_bytes(), secret.hash().as_bytes())
+        }
+        (ClientKind::Public, _, None) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(client)
+    } else {
+        Err(ClientAuthError::Failed {
+            used_basic: presented.used_basic,
+        })
+    }
+}

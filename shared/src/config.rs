@@ -1,0 +1,142 @@
+//! Configuration, read once from the environment (set by `template.yaml` in AWS,
+//! by `scripts/dev` locally). Every setting of the service is read here and nowhere else.
+
+use std::env;
+use std::fmt;
+
+/// Names of the DynamoDB tables. In AWS they are `<stack name>-<table>`
+/// (see `template.yaml`), so one prefix names them all.
+#[derive(Clone, Debug)]
+pub struct Tables {
+    pub scopes: String,
+    pub clients: String,
+    pub users: String,
+    pub sessions: String,
+    pub consents: String,
+    pub codes: String,
+    pub tokens: String,
+    pub keys: String,
+    pub throttle: String,
+}
+
+impl Tables {
+    pub fn with_prefix(prefix: &str) -> Self {
+        let name = |table: &str| format!("{prefix}-{table}");
+        Tables {
+            scopes: name("scopes"),
+            clients: name("clients"),
+            users: name("users"),
+            sessions: name("sessions"),
+            consents: name("consents"),
+            codes: name("codes"),
+            tokens: name("tokens"),
+            keys: name("keys"),
+            throttle: name("throttle"),
+        }
+    }
+
+    /// Reads `AUTH_TABLE_PREFIX`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self::with_prefix(&required("AUTH_TABLE_PREFIX")?))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The issuer URL: `iss` of every token and authorization response, base of every endpoint URL.
+    pub issuer: String,
+    /// `aud` of access tokens.
+    pub audience: String,
+    pub tables: Tables,
+    /// Lifetime of an authorization code (RFC 6749 4.1.2: at most 10 minutes).
+    pub code_ttl_seconds: i64,
+    pub access_token_ttl_seconds: i64,
+    pub consent_ttl_seconds: i64,
+    pub session_ttl_seconds: i64,
+}
+
+pub const MAX_CODE_TTL_SECONDS: i64 = 600;
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let issuer = required("AUTH_ISSUER")?.trim_end_matches('/').to_string();
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            return Err(ConfigError(format!(
+                "AUTH_ISSUER must be an http(s) URL, got {issuer:?}"
+            )));
+        }
+        let audience = match env::var("AUTH_AUDIENCE") {
+            Ok(value) if !value.is_empty() => value,
+            _ => issuer.clone(),
+        };
+        let code_ttl_seconds = seconds("AUTH_CODE_TTL_SECONDS", 60)?;
+        if !(1..=MAX_CODE_TTL_SECONDS).contains(&code_ttl_seconds) {
+            return Err(ConfigError(format!(
+                "AUTH_CODE_TTL_SECONDS must be between 1 and {MAX_CODE_TTL_SECONDS}"
+            )));
+        }
+        Ok(Config {
+            issuer,
+            audience,
+            tables: Tables::from_env()?,
+            code_ttl_seconds,
+            access_token_ttl_seconds: seconds("AUTH_ACCESS_TOKEN_TTL_SECONDS", 900)?,
+            consent_ttl_seconds: seconds("AUTH_CONSENT_TTL_SECONDS", 90 * 24 * 3600)?,
+            session_ttl_seconds: seconds("AUTH_SESSION_TTL_SECONDS", 8 * 3600)?,
+        })
+    }
+
+    /// A configuration for unit tests.
+    pub fn for_tests() -> Self {
+        Config {
+            issuer: "https://auth.example.test".into(),
+            audience: "https://api.example.test".into(),
+            tables: Tables::with_prefix("test"),
+            code_ttl_seconds: 60,
+            access_token_ttl_seconds: 900,
+            consent_ttl_seconds: 3600,
+            session_ttl_seconds: 3600,
+        }
+    }
+
+    /// Cookies are `Secure` unless the issuer is a loopback http URL (local development).
+    pub fn secure_cookies(&self) -> bool {
+        !(self.issuer.starts_with("http://127.0.0.1")
+            || self.issuer.starts_with("http://localhost")
+            || self.issuer.starts_with("http://[::1]"))
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+}
+
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn required(name: &str) -> Result<String, ConfigError> {
+    match env::var(name) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        _ => Err(ConfigError(format!("{name} is not set"))),
+    }
+}
+
+fn seconds(name: &str, default: i64) -> Result<i64, ConfigError> {
+    match env::var(name) {
+        Ok(value) if !value.is_empty() => match value.parse::<i64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(ConfigError(format!(
+                "{name} must be a positive number of seconds"
+            ))),
+        },
+        _ => Ok(default),
+    }
+}

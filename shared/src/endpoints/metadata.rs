@@ -1,0 +1,65 @@
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414), also served at
+//! `/.well-known/openid-configuration`, where API Gateway's JWT authorizer looks.
+
+use super::storage_failure;
+use crate::config::Config;
+use crate::http::{json, HttpRequest, HttpResponse};
+use crate::store::ScopeStore;
+use http::header::{HeaderValue, CACHE_CONTROL};
+use http::StatusCode;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    issuer: &'a str,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    jwks_uri: String,
+    scopes_supported: Vec<String>,
+    response_types_supported: [&'static str; 1],
+    response_modes_supported: [&'static str; 1],
+    grant_types_supported: [&'static str; 1],
+    token_endpoint_auth_methods_supported: [&'static str; 3],
+    code_challenge_methods_supported: [&'static str; 1],
+    authorization_response_iss_parameter_supported: bool,
+    // Required members of OpenID discovery, read at the second path by OpenID libraries.
+    id_token_signing_alg_values_supported: [&'static str; 1],
+    subject_types_supported: [&'static str; 1],
+}
+
+pub async fn handle<S: ScopeStore>(
+    store: &S,
+    config: &Config,
+    _request: &HttpRequest,
+) -> HttpResponse {
+    let scopes = match store.list_scopes().await {
+        Ok(scopes) => scopes.into_iter().map(|s| s.name).collect(),
+        Err(error) => return storage_failure("listing scopes failed", error),
+    };
+    let metadata = Metadata {
+        issuer: &config.issuer,
+        authorization_endpoint: config.endpoint("/oauth/authorize"),
+        token_endpoint: config.endpoint("/oauth/token"),
+        jwks_uri: config.endpoint("/.well-known/jwks.json"),
+        scopes_supported: scopes,
+        response_types_supported: ["code"],
+        response_modes_supported: ["query"],
+        grant_types_supported: ["authorization_code"],
+        token_endpoint_auth_methods_supported: [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        // plain is accepted only from clients configured for it; S256 is what we advertise.
+        code_challenge_methods_supported: ["S256"],
+        authorization_response_iss_parameter_supported: true,
+        id_token_signing_alg_values_supported: ["RS256"],
+        subject_types_supported: ["public"],
+    };
+    let mut response = json(StatusCode::OK, &metadata);
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}

@@ -1,0 +1,57 @@
+//! One module per endpoint; each exposes `handle`, which answers every request itself.
+
+pub mod authorize;
+pub mod consent;
+pub mod jwks;
+pub mod login;
+pub mod metadata;
+pub mod scopes;
+pub mod token;
+
+use crate::authorization::{error_location, AuthorizationError};
+use crate::config::Config;
+use crate::http::{redirect, server_error_json, HttpResponse};
+use crate::pages;
+use crate::store::StoreError;
+use http::StatusCode;
+
+/// Logs a storage failure (its cause, never request data) and answers 500 in JSON.
+pub(crate) fn storage_failure(context: &str, error: StoreError) -> HttpResponse {
+    tracing::error!(error = %error, "{context}");
+    server_error_json()
+}
+
+/// Logs a storage failure and answers a 500 page (for the endpoints a browser sees).
+pub(crate) fn storage_failure_page(context: &str, error: StoreError) -> HttpResponse {
+    tracing::error!(error = %error, "{context}");
+    pages::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The service could not complete your request. Please try again in a moment.",
+    )
+}
+
+/// The response for a failed authorization request: a page or a redirect with the error.
+pub(crate) fn authorization_failure(
+    config: &Config,
+    error: AuthorizationError,
+    redirect_status: StatusCode,
+) -> HttpResponse {
+    match error {
+        AuthorizationError::Page { title, message } => {
+            pages::error(StatusCode::BAD_REQUEST, title, &message)
+        }
+        AuthorizationError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state,
+        } => redirect(
+            redirect_status,
+            &error_location(config, &redirect_uri, error, &description, state.as_deref()),
+        ),
+        AuthorizationError::Storage(error) => {
+            storage_failure_page("reading the client failed", error)
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! Domain crate of Auth API: everything an endpoint does, behind storage traits,
+//! so that each Lambda function's `main.rs` only wires configuration and clients.
+
+pub mod app;
+pub mod authorization;
+pub mod client_auth;
+pub mod config;
+pub mod endpoints;
+pub mod http;
+pub mod keys;
+pub mod lambda;
+pub mod model;
+pub mod pages;
+pub mod password;
+pub mod pkce;
+pub mod secret;
+pub mod session;
+pub mod store;
+pub mod tokens;
+
+pub use app::App;
+pub use config::Config;

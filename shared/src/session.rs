@@ -1,0 +1,88 @@
+//! Login sessions: a random id in an `HttpOnly` cookie, stored only as its SHA-256
+//! hash in DynamoDB (so a session can be ended server-side), and the CSRF token
+//! derived from it for the consent form.
+
+use crate::config::Config;
+use crate::http::HttpRequest;
+use crate::model::{Session, User};
+use crate::secret::{constant_time_eq, now, sha256_b64, Secret, TOKEN_BYTES};
+use crate::store::{SessionStore, StoreResult};
+
+/// `__Host-` binds the cookie to this exact origin; browsers accept it only with `Secure`.
+pub fn cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies() {
+        "__Host-session"
+    } else {
+        "session"
+    }
+}
+
+pub fn login_csrf_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies() {
+        "__Host-login_csrf"
+    } else {
+        "login_csrf"
+    }
+}
+
+/// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` outside loopback.
+pub fn set_cookie(config: &Config, name: &str, value: &str, max_age_seconds: i64) -> String {
+    let secure = if config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}")
+}
+
+/// The signed-in user's session and its raw id, if the cookie names a live one.
+pub async fn current<S: SessionStore>(
+    store: &S,
+    config: &Config,
+    request: &HttpRequest,
+) -> StoreResult<Option<(Session, Secret)>> {
+    let Some(id) = request.cookie(cookie_name(config)) else {
+        return Ok(None);
+    };
+    // Our ids are 43 base64url characters; anything else cannot be one.
+    if id.len() != 43 {
+        return Ok(None);
+    }
+    let id = Secret::new(id);
+    Ok(store
+        .get_session(&id.hash(), now())
+        .await?
+        .map(|session| (session, id)))
+}
+
+/// Starts a session for the user; returns the `Set-Cookie` header value.
+pub async fn start<S: SessionStore>(
+    store: &S,
+    config: &Config,
+    user: &User,
+) -> StoreResult<String> {
+    let id = Secret::generate(TOKEN_BYTES);
+    let session = Session {
+        id_hash: id.hash(),
+        sub: user.sub.clone(),
+        username: user.username.clone(),
+        expires_at: now() + config.session_ttl_seconds,
+    };
+    store.create_session(&session).await?;
+    Ok(set_cookie(
+        config,
+        cookie_name(config),
+        id.expose(),
+        config.session_ttl_seconds,
+    ))
+}
+
+/// The consent form's CSRF token: bound to the session, derivable only by who holds its id.
+pub fn csrf_token(session_id: &Secret) -> String {
+    sha256_b64(format!("csrf-v1:{}", session_id.expose()).as_bytes())
+}
+
+pub fn csrf_token_matches(session_id: &Secret, presented: Option<&str>) -> bool {
+    presented
+        .is_some_and(|token| constant_time_eq(csrf_token(session_id).as_bytes(), token.as_bytes()))
+}

@@ -1,0 +1,742 @@
+//! The DynamoDB implementation of the storage traits. Attribute maps stay in this
+//! module. Items that expire carry `expires_at` (the tables' TTL attribute), and
+//! every read and every conditional write checks it too: TTL deletion is late.
+
+use super::*;
+use crate::config::Tables;
+use crate::model::{ClientKind, GrantType, PkceChallenge, PkceMethod, ScopeSet};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
+use aws_sdk_dynamodb::Client as DynamoClient;
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: DynamoClient,
+    tables: Tables,
+}
+
+impl DynamoStore {
+    pub fn new(client: DynamoClient, tables: Tables) -> Self {
+        DynamoStore { client, tables }
+    }
+
+    /// A store on the SDK's standard configuration: region, credentials, and the
+    /// endpoint override `AWS_ENDPOINT_URL_DYNAMODB` (the local server) all come from the environment.
+    pub async fn from_env(tables: Tables) -> Self {
+        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        DynamoStore::new(DynamoClient::new(&sdk_config), tables)
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    async fn scan_all(&self, table: &str) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(table)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    async fn get_item(&self, table: &str, key: Item) -> StoreResult<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(output.item)
+    }
+
+    /// Puts an item unless one with the same key exists.
+    async fn put_new(&self, table: &str, key_attribute: &str, item: Item) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", key_attribute)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.into_service_error() {
+                e if e.is_conditional_check_failed_exception() => Err(StoreError::AlreadyExists),
+                e => Err(StoreError::Unavailable(Box::new(e))),
+            },
+        }
+    }
+
+    /// Deletes an item; `NotFound` when there was none.
+    async fn delete_existing(
+        &self,
+        table: &str,
+        key_attribute: &str,
+        key: Item,
+    ) -> StoreResult<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", key_attribute)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.into_service_error() {
+                e if e.is_conditional_check_failed_exception() => Err(StoreError::NotFound),
+                e => Err(StoreError::Unavailable(Box::new(e))),
+            },
+        }
+    }
+}
+
+fn unavailable<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::Unavailable(Box::new(err))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn list<'a>(values: impl IntoIterator<Item = &'a String>) -> AttributeValue {
+    AttributeValue::L(values.into_iter().map(|v| s(v.as_str())).collect())
+}
+
+fn key(name: &str, value: &str) -> Item {
+    HashMap::from([(name.to_string(), s(value))])
+}
+
+fn get_str(item: &Item, name: &str) -> StoreResult<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Ok(value.clone()),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} is missing or not a string"
+        ))),
+    }
+}
+
+fn get_opt_str(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value.clone()),
+        _ => None,
+    }
+}
+
+fn get_num(item: &Item, name: &str) -> StoreResult<i64> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("attribute {name} is not an integer"))),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} is missing or not a number"
+        ))),
+    }
+}
+
+fn get_opt_num(item: &Item, name: &str) -> Option<i64> {
+    match item.get(name) {
+        Some(AttributeValue::N(value)) => value.parse().ok(),
+        _ => None,
+    }
+}
+
+fn get_bool(item: &Item, name: &str) -> bool {
+    matches!(item.get(name), Some(AttributeValue::Bool(true)))
+}
+
+fn get_list(item: &Item, name: &str) -> StoreResult<Vec<String>> {
+    match item.get(name) {
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(value) => Ok(value.clone()),
+                _ => Err(StoreError::Corrupt(format!(
+                    "attribute {name} holds a non-string"
+                ))),
+            })
+            .collect(),
+        None => Ok(Vec::new()),
+        _ => Err(StoreError::Corrupt(format!(
+            "attribute {name} is not a list"
+        ))),
+    }
+}
+
+fn get_set(item: &Item, name: &str) -> StoreResult<ScopeSet> {
+    Ok(get_list(item, name)?.into_iter().collect())
+}
+
+fn is_live(item: &Item, now: i64) -> bool {
+    get_opt_num(item, "expires_at").is_some_and(|expires_at| expires_at > now)
+}
+
+// --- scopes -------------------------------------------------------------
+
+fn scope_from(item: &Item) -> StoreResult<Scope> {
+    Ok(Scope {
+        name: get_str(item, "name")?,
+        description: get_opt_str(item, "description").unwrap_or_default(),
+    })
+}
+
+impl ScopeStore for DynamoStore {
+    async fn list_scopes(&self) -> StoreResult<Vec<Scope>> {
+        let mut scopes = self
+            .scan_all(&self.tables.scopes)
+            .await?
+            .iter()
+            .map(scope_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        scopes.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(scopes)
+    }
+
+    async fn create_scope(&self, scope: &Scope) -> StoreResult<()> {
+        let item = HashMap::from([
+            ("name".to_string(), s(&scope.name)),
+            ("description".to_string(), s(&scope.description)),
+        ]);
+        self.put_new(&self.tables.scopes, "name", item).await
+    }
+
+    async fn delete_scope(&self, name: &str) -> StoreResult<()> {
+        self.delete_existing(&self.tables.scopes, "name", key("name", name))
+            .await
+    }
+}
+
+// --- clients ------------------------------------------------------------
+
+fn client_item(client: &Client) -> Item {
+    let mut item = HashMap::from([
+        ("client_id".to_string(), s(&client.client_id)),
+        ("name".to_string(), s(&client.name)),
+        ("redirect_uris".to_string(), list(&client.redirect_uris)),
+        ("allowed_scopes".to_string(), list(&client.allowed_scopes)),
+        ("default_scopes".to_string(), list(&client.default_scopes)),
+        (
+            "kind".to_string(),
+            s(match client.kind {
+                ClientKind::Confidential => "confidential",
+                ClientKind::Public => "public",
+            }),
+        ),
+        (
+            "pkce_optional".to_string(),
+            AttributeValue::Bool(client.pkce_optional),
+        ),
+        (
+            "allow_plain_pkce".to_string(),
+            AttributeValue::Bool(client.allow_plain_pkce),
+        ),
+        (
+            "grant_types".to_string(),
+            AttributeValue::L(client.grant_types.iter().map(|g| s(g.as_str())).collect()),
+        ),
+    ]);
+    if let Some(hash) = &client.secret_hash {
+        item.insert("secret_hash".to_string(), s(hash));
+    }
+    item
+}
+
+fn client_from(item: &Item) -> StoreResult<Client> {
+    let kind = match get_str(item, "kind")?.as_str() {
+        "confidential" => ClientKind::Confidential,
+        "public" => ClientKind::Public,
+        other => return Err(StoreError::Corrupt(format!("client kind {other:?}"))),
+    };
+    Ok(Client {
+        client_id: get_str(item, "client_id")?,
+        name: get_str(item, "name")?,
+        redirect_uris: get_list(item, "redirect_uris")?,
+        allowed_scopes: get_set(item, "allowed_scopes")?,
+        default_scopes: get_set(item, "default_scopes")?,
+        kind,
+        secret_hash: get_opt_str(item, "secret_hash"),
+        pkce_optional: get_bool(item, "pkce_optional"),
+        allow_plain_pkce: get_bool(item, "allow_plain_pkce"),
+        grant_types: get_list(item, "grant_types")?
+            .iter()
+            .filter_map(|g| GrantType::parse(g))
+            .collect(),
+    })
+}
+
+impl ClientStore for DynamoStore {
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        self.get_item(&self.tables.clients, key("client_id", client_id))
+            .await?
+            .as_ref()
+            .map(client_from)
+            .transpose()
+    }
+
+    async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        let mut clients = self
+            .scan_all(&self.tables.clients)
+            .await?
+            .iter()
+            .map(client_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(clients)
+    }
+
+    async fn create_client(&self, client: &Client) -> StoreResult<()> {
+        self.put_new(&self.tables.clients, "client_id", client_item(client))
+            .await
+    }
+
+    async fn replace_client(&self, client: &Client) -> StoreResult<()> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.clients)
+            .set_item(Some(client_item(client)))
+            .condition_expression("attribute_exists(client_id)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.into_service_error() {
+                e if e.is_conditional_check_failed_exception() => Err(StoreError::NotFound),
+                e => Err(StoreError::Unavailable(Box::new(e))),
+            },
+        }
+    }
+
+    async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
+        self.delete_existing(
+            &self.tables.clients,
+            "client_id",
+            key("client_id", client_id),
+        )
+        .await
+    }
+}
+
+// --- users --------------------------------------------------------------
+
+impl UserStore for DynamoStore {
+    async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
+        let Some(item) = self
+            .get_item(&self.tables.users, key("username", username))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(User {
+            username: get_str(&item, "username")?,
+            sub: get_str(&item, "sub")?,
+            password_hash: get_str(&item, "password_hash")?,
+        }))
+    }
+
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let item = HashMap::from([
+            ("username".to_string(), s(&user.username)),
+            ("sub".to_string(), s(&user.sub)),
+            ("password_hash".to_string(), s(&user.password_hash)),
+        ]);
+        self.put_new(&self.tables.users, "username", item).await
+    }
+
+    async fn delete_user(&self, username: &str) -> StoreResult<()> {
+        self.delete_existing(&self.tables.users, "username", key("username", username))
+            .await
+    }
+}
+
+// --- sessions -----------------------------------------------------------
+
+impl SessionStore for DynamoStore {
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        let item = HashMap::from([
+            ("id_hash".to_string(), s(&session.id_hash)),
+            ("sub".to_string(), s(&session.sub)),
+            ("username".to_string(), s(&session.username)),
+            ("expires_at".to_string(), n(session.expires_at)),
+        ]);
+        self.put_new(&self.tables.sessions, "id_hash", item).await
+    }
+
+    async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+        let Some(item) = self
+            .get_item(&self.tables.sessions, key("id_hash", id_hash))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !is_live(&item, now) {
+            return Ok(None);
+        }
+        Ok(Some(Session {
+            id_hash: get_str(&item, "id_hash")?,
+            sub: get_str(&item, "sub")?,
+            username: get_str(&item, "username")?,
+            expires_at: get_num(&item, "expires_at")?,
+        }))
+    }
+}
+
+// --- consents -----------------------------------------------------------
+
+fn consent_key(sub: &str, client_id: &str) -> Item {
+    HashMap::from([
+        ("sub".to_string(), s(sub)),
+        ("client_id".to_string(), s(client_id)),
+    ])
+}
+
+fn consent_from(item: &Item) -> StoreResult<Consent> {
+    Ok(Consent {
+        sub: get_str(item, "sub")?,
+        client_id: get_str(item, "client_id")?,
+        scopes: get_set(item, "scopes")?,
+        expires_at: get_num(item, "expires_at")?,
+    })
+}
+
+impl ConsentStore for DynamoStore {
+    async fn get_consent(
+        &self,
+        sub: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<Consent>> {
+        match self
+            .get_item(&self.tables.consents, consent_key(sub, client_id))
+            .await?
+        {
+            Some(item) if is_live(&item, now) => Ok(Some(consent_from(&item)?)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
+        let mut item = consent_key(&consent.sub, &consent.client_id);
+        item.insert("scopes".to_string(), list(&consent.scopes));
+        item.insert("expires_at".to_string(), n(consent.expires_at));
+        self.client
+            .put_item()
+            .table_name(&self.tables.consents)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn list_consents(&self, sub: &str) -> StoreResult<Vec<Consent>> {
+        let mut consents = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.consents)
+                .key_condition_expression("#sub = :sub")
+                .expression_attribute_names("#sub", "sub")
+                .expression_attribute_values(":sub", s(sub))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items.unwrap_or_default() {
+                consents.push(consent_from(&item)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(consents),
+            }
+        }
+    }
+
+    async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
+        self.delete_existing(&self.tables.consents, "sub", consent_key(sub, client_id))
+            .await
+    }
+}
+
+// --- authorization codes --------------------------------------------------
+
+fn grant_item(grant: &Grant) -> Item {
+    let mut item = HashMap::from([
+        ("code_hash".to_string(), s(&grant.code_hash)),
+        ("client_id".to_string(), s(&grant.client_id)),
+        ("sub".to_string(), s(&grant.sub)),
+        ("scopes".to_string(), list(&grant.scopes)),
+        ("expires_at".to_string(), n(grant.expires_at)),
+    ]);
+    if let Some(uri) = &grant.redirect_uri {
+        item.insert("redirect_uri".to_string(), s(uri));
+    }
+    if let Some(pkce) = &grant.pkce {
+        item.insert("code_challenge".to_string(), s(&pkce.challenge));
+        item.insert("code_challenge_method".to_string(), s(pkce.method.as_str()));
+    }
+    item
+}
+
+fn grant_from(item: &Item) -> StoreResult<Grant> {
+    let pkce = match get_opt_str(item, "code_challenge") {
+        Some(challenge) => {
+            let method = get_str(item, "code_challenge_method")?;
+            let method = PkceMethod::parse(&method)
+                .ok_or_else(|| StoreError::Corrupt(format!("code_challenge_method {method:?}")))?;
+            Some(PkceChallenge { challenge, method })
+        }
+        None => None,
+    };
+    Ok(Grant {
+        code_hash: get_str(item, "code_hash")?,
+        client_id: get_str(item, "client_id")?,
+        redirect_uri: get_opt_str(item, "redirect_uri"),
+        sub: get_str(item, "sub")?,
+        scopes: get_set(item, "scopes")?,
+        pkce,
+        expires_at: get_num(item, "expires_at")?,
+        redeemed_at: get_opt_num(item, "redeemed_at"),
+        issued_jti: get_opt_str(item, "issued_jti"),
+        issued_family: get_opt_str(item, "issued_family"),
+    })
+}
+
+impl CodeStore for DynamoStore {
+    async fn create_code(&self, grant: &Grant) -> StoreResult<()> {
+        self.put_new(&self.tables.codes, "code_hash", grant_item(grant))
+            .await
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        issued_jti: &str,
+        issued_family: Option<&str>,
+    ) -> StoreResult<Redemption> {
+        // One conditional write: of concurrent redemptions exactly one passes the condition.
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.codes)
+            .key("code_hash", s(code_hash))
+            .condition_expression(
+                "attribute_exists(code_hash) AND attribute_not_exists(redeemed_at) AND expires_at > :now",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":jti", s(issued_jti))
+            .return_values(ReturnValue::AllNew);
+        update = match issued_family {
+            Some(family) => update
+                .update_expression(
+                    "SET redeemed_at = :now, issued_jti = :jti, issued_family = :family",
+                )
+                .expression_attribute_values(":family", s(family)),
+            None => update.update_expression("SET redeemed_at = :now, issued_jti = :jti"),
+        };
+        match update.send().await {
+            Ok(output) => Ok(Redemption::Redeemed(grant_from(
+                &output.attributes.unwrap_or_default(),
+            )?)),
+            Err(err) => match err.into_service_error() {
+                e if e.is_conditional_check_failed_exception() => {
+                    // Only the failure path reads: tell a replay from an unknown or expired code.
+                    match self
+                        .get_item(&self.tables.codes, key("code_hash", code_hash))
+                        .await?
+                    {
+                        Some(item) if item.contains_key("redeemed_at") => {
+                            Ok(Redemption::Replayed(grant_from(&item)?))
+                        }
+                        _ => Ok(Redemption::Invalid),
+                    }
+                }
+                e => Err(StoreError::Unavailable(Box::new(e))),
+            },
+        }
+    }
+}
+
+// --- signing keys ---------------------------------------------------------
+
+const PUBLIC_KEY_ATTRIBUTES: &str = "kid, created_at, n, e";
+
+impl KeyStore for DynamoStore {
+    async fn list_keys(&self, private: bool) -> StoreResult<Vec<SigningKey>> {
+        let mut request = self.client.scan().table_name(&self.tables.keys);
+        if !private {
+            // The JWKS function's IAM policy allows reading only these attributes.
+            request = request
+                .select(Select::SpecificAttributes)
+                .projection_expression(PUBLIC_KEY_ATTRIBUTES);
+        }
+        let output = request.send().await.map_err(unavailable)?;
+        let mut keys = output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| {
+                Ok(SigningKey {
+                    kid: get_str(item, "kid")?,
+                    created_at: get_num(item, "created_at")?,
+                    private_pem: if private {
+                        Some(Secret::new(get_str(item, "private_pem")?))
+                    } else {
+                        None
+                    },
+                    n: get_str(item, "n")?,
+                    e: get_str(item, "e")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.kid.cmp(&a.kid)));
+        Ok(keys)
+    }
+
+    async fn put_key(&self, signing_key: &SigningKey) -> StoreResult<()> {
+        let mut item = HashMap::from([
+            ("kid".to_string(), s(&signing_key.kid)),
+            ("created_at".to_string(), n(signing_key.created_at)),
+            ("n".to_string(), s(&signing_key.n)),
+            ("e".to_string(), s(&signing_key.e)),
+        ]);
+        if let Some(pem) = &signing_key.private_pem {
+            item.insert("private_pem".to_string(), s(pem.expose()));
+        }
+        self.put_new(&self.tables.keys, "kid", item).await
+    }
+
+    async fn delete_key(&self, kid: &str) -> StoreResult<()> {
+        self.delete_existing(&self.tables.keys, "kid", key("kid", kid))
+            .await
+    }
+}
+
+// --- login throttling -----------------------------------------------------
+
+impl ThrottleStore for DynamoStore {
+    async fn failures(&self, username: &str, now: i64) -> StoreResult<u32> {
+        match self
+            .get_item(&self.tables.throttle, key("username", username))
+            .await?
+        {
+            Some(item) if is_live(&item, now) => {
+                Ok(get_num(&item, "failures")?.clamp(0, u32::MAX as i64) as u32)
+            }
+            _ => Ok(0),
+        }
+    }
+
+    async fn record_failure(
+        &self,
+        username: &str,
+        now: i64,
+        window_seconds: i64,
+    ) -> StoreResult<u32> {
+        // A live window counts up; an expired or missing one starts again at 1.
+        let live = self
+            .client
+            .update_item()
+            .table_name(&self.tables.throttle)
+            .key("username", s(username))
+            .update_expression("ADD failures :one")
+            .condition_expression("expires_at > :now")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match live {
+            Ok(output) => Ok(get_num(&output.attributes.unwrap_or_default(), "failures")?
+                .clamp(0, u32::MAX as i64) as u32),
+            Err(err) => match err.into_service_error() {
+                e if e.is_conditional_check_failed_exception() => {
+                    let item = HashMap::from([
+                        ("username".to_string(), s(username)),
+                        ("failures".to_string(), n(1)),
+                        ("expires_at".to_string(), n(now + window_seconds)),
+                    ]);
+                    self.client
+                        .put_item()
+                        .table_name(&self.tables.throttle)
+                        .set_item(Some(item))
+                        .send()
+                        .await
+                        .map_err(unavailable)?;
+                    Ok(1)
+                }
+                e => Err(StoreError::Unavailable(Box::new(e))),
+            },
+        }
+    }
+
+    async fn clear_failures(&self, username: &str) -> StoreResult<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.throttle)
+            .key("username", s(username))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+// --- revoked access tokens ---------------------------------------------------
+
+impl RevocationStore for DynamoStore {
+    async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+        let item = HashMap::from([
+            ("pk".to_string(), s(format!("jti#{jti}"))),
+            ("expires_at".to_string(), n(expires_at)),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.tables.tokens)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn is_jti_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
+        Ok(self
+            .get_item(&self.tables.tokens, key("pk", &format!("jti#{jti}")))
+            .await?
+            .is_some_and(|item| is_live(&item, now)))
+    }
+}

@@ -1,0 +1,157 @@
+//! Storage, split by capability so that each handler asks only for what it uses
+//! (which matches each function's least-privilege IAM policy). `dynamo` is the
+//! implementation that runs; `memory` serves fast unit tests of domain logic.
+
+pub mod dynamo;
+pub mod memory;
+
+use crate::model::{Client, Consent, Grant, Scope, Session, User};
+use crate::secret::Secret;
+use std::fmt;
+use std::future::Future;
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// A create-if-absent write found the item already there.
+    AlreadyExists,
+    /// An update or delete found no such item.
+    NotFound,
+    /// The store could not be reached or refused the call; the cause is for the log.
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
+    /// An item is missing an attribute or has one of the wrong type.
+    Corrupt(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::AlreadyExists => f.write_str("the item already exists"),
+            StoreError::NotFound => f.write_str("no such item"),
+            StoreError::Unavailable(cause) => write!(f, "storage unavailable: {cause}"),
+            StoreError::Corrupt(what) => write!(f, "corrupt item: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+pub trait ScopeStore: Send + Sync {
+    fn list_scopes(&self) -> impl Future<Output = StoreResult<Vec<Scope>>> + Send;
+    fn create_scope(&self, scope: &Scope) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_scope(&self, name: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait ClientStore: Send + Sync {
+    fn get_client(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Client>>> + Send;
+    fn list_clients(&self) -> impl Future<Output = StoreResult<Vec<Client>>> + Send;
+    fn create_client(&self, client: &Client) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Replaces an existing client; `NotFound` when there is none.
+    fn replace_client(&self, client: &Client) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_client(&self, client_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait UserStore: Send + Sync {
+    fn get_user(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+    fn create_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_user(&self, username: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait SessionStore: Send + Sync {
+    fn create_session(&self, session: &Session) -> impl Future<Output = StoreResult<()>> + Send;
+    /// The session, unless it is unknown or expired at `now`.
+    fn get_session(
+        &self,
+        id_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
+}
+
+pub trait ConsentStore: Send + Sync {
+    /// The consent, unless it is unknown or expired at `now`.
+    fn get_consent(
+        &self,
+        sub: &str,
+        client_id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Option<Consent>>> + Send;
+    fn put_consent(&self, consent: &Consent) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_consents(&self, sub: &str) -> impl Future<Output = StoreResult<Vec<Consent>>> + Send;
+    fn delete_consent(
+        &self,
+        sub: &str,
+        client_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The outcome of redeeming an authorization code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Redemption {
+    /// This call redeemed the code: the only one that ever will.
+    Redeemed(Grant),
+    /// The code was redeemed before: a replay (RFC 6749 4.1.2). Carries what was issued then.
+    Replayed(Grant),
+    /// Unknown or expired.
+    Invalid,
+}
+
+pub trait CodeStore: Send + Sync {
+    fn create_code(&self, grant: &Grant) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Marks the code redeemed in one conditional write, recording the `jti` and
+    /// refresh family about to be issued, so that a replay can revoke them.
+    fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: i64,
+        issued_jti: &str,
+        issued_family: Option<&str>,
+    ) -> impl Future<Output = StoreResult<Redemption>> + Send;
+}
+
+/// An RSA signing key. The private half is held only by the token function.
+#[derive(Debug)]
+pub struct SigningKey {
+    pub kid: String,
+    pub created_at: i64,
+    /// PKCS#8 PEM of the private key; `None` when read without it (JWKS).
+    pub private_pem: Option<Secret>,
+    /// base64url modulus and exponent of the public key (RFC 7518 6.3.1).
+    pub n: String,
+    pub e: String,
+}
+
+pub trait KeyStore: Send + Sync {
+    /// Every stored key, newest first; with `private` false the private halves are not read.
+    fn list_keys(&self, private: bool)
+        -> impl Future<Output = StoreResult<Vec<SigningKey>>> + Send;
+    fn put_key(&self, key: &SigningKey) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_key(&self, kid: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait ThrottleStore: Send + Sync {
+    /// Failed logins recorded for this account within the current window.
+    fn failures(&self, username: &str, now: i64) -> impl Future<Output = StoreResult<u32>> + Send;
+    /// Counts one more failure; the window ends `window_seconds` after the first.
+    fn record_failure(
+        &self,
+        username: &str,
+        now: i64,
+        window_seconds: i64,
+    ) -> impl Future<Output = StoreResult<u32>> + Send;
+    fn clear_failures(&self, username: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait RevocationStore: Send + Sync {
+    /// Deny-lists an access token's `jti` until its expiry.
+    fn revoke_jti(
+        &self,
+        jti: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn is_jti_revoked(&self, jti: &str, now: i64)
+        -> impl Future<Output = StoreResult<bool>> + Send;
+}

@@ -1,0 +1,133 @@
+//! Access tokens: RFC 9068 JWTs signed RS256 with the current signing key, whose
+//! parsed form is cached in a warm container for a short while.
+
+use crate::config::Config;
+use crate::model::{scope_string, ScopeSet};
+use crate::secret::{now, random_id};
+use crate::store::{KeyStore, SigningKey, StoreError};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex};
+
+/// RFC 9068 2.2 claims.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+impl AccessTokenClaims {
+    pub fn new(
+        config: &Config,
+        sub: &str,
+        client_id: &str,
+        scopes: &ScopeSet,
+        jti: String,
+    ) -> Self {
+        let iat = now();
+        AccessTokenClaims {
+            iss: config.issuer.clone(),
+            sub: sub.to_string(),
+            aud: config.audience.clone(),
+            client_id: client_id.to_string(),
+            scope: scope_string(scopes),
+            iat,
+            exp: iat + config.access_token_ttl_seconds,
+            jti,
+        }
+    }
+}
+
+/// A fresh `jti`.
+pub fn new_jti() -> String {
+    random_id()
+}
+
+pub struct Signer {
+    kid: String,
+    key: EncodingKey,
+}
+
+#[derive(Debug)]
+pub enum SignerError {
+    /// No signing key exists yet: the operator must run `authctl keys rotate`.
+    NoKey,
+    InvalidKey(String),
+    Storage(StoreError),
+}
+
+impl std::fmt::Display for SignerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SignerError::NoKey => f.write_str("no signing key: run `authctl keys rotate`"),
+            SignerError::InvalidKey(why) => write!(f, "the signing key is unusable: {why}"),
+            SignerError::Storage(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl Signer {
+    pub fn from_key(key: &SigningKey) -> Result<Self, SignerError> {
+        let pem = key
+            .private_pem
+            .as_ref()
+            .ok_or(SignerError::InvalidKey("no private key".into()))?;
+        let encoding_key = EncodingKey::from_rsa_pem(pem.expose().as_bytes())
+            .map_err(|e| SignerError::InvalidKey(e.to_string()))?;
+        Ok(Signer {
+            kid: key.kid.clone(),
+            key: encoding_key,
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn sign(&self, claims: &AccessTokenClaims) -> Result<String, SignerError> {
+        let mut header = Header::new(Algorithm::RS256);
+        header.typ = Some("at+jwt".into());
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.key)
+            .map_err(|e| SignerError::InvalidKey(e.to_string()))
+    }
+}
+
+/// How long a warm container signs with the key it loaded before looking for a newer one.
+pub const SIGNER_CACHE_SECONDS: i64 = 300;
+
+/// The current signer, loaded once and reused for `SIGNER_CACHE_SECONDS`: a warm
+/// token request makes no key read. After `authctl keys rotate`, containers switch
+/// within that time; the previous key stays published, so no token in flight breaks.
+#[derive(Default)]
+pub struct SignerCache {
+    cached: Mutex<Option<(i64, Arc<Signer>)>>,
+}
+
+impl SignerCache {
+    pub async fn current<S: KeyStore>(&self, store: &S) -> Result<Arc<Signer>, SignerError> {
+        let t = now();
+        if let Some((loaded_at, signer)) = self.lock().as_ref() {
+            if t - loaded_at < SIGNER_CACHE_SECONDS {
+                return Ok(Arc::clone(signer));
+            }
+        }
+        let keys = store.list_keys(true).await.map_err(SignerError::Storage)?;
+        let newest = keys.first().ok_or(SignerError::NoKey)?;
+        let signer = Arc::new(Signer::from_key(newest)?);
+        *self.lock() = Some((t, Arc::clone(&signer)));
+        Ok(signer)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(i64, Arc<Signer>)>> {
+        self.cached
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

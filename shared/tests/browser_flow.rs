@@ -1,0 +1,779 @@
+//! Handler tests of login, authorize and consent on the in-memory store: one row per
+//! rejection rule of the spec, each naming its source.
+
+use auth_core::config::Config;
+use auth_core::endpoints::{authorize, consent, login};
+use auth_core::http::{form_encode, HttpRequest, HttpResponse, Params};
+use auth_core::model::*;
+use auth_core::password::hash_password;
+use auth_core::secret::{now, Secret};
+use auth_core::session;
+use auth_core::store::memory::MemoryStore;
+use auth_core::store::*;
+use http::{Method, StatusCode};
+use std::collections::BTreeSet;
+
+const REDIRECT: &str = "https://app.example/cb";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn set(names: &[&str]) -> ScopeSet {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+fn client(id: &str, kind: ClientKind) -> Client {
+    Client {
+        client_id: id.into(),
+        name: format!("App {id}"),
+        redirect_uris: vec![REDIRECT.into(), "https://app.example/other".into()],
+        allowed_scopes: set(&["read", "write"]),
+        default_scopes: set(&["read"]),
+        kind,
+        secret_hash: None,
+        pkce_optional: false,
+        allow_plain_pkce: false,
+        grant_types: vec![GrantType::AuthorizationCode],
+    }
+}
+
+struct World {
+    store: MemoryStore,
+    config: Config,
+    session_id: Secret,
+}
+
+async fn world() -> World {
+    let store = MemoryStore::default();
+    for (name, description) in [("read", "Read your data"), ("write", "Change your data")] {
+        let _ = store
+            .create_scope(&Scope {
+                name: name.into(),
+                description: description.into(),
+            })
+            .await;
+    }
+    let _ = store
+        .create_client(&client("app", ClientKind::Confidential))
+        .await;
+    let _ = store
+        .create_client(&client("spa", ClientKind::Public))
+        .await;
+    let optional = Client {
+        pkce_optional: true,
+        allow_plain_pkce: true,
+        ..client("legacy", ClientKind::Confidential)
+    };
+    let _ = store.create_client(&optional).await;
+    let single = Client {
+        redirect_uris: vec![REDIRECT.into()],
+        ..client("single", ClientKind::Confidential)
+    };
+    let _ = store.create_client(&single).await;
+    let user = User {
+        username: "alice".into(),
+        sub: "sub-alice".into(),
+        password_hash: hash_password("correct horse").unwrap_or_default(),
+    };
+    let _ = store.create_user(&user).await;
+    let session_id = Secret::new("s".repeat(43));
+    let _ = store
+        .create_session(&Session {
+            id_hash: session_id.hash(),
+            sub: user.sub.clone(),
+            username: user.username.clone(),
+            expires_at: now() + 600,
+        })
+        .await;
+    World {
+        store,
+        config: Config::for_tests(),
+        session_id,
+    }
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    form_encode(pairs)
+}
+
+fn valid_pairs() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", "app"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "read"),
+        ("state", "xyz"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+}
+
+impl World {
+    fn cookie(&self) -> String {
+        format!(
+            "{}={}",
+            session::cookie_name(&self.config),
+            self.session_id.expose()
+        )
+    }
+
+    async fn authorize(&self, query: &str, signed_in: bool) -> HttpResponse {
+        let mut request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{query}"));
+        if signed_in {
+            request = request.with_header("cookie", &self.cookie());
+        }
+        authorize::handle(&self.store, &self.config, &request).await
+    }
+
+    async fn consent(&self, body: &str, cookie: Option<&str>) -> HttpResponse {
+        let mut request = HttpRequest::new(Method::POST, "/oauth/consent").with_form(body);
+        if let Some(cookie) = cookie {
+            request = request.with_header("cookie", cookie);
+        }
+        consent::handle(&self.store, &self.config, &request).await
+    }
+
+    fn consent_body(&self, pairs: &[(&str, &str)], decision: &str) -> String {
+        let csrf = session::csrf_token(&self.session_id);
+        let mut all: Vec<(&str, &str)> = pairs.to_vec();
+        all.push(("csrf_token", &csrf));
+        all.push(("decision", decision));
+        form_encode(&all)
+    }
+}
+
+fn location(response: &HttpResponse) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn location_params(response: &HttpResponse) -> Params {
+    let location = location(response);
+    let query = location.split_once('?').map(|(_, q)| q).unwrap_or("");
+    Params::parse(query.as_bytes()).unwrap_or_default()
+}
+
+fn assert_page_headers(response: &HttpResponse) {
+    let headers = response.headers();
+    let csp = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(csp.contains("frame-ancestors 'none'"), "CSP: {csp}");
+    assert_eq!(
+        headers.get("x-frame-options").map(|v| v.as_bytes()),
+        Some(&b"DENY"[..])
+    );
+    assert_eq!(
+        headers.get("cache-control").map(|v| v.as_bytes()),
+        Some(&b"no-store"[..])
+    );
+    assert_eq!(
+        headers.get("referrer-policy").map(|v| v.as_bytes()),
+        Some(&b"no-referrer"[..])
+    );
+}
+
+/// RFC 6749 4.1.2.1, RFC 9700 2.1: no trusted redirect URI, so an error page and never a redirect.
+#[tokio::test]
+async fn authorize_shows_a_page_for_bad_client_or_redirect_uri() {
+    let w = world().await;
+    let rows: Vec<(&str, String)> = vec![
+        (
+            "missing client_id (RFC 6749 4.1.2.1)",
+            query(&[("redirect_uri", REDIRECT), ("scope", "read")]),
+        ),
+        (
+            "unknown client_id (RFC 6749 4.1.2.1)",
+            query(&[("client_id", "nope"), ("redirect_uri", REDIRECT)]),
+        ),
+        (
+            "unregistered redirect_uri (RFC 9700 2.1)",
+            query(&[
+                ("client_id", "app"),
+                ("redirect_uri", "https://evil.example/cb"),
+            ]),
+        ),
+        (
+            "redirect_uri with an extra path (RFC 9700 4.1.3)",
+            query(&[
+                ("client_id", "app"),
+                ("redirect_uri", "https://app.example/cb/x"),
+            ]),
+        ),
+        (
+            "redirect_uri with a query added (RFC 9700 4.1.3)",
+            query(&[
+                ("client_id", "app"),
+                ("redirect_uri", "https://app.example/cb?x=1"),
+            ]),
+        ),
+        (
+            "redirect_uri differing in case (RFC 9700 2.1)",
+            query(&[
+                ("client_id", "app"),
+                ("redirect_uri", "https://APP.example/cb"),
+            ]),
+        ),
+        (
+            "missing redirect_uri with several registered (RFC 6749 3.1.2.3)",
+            query(&[("client_id", "app"), ("scope", "read")]),
+        ),
+        (
+            "repeated client_id (RFC 6749 3.1)",
+            "client_id=app&client_id=spa&redirect_uri=https%3A%2F%2Fapp.example%2Fcb".into(),
+        ),
+        (
+            "repeated redirect_uri (RFC 6749 3.1)",
+            format!(
+                "client_id=app&redirect_uri={0}&redirect_uri={0}",
+                "https%3A%2F%2Fapp.example%2Fcb"
+            ),
+        ),
+        ("invalid percent-encoding", "client_id=%ff".into()),
+    ];
+    for (rule, q) in rows {
+        let response = w.authorize(&q, true).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
+        assert!(
+            response.headers().get("location").is_none(),
+            "{rule}: must not redirect"
+        );
+        assert_page_headers(&response);
+    }
+}
+
+/// RFC 6749 4.1.2.1, RFC 9207: every other error redirects with error, the exact state, and iss.
+#[tokio::test]
+async fn authorize_redirects_other_errors_with_state_and_iss() {
+    let w = world().await;
+    let with = |name: &'static str, value: &'static str| {
+        let mut pairs = valid_pairs();
+        pairs.retain(|(n, _)| *n != name);
+        if !value.is_empty() {
+            pairs.push((name, value));
+        }
+        query(&pairs)
+    };
+    let rows: Vec<(&str, String, &str)> = vec![
+        (
+            "response_type other than code (RFC 6749 4.1.2.1)",
+            with("response_type", "token"),
+            "unsupported_response_type",
+        ),
+        (
+            "unknown scope (RFC 6749 4.1.2.1)",
+            with("scope", "admin"),
+            "invalid_scope",
+        ),
+        (
+            "malformed scope (RFC 6749 3.3)",
+            with("scope", "re\"ad"),
+            "invalid_scope",
+        ),
+        (
+            "missing PKCE for a confidential client (RFC 9700 2.1.1)",
+            {
+                query(&[
+                    ("client_id", "app"),
+                    ("redirect_uri", REDIRECT),
+                    ("state", "xyz"),
+                ])
+            },
+            "invalid_request",
+        ),
+        (
+            "missing PKCE for a public client (RFC 9700 2.1.1)",
+            {
+                query(&[
+                    ("client_id", "spa"),
+                    ("redirect_uri", REDIRECT),
+                    ("state", "xyz"),
+                ])
+            },
+            "invalid_request",
+        ),
+        (
+            "plain not allowed (RFC 7636 4.4.1)",
+            with("code_challenge_method", "plain"),
+            "invalid_request",
+        ),
+        (
+            "method defaults to plain (RFC 7636 4.3)",
+            with("code_challenge_method", ""),
+            "invalid_request",
+        ),
+        (
+            "unknown method (RFC 7636 4.4.1)",
+            with("code_challenge_method", "S512"),
+            "invalid_request",
+        ),
+        (
+            "challenge too short (RFC 7636 4.2)",
+            with("code_challenge", "abc"),
+            "invalid_request",
+        ),
+        (
+            "challenge with bad characters (RFC 7636 4.2)",
+            with(
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM",
+            ),
+            "invalid_request",
+        ),
+        (
+            "method without challenge (RFC 7636 4.3)",
+            with("code_challenge", ""),
+            "invalid_request",
+        ),
+        (
+            "repeated scope (RFC 6749 3.1)",
+            format!("{}&scope=write", query(&valid_pairs())),
+            "invalid_request",
+        ),
+        (
+            "repeated state (RFC 6749 3.1)",
+            format!("{}&state=other", query(&valid_pairs())),
+            "invalid_request",
+        ),
+    ];
+    for (rule, q, error) in rows {
+        let response = w.authorize(&q, true).await;
+        assert_eq!(response.status(), StatusCode::FOUND, "{rule}");
+        assert!(
+            location(&response).starts_with(REDIRECT),
+            "{rule}: {}",
+            location(&response)
+        );
+        let params = location_params(&response);
+        assert_eq!(params.get("error"), Some(error), "{rule}");
+        assert_eq!(params.get("state"), Some("xyz"), "{rule}");
+        assert_eq!(
+            params.get("iss"),
+            Some("https://auth.example.test"),
+            "{rule}"
+        );
+        assert!(params.get("error_description").is_some(), "{rule}");
+    }
+    // A client without default scopes and no scope requested.
+    let no_defaults = Client {
+        default_scopes: BTreeSet::new(),
+        ..client("nodefault", ClientKind::Confidential)
+    };
+    let _ = w.store.create_client(&no_defaults).await;
+    let q = query(&[
+        ("client_id", "nodefault"),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]);
+    assert_eq!(
+        location_params(&w.authorize(&q, true).await).get("error"),
+        Some("invalid_scope")
+    );
+}
+
+#[tokio::test]
+async fn authorize_accepts_what_the_client_is_configured_for() {
+    let w = world().await;
+    // PKCE optional, plain allowed: explicitly configured client.
+    for q in [
+        query(&[("client_id", "legacy"), ("redirect_uri", REDIRECT)]),
+        query(&[
+            ("client_id", "legacy"),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "plain"),
+        ]),
+        // No redirect_uri: the only registered one is used.
+        query(&[
+            ("client_id", "single"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]),
+        // No scope: the client's default scopes.
+        query(&[
+            ("client_id", "app"),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ]),
+        // Unknown parameters are ignored (RFC 6749 3.1).
+        format!("{}&foo=bar", query(&valid_pairs())),
+    ] {
+        let response = w.authorize(&q, true).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{q}: {}",
+            location(&response)
+        );
+    }
+}
+
+#[tokio::test]
+async fn authorize_without_a_session_goes_to_login_with_a_relative_return() {
+    let w = world().await;
+    let q = query(&valid_pairs());
+    let response = w.authorize(&q, false).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let target = location(&response);
+    assert!(
+        target.starts_with("https://auth.example.test/login?return_to="),
+        "{target}"
+    );
+    let params = location_params(&response);
+    assert_eq!(
+        params.get("return_to"),
+        Some(format!("/oauth/authorize?{q}").as_str())
+    );
+    // An expired or unknown session is no session.
+    let request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{q}")).with_header(
+        "cookie",
+        &format!("{}={}", session::cookie_name(&w.config), "x".repeat(43)),
+    );
+    assert_eq!(
+        authorize::handle(&w.store, &w.config, &request)
+            .await
+            .status(),
+        StatusCode::FOUND
+    );
+}
+
+#[tokio::test]
+async fn consent_page_lists_the_scopes_and_carries_a_csrf_token() {
+    let w = world().await;
+    let mut pairs = valid_pairs();
+    pairs.retain(|(n, _)| *n != "scope");
+    pairs.push(("scope", "read write"));
+    let response = w.authorize(&query(&pairs), true).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_page_headers(&response);
+    let body = response.body();
+    assert!(body.contains("App app"), "client name shown");
+    assert!(body.contains("Read your data") && body.contains("Change your data"));
+    assert!(body.contains(&session::csrf_token(&w.session_id)));
+    assert!(body.contains(r#"action="/oauth/consent""#));
+}
+
+#[tokio::test]
+async fn consent_approve_stores_the_grant_and_redirects_with_a_code() {
+    let w = world().await;
+    let response = w
+        .consent(
+            &w.consent_body(&valid_pairs(), "approve"),
+            Some(&w.cookie()),
+        )
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "RFC 9700 4.12: 303 after POST"
+    );
+    let params = location_params(&response);
+    assert!(params.get("code").is_some_and(|c| c.len() == 43));
+    assert_eq!(params.get("state"), Some("xyz"));
+    assert_eq!(params.get("iss"), Some("https://auth.example.test"));
+    let consent = w
+        .store
+        .get_consent("sub-alice", "app", now())
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(consent.map(|c| c.scopes), Some(set(&["read"])));
+
+    // Remembered consent: a code at once, with a 302.
+    let response = w.authorize(&query(&valid_pairs()), true).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(location_params(&response).get("code").is_some());
+
+    // A new scope asks again, and the earlier grant is shown as already allowed.
+    let mut pairs = valid_pairs();
+    pairs.retain(|(n, _)| *n != "scope");
+    pairs.push(("scope", "read write"));
+    let response = w.authorize(&query(&pairs), true).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.body().contains("already allowed"));
+
+    // Approving it merges the grants.
+    let response = w
+        .consent(&w.consent_body(&pairs, "approve"), Some(&w.cookie()))
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let consent = w
+        .store
+        .get_consent("sub-alice", "app", now())
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(consent.map(|c| c.scopes), Some(set(&["read", "write"])));
+}
+
+#[tokio::test]
+async fn consent_deny_redirects_with_access_denied_and_stores_nothing() {
+    let w = world().await;
+    let response = w
+        .consent(&w.consent_body(&valid_pairs(), "deny"), Some(&w.cookie()))
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let params = location_params(&response);
+    assert_eq!(params.get("error"), Some("access_denied"));
+    assert_eq!(params.get("state"), Some("xyz"));
+    assert_eq!(params.get("iss"), Some("https://auth.example.test"));
+    assert!(params.get("code").is_none());
+    assert_eq!(
+        w.store
+            .get_consent("sub-alice", "app", now())
+            .await
+            .ok()
+            .flatten(),
+        None
+    );
+}
+
+/// RFC 6749 10.12: the consent POST needs the session and its CSRF token; hidden fields are re-validated.
+#[tokio::test]
+async fn consent_rejections_change_nothing() {
+    let w = world().await;
+    let good = w.consent_body(&valid_pairs(), "approve");
+    let without_csrf =
+        form_encode(&[valid_pairs().as_slice(), &[("decision", "approve")]].concat());
+    let wrong_csrf = form_encode(
+        &[
+            valid_pairs().as_slice(),
+            &[("decision", "approve"), ("csrf_token", "forged")],
+        ]
+        .concat(),
+    );
+    let other_session = format!("{}={}", session::cookie_name(&w.config), "t".repeat(43));
+    let mut tampered_redirect = valid_pairs();
+    tampered_redirect.retain(|(n, _)| *n != "redirect_uri");
+    tampered_redirect.push(("redirect_uri", "https://evil.example/cb"));
+    let mut tampered_scope = valid_pairs();
+    tampered_scope.retain(|(n, _)| *n != "scope");
+    tampered_scope.push(("scope", "admin"));
+    let mut tampered_client = valid_pairs();
+    tampered_client.retain(|(n, _)| *n != "client_id");
+    tampered_client.push(("client_id", "nope"));
+    let cookie = w.cookie();
+
+    let rows: Vec<(&str, String, Option<&str>, StatusCode)> = vec![
+        (
+            "no session (RFC 6749 10.12)",
+            good.clone(),
+            None,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "unknown session",
+            good.clone(),
+            Some(&other_session),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "missing CSRF token (RFC 6749 10.12)",
+            without_csrf,
+            Some(&cookie),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "wrong CSRF token (RFC 6749 10.12)",
+            wrong_csrf,
+            Some(&cookie),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "tampered redirect_uri: page, not redirect (RFC 6749 4.1.2.1)",
+            w.consent_body(&tampered_redirect, "approve"),
+            Some(&cookie),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "tampered client_id: page (RFC 6749 4.1.2.1)",
+            w.consent_body(&tampered_client, "approve"),
+            Some(&cookie),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "missing decision",
+            form_encode(
+                &[
+                    valid_pairs().as_slice(),
+                    &[("csrf_token", &session::csrf_token(&w.session_id))],
+                ]
+                .concat(),
+            ),
+            Some(&cookie),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "unknown decision",
+            w.consent_body(&valid_pairs(), "maybe"),
+            Some(&cookie),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (rule, body, cookie, status) in rows {
+        let response = w.consent(&body, cookie).await;
+        assert_eq!(response.status(), status, "{rule}");
+        assert!(
+            response.headers().get("location").is_none(),
+            "{rule}: no redirect"
+        );
+        assert_page_headers(&response);
+    }
+    // Tampered scope: the redirect URI is valid, so the error goes back with a 303.
+    let response = w
+        .consent(&w.consent_body(&tampered_scope, "approve"), Some(&cookie))
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location_params(&response).get("error"),
+        Some("invalid_scope")
+    );
+    // Wrong content type.
+    let request = HttpRequest::new(Method::POST, "/oauth/consent")
+        .with_header("cookie", &cookie)
+        .with_header("content-type", "application/json");
+    assert_eq!(
+        consent::handle(&w.store, &w.config, &request)
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        w.store
+            .get_consent("sub-alice", "app", now())
+            .await
+            .ok()
+            .flatten(),
+        None,
+        "nothing was granted"
+    );
+}
+
+async fn login_post(w: &World, username: &str, password: &str, return_to: &str) -> HttpResponse {
+    let body = form_encode(&[
+        ("username", username),
+        ("password", password),
+        ("return_to", return_to),
+        ("csrf_token", &"c".repeat(43)),
+    ]);
+    let request = HttpRequest::new(Method::POST, "/login")
+        .with_form(&body)
+        .with_header(
+            "cookie",
+            &format!(
+                "{}={}",
+                session::login_csrf_cookie_name(&w.config),
+                "c".repeat(43)
+            ),
+        );
+    login::handle(&w.store, &w.config, &request).await
+}
+
+#[tokio::test]
+async fn login_sets_a_session_cookie_and_returns_to_a_local_path() {
+    let w = world().await;
+    let response = login_post(
+        &w,
+        "alice",
+        "correct horse",
+        "/oauth/authorize?client_id=app",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response),
+        "https://auth.example.test/oauth/authorize?client_id=app"
+    );
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("__Host-session="))
+        .unwrap_or_default()
+        .to_string();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Secure"] {
+        assert!(cookie.contains(attribute), "{attribute} in {cookie}");
+    }
+}
+
+/// RFC 9700 4.11: no open redirector after login.
+#[tokio::test]
+async fn login_never_redirects_elsewhere() {
+    let w = world().await;
+    for return_to in [
+        "https://evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "evil.example",
+        "/ok\r\nx",
+    ] {
+        let response = login_post(&w, "alice", "correct horse", return_to).await;
+        assert_eq!(
+            location(&response),
+            "https://auth.example.test/login",
+            "{return_to:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn login_failures_are_generic_and_lock_the_account() {
+    let w = world().await;
+    let unknown = login_post(&w, "mallory", "whatever1", "").await;
+    let wrong = login_post(&w, "alice", "wrong password", "").await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        unknown.body().contains("Incorrect username or password.")
+            && wrong.body().contains("Incorrect username or password.")
+    );
+    for _ in 0..4 {
+        let _ = login_post(&w, "alice", "wrong password", "").await;
+    }
+    // Locked: even the right password is refused for a while (RFC 6819 5.1.4.1.3).
+    assert_eq!(
+        login_post(&w, "alice", "correct horse", "").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn login_needs_its_csrf_cookie() {
+    let w = world().await;
+    let body = form_encode(&[
+        ("username", "alice"),
+        ("password", "correct horse"),
+        ("csrf_token", &"c".repeat(43)),
+    ]);
+    let request = HttpRequest::new(Method::POST, "/login").with_form(&body);
+    let response = login::handle(&w.store, &w.config, &request).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .all(|c| !c.to_str().unwrap_or("").contains("session=")));
+}
+
+#[tokio::test]
+async fn login_form_is_a_protected_page() {
+    let w = world().await;
+    let response = login::handle(
+        &w.store,
+        &w.config,
+        &HttpRequest::new(Method::GET, "/login?return_to=%2Foauth%2Fauthorize"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_page_headers(&response);
+    assert!(response
+        .body()
+        .contains(r#"name="return_to" value="/oauth/authorize""#));
+}

@@ -1,0 +1,310 @@
+//! Storage tests against a real DynamoDB-compatible server (moto, started by
+//! `scripts/test`). Each run creates its own tables from `template.yaml`.
+
+use auth_core::config::Tables;
+use auth_core::model::*;
+use auth_core::secret::{now, random_id};
+use auth_core::store::dynamo::DynamoStore;
+use auth_core::store::*;
+use std::collections::BTreeSet;
+use std::process::Command;
+use std::sync::Arc;
+
+/// A store on fresh tables, or `None` (test skipped) when no local server is configured.
+async fn fresh_store() -> Option<DynamoStore> {
+    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
+        eprintln!(
+            "AWS_ENDPOINT_URL_DYNAMODB is not set: skipped (scripts/test runs these against moto)"
+        );
+        return None;
+    }
+    let prefix = format!("store-{}", &random_id()[..12]);
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let python =
+        std::env::var("AUTH_PYTHON").unwrap_or_else(|_| format!("{root}/.venv/bin/python"));
+    let status = Command::new(python)
+        .arg(format!("{root}/scripts/create_tables.py"))
+        .args(["--prefix", &prefix, "--quiet"])
+        .status();
+    assert!(
+        matches!(status, Ok(s) if s.success()),
+        "creating tables failed: {status:?}"
+    );
+    Some(DynamoStore::from_env(Tables::with_prefix(&prefix)).await)
+}
+
+fn grant(code_hash: &str, expires_at: i64) -> Grant {
+    Grant {
+        code_hash: code_hash.into(),
+        client_id: "client".into(),
+        redirect_uri: Some("https://app.example/cb".into()),
+        sub: "user-sub".into(),
+        scopes: BTreeSet::from(["read".to_string()]),
+        pkce: Some(PkceChallenge {
+            challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            method: PkceMethod::S256,
+        }),
+        expires_at,
+        redeemed_at: None,
+        issued_jti: None,
+        issued_family: None,
+    }
+}
+
+#[tokio::test]
+async fn scopes_are_created_once_and_deleted_once() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let scope = Scope {
+        name: "read".into(),
+        description: "Read".into(),
+    };
+    assert!(store.create_scope(&scope).await.is_ok());
+    assert!(matches!(
+        store.create_scope(&scope).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(store.list_scopes().await.ok(), Some(vec![scope]));
+    assert!(store.delete_scope("read").await.is_ok());
+    assert!(matches!(
+        store.delete_scope("read").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn clients_round_trip_and_replace_needs_an_existing_one() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let mut client = Client {
+        client_id: "app".into(),
+        name: "App".into(),
+        redirect_uris: vec!["https://app.example/cb".into()],
+        allowed_scopes: BTreeSet::from(["read".to_string(), "write".to_string()]),
+        default_scopes: BTreeSet::new(),
+        kind: ClientKind::Confidential,
+        secret_hash: Some("hash".into()),
+        pkce_optional: false,
+        allow_plain_pkce: false,
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+    };
+    assert!(store.create_client(&client).await.is_ok());
+    assert!(matches!(
+        store.create_client(&client).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(
+        store.get_client("app").await.ok().flatten(),
+        Some(client.clone())
+    );
+    client.name = "Renamed".into();
+    assert!(store.replace_client(&client).await.is_ok());
+    assert_eq!(
+        store.get_client("app").await.ok().flatten().map(|c| c.name),
+        Some("Renamed".into())
+    );
+    client.client_id = "missing".into();
+    assert!(matches!(
+        store.replace_client(&client).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.get_client("missing").await.ok(), Some(None));
+}
+
+#[tokio::test]
+async fn a_code_is_consumed_once_and_a_replay_is_recognised() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let t = now();
+    assert!(store.create_code(&grant("code-1", t + 60)).await.is_ok());
+    assert!(matches!(
+        store.create_code(&grant("code-1", t + 60)).await,
+        Err(StoreError::AlreadyExists)
+    ));
+
+    let first = store
+        .redeem_code("code-1", t, "jti-1", Some("family-1"))
+        .await;
+    let Ok(Redemption::Redeemed(redeemed)) = first else {
+        panic!("first redemption: {first:?}")
+    };
+    assert_eq!(redeemed.issued_jti.as_deref(), Some("jti-1"));
+    assert_eq!(redeemed.pkce.map(|p| p.method), Some(PkceMethod::S256));
+
+    let second = store.redeem_code("code-1", t, "jti-2", None).await;
+    let Ok(Redemption::Replayed(replayed)) = second else {
+        panic!("second redemption: {second:?}")
+    };
+    assert_eq!(
+        replayed.issued_jti.as_deref(),
+        Some("jti-1"),
+        "the replay sees what the first issued"
+    );
+    assert_eq!(replayed.issued_family.as_deref(), Some("family-1"));
+
+    assert!(matches!(
+        store.redeem_code("unknown", t, "j", None).await,
+        Ok(Redemption::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn an_expired_code_is_refused_before_ttl_deletion() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let t = now();
+    assert!(store.create_code(&grant("old", t - 1)).await.is_ok());
+    assert!(matches!(
+        store.redeem_code("old", t, "j", None).await,
+        Ok(Redemption::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn of_concurrent_redemptions_exactly_one_succeeds() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let store = Arc::new(store);
+    let t = now();
+    assert!(store.create_code(&grant("race", t + 60)).await.is_ok());
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .redeem_code("race", t, &format!("jti-{i}"), None)
+                    .await
+            })
+        })
+        .collect();
+    let mut redeemed = 0;
+    let mut replayed = 0;
+    for attempt in attempts {
+        match attempt.await {
+            Ok(Ok(Redemption::Redeemed(_))) => redeemed += 1,
+            Ok(Ok(Redemption::Replayed(_))) => replayed += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!((redeemed, replayed), (1, 19));
+}
+
+#[tokio::test]
+async fn sessions_and_consents_expire_on_read() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let t = now();
+    let live = Session {
+        id_hash: "live".into(),
+        sub: "s".into(),
+        username: "u".into(),
+        expires_at: t + 60,
+    };
+    let dead = Session {
+        id_hash: "dead".into(),
+        expires_at: t - 1,
+        ..live.clone()
+    };
+    assert!(store.create_session(&live).await.is_ok());
+    assert!(store.create_session(&dead).await.is_ok());
+    assert_eq!(
+        store.get_session("live", t).await.ok().flatten(),
+        Some(live)
+    );
+    assert_eq!(store.get_session("dead", t).await.ok().flatten(), None);
+    assert_eq!(store.get_session("none", t).await.ok().flatten(), None);
+
+    let consent = Consent {
+        sub: "s".into(),
+        client_id: "c1".into(),
+        scopes: BTreeSet::from(["read".to_string()]),
+        expires_at: t + 60,
+    };
+    assert!(store.put_consent(&consent).await.is_ok());
+    assert!(store
+        .put_consent(&Consent {
+            client_id: "c2".into(),
+            expires_at: t - 1,
+            ..consent.clone()
+        })
+        .await
+        .is_ok());
+    assert_eq!(
+        store.get_consent("s", "c1", t).await.ok().flatten(),
+        Some(consent.clone())
+    );
+    assert_eq!(store.get_consent("s", "c2", t).await.ok().flatten(), None);
+    assert_eq!(
+        store.list_consents("s").await.map(|l| l.len()).ok(),
+        Some(2)
+    );
+    assert!(store.delete_consent("s", "c1").await.is_ok());
+    assert!(matches!(
+        store.delete_consent("s", "c1").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn login_failures_count_within_a_window() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let t = now();
+    assert_eq!(store.failures("alice", t).await.ok(), Some(0));
+    assert_eq!(store.record_failure("alice", t, 60).await.ok(), Some(1));
+    assert_eq!(store.record_failure("alice", t, 60).await.ok(), Some(2));
+    assert_eq!(store.failures("alice", t).await.ok(), Some(2));
+    // After the window, counting starts again.
+    assert_eq!(store.failures("alice", t + 61).await.ok(), Some(0));
+    assert_eq!(
+        store.record_failure("alice", t + 61, 60).await.ok(),
+        Some(1)
+    );
+    assert!(store.clear_failures("alice").await.is_ok());
+    assert_eq!(store.failures("alice", t + 61).await.ok(), Some(0));
+}
+
+#[tokio::test]
+async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    for (kid, created_at) in [("old", 1), ("new", 2)] {
+        let key = SigningKey {
+            kid: kid.into(),
+            created_at,
+            private_pem: Some(auth_core::secret::Secret::new("pem")),
+            n: "n".into(),
+            e: "AQAB".into(),
+        };
+        assert!(store.put_key(&key).await.is_ok());
+    }
+    let private = store.list_keys(true).await.unwrap_or_default();
+    assert_eq!(
+        private.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+        ["new", "old"]
+    );
+    assert!(private.iter().all(|k| k.private_pem.is_some()));
+    let public = store.list_keys(false).await.unwrap_or_default();
+    assert_eq!(public.len(), 2);
+    assert!(public.iter().all(|k| k.private_pem.is_none()));
+}
+
+#[tokio::test]
+async fn revoked_access_tokens_are_deny_listed_until_expiry() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let t = now();
+    assert!(store.revoke_jti("j1", t + 60).await.is_ok());
+    assert_eq!(store.is_jti_revoked("j1", t).await.ok(), Some(true));
+    assert_eq!(store.is_jti_revoked("j1", t + 61).await.ok(), Some(false));
+    assert_eq!(store.is_jti_revoked("j2", t).await.ok(), Some(false));
+}
