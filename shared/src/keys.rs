@@ -2,7 +2,7 @@
 //! and the public JWK form that the JWKS endpoint publishes.
 
 use crate::secret::Secret;
-use crate::secret::{now, sha256_b64};
+use crate::secret::sha256_b64;
 use crate::store::SigningKey;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
@@ -22,11 +22,19 @@ pub fn generate_signing_key() -> Result<SigningKey, String> {
     let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
     Ok(SigningKey {
         kid: thumbprint(&n, &e),
-        created_at: now(),
+        created_at: now_millis(),
         private_pem: Some(Secret::new(pem("PRIVATE KEY", pkcs8.as_ref()))),
         n,
         e,
     })
+}
+
+/// Keys are ordered by creation in milliseconds, so that two rotations in one second stay ordered.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// RFC 7638: SHA-256 over the required members in lexicographic order.

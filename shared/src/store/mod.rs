@@ -116,6 +116,7 @@ pub trait CodeStore: Send + Sync {
 #[derive(Debug)]
 pub struct SigningKey {
     pub kid: String,
+    /// Milliseconds since the Unix epoch: the newest key signs.
     pub created_at: i64,
     /// PKCS#8 PEM of the private key; `None` when read without it (JWKS).
     pub private_pem: Option<Secret>,
