@@ -936,7 +936,11 @@ async fn keys_list(store: &impl KeyStore) -> Result<Output, Error> {
                 1 => "previous",
                 _ => "",
             };
-            vec![k.kid.clone(), format_time(k.created_at / 1000), role.to_string()]
+            vec![
+                k.kid.clone(),
+                format_time(k.created_at / 1000),
+                role.to_string(),
+            ]
         }));
         table(&rows)
     };

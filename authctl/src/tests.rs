@@ -356,7 +356,10 @@ async fn key_rotation_keeps_the_new_key_and_the_previous_one() {
     assert!(first.text.contains("retired: none"));
     assert_eq!(first.json["previous"], Value::Null);
 
-    let (oldest, older) = (key_created_at(now() * 1000 - 200_000), key_created_at(now() * 1000 - 100_000));
+    let (oldest, older) = (
+        key_created_at(now() * 1000 - 200_000),
+        key_created_at(now() * 1000 - 100_000),
+    );
     for key in [&oldest, &older] {
         assert!(store.put_key(key).await.is_ok());
     }

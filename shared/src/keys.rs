@@ -1,8 +1,8 @@
 //! RSA signing keys: generation (for `authctl keys rotate` and the local stack)
 //! and the public JWK form that the JWKS endpoint publishes.
 
-use crate::secret::Secret;
 use crate::secret::sha256_b64;
+use crate::secret::Secret;
 use crate::store::SigningKey;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
