@@ -14,7 +14,9 @@ use auth_core::model::{
 use auth_core::password::hash_password;
 use auth_core::secret::{now, random_id, Secret, TOKEN_BYTES};
 use auth_core::store::dynamo::DynamoStore;
-use auth_core::store::{ClientStore, ConsentStore, KeyStore, ScopeStore, StoreError, UserStore};
+use auth_core::store::{
+    ClientStore, ConsentStore, KeyStore, RefreshTokenStore, ScopeStore, StoreError, UserStore,
+};
 use check::{
     client_id_arg, format_time, grant_arg, non_empty_arg, table, table_prefix_arg, username_arg,
 };
@@ -831,31 +833,34 @@ async fn consent_list(
 }
 
 async fn consent_revoke(
-    store: &(impl UserStore + ConsentStore),
+    store: &(impl UserStore + ConsentStore + RefreshTokenStore),
     username: &str,
     client_id: Option<&str>,
 ) -> Result<Output, Error> {
     let user = find_user(store, username).await?;
+    let client_ids: Vec<String> = match client_id {
+        Some(client_id) => vec![client_id.to_string()],
+        None => store
+            .list_consents(&user.sub)
+            .await?
+            .into_iter()
+            .map(|c| c.client_id)
+            .collect(),
+    };
     let mut removed = Vec::new();
-    if let Some(client_id) = client_id {
-        match store.delete_consent(&user.sub, client_id).await {
-            Ok(()) => {}
-            Err(StoreError::NotFound) => {
-                return Err(Error(format!(
-                    "user {username} has no consent for client {client_id}"
-                )))
-            }
-            Err(err) => return Err(err.into()),
+    let mut families_revoked = 0;
+    for client_id in &client_ids {
+        let withdrawal = auth_core::consent::withdraw(store, &user.sub, client_id).await?;
+        families_revoked += withdrawal.families_revoked;
+        if withdrawal.consent_removed {
+            removed.push(client_id.clone());
         }
-        removed.push(client_id.to_string());
-    } else {
-        for consent in store.list_consents(&user.sub).await? {
-            match store.delete_consent(&user.sub, &consent.client_id).await {
-                // Removed meanwhile by someone else: not ours to count.
-                Ok(()) | Err(StoreError::NotFound) => {}
-                Err(err) => return Err(err.into()),
-            }
-            removed.push(consent.client_id);
+    }
+    if let (Some(client_id), true) = (client_id, removed.is_empty()) {
+        if families_revoked == 0 {
+            return Err(Error(format!(
+                "user {username} has no consent for client {client_id}"
+            )));
         }
     }
     let count = removed.len();
@@ -864,8 +869,12 @@ async fn consent_revoke(
     if !removed.is_empty() {
         text.push_str(&format!(" (client{plural} {})", removed.join(", ")));
     }
+    text.push_str(&format!(
+        "; revoked {families_revoked} refresh token famil{}",
+        if families_revoked == 1 { "y" } else { "ies" }
+    ));
     Ok(Output {
-        json: json!({ "removed": count, "client_ids": removed }),
+        json: json!({ "removed": count, "client_ids": removed, "refresh_families_revoked": families_revoked }),
         text,
     })
 }

@@ -323,18 +323,55 @@ async fn consents() {
     assert_eq!(listed.json[0]["scopes"], json!(["profile"]));
     assert!(listed.text.contains("(expired)"));
 
+    // A refresh token family issued under the consent for client b.
+    let family = auth_core::model::TokenFamily {
+        family_id: "fam-b".into(),
+        client_id: "b".into(),
+        sub: bob.sub.clone(),
+        expires_at: now() + 60,
+        current: "hash-b".into(),
+        revoked: false,
+    };
+    let first = auth_core::model::RefreshToken {
+        token_hash: "hash-b".into(),
+        family_id: "fam-b".into(),
+        client_id: "b".into(),
+        sub: bob.sub.clone(),
+        scopes: ["profile".to_string()].into(),
+        issued_at: now(),
+        expires_at: now() + 60,
+        family_expires_at: now() + 60,
+        used_at: None,
+        revoked: false,
+    };
+    assert!(store.create_family(&family, &first).await.is_ok());
+
     let one = ok(consent_revoke(&store, "bob", Some("b")).await);
-    assert_eq!(one.json, json!({ "removed": 1, "client_ids": ["b"] }));
+    assert_eq!(
+        one.json,
+        json!({ "removed": 1, "client_ids": ["b"], "refresh_families_revoked": 1 })
+    );
+    let revoked = RefreshTokenStore::get_family(&store, "fam-b")
+        .await
+        .ok()
+        .flatten();
+    assert_eq!(revoked.map(|f| f.revoked), Some(true));
     assert_eq!(
         error_of(consent_revoke(&store, "bob", Some("b")).await),
         "user bob has no consent for client b"
     );
     let all = ok(consent_revoke(&store, "bob", None).await);
-    assert_eq!(all.json, json!({ "removed": 2, "client_ids": ["a", "c"] }));
-    assert_eq!(all.text, "removed 2 consents of user bob (clients a, c)");
+    assert_eq!(
+        all.json,
+        json!({ "removed": 2, "client_ids": ["a", "c"], "refresh_families_revoked": 0 })
+    );
+    assert_eq!(
+        all.text,
+        "removed 2 consents of user bob (clients a, c); revoked 0 refresh token families"
+    );
     assert_eq!(
         ok(consent_revoke(&store, "bob", None).await).text,
-        "removed 0 consents of user bob"
+        "removed 0 consents of user bob; revoked 0 refresh token families"
     );
     assert_eq!(
         error_of(consent_list(&store, "carol").await),

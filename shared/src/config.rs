@@ -53,6 +53,10 @@ pub struct Config {
     pub access_token_ttl_seconds: i64,
     pub consent_ttl_seconds: i64,
     pub session_ttl_seconds: i64,
+    /// A refresh token unused for this long expires.
+    pub refresh_idle_ttl_seconds: i64,
+    /// No refresh token of a family outlives this, however often it rotates.
+    pub refresh_absolute_ttl_seconds: i64,
 }
 
 pub const MAX_CODE_TTL_SECONDS: i64 = 600;
@@ -83,6 +87,11 @@ impl Config {
             access_token_ttl_seconds: seconds("AUTH_ACCESS_TOKEN_TTL_SECONDS", 900)?,
             consent_ttl_seconds: seconds("AUTH_CONSENT_TTL_SECONDS", 90 * 24 * 3600)?,
             session_ttl_seconds: seconds("AUTH_SESSION_TTL_SECONDS", 8 * 3600)?,
+            refresh_idle_ttl_seconds: seconds("AUTH_REFRESH_IDLE_TTL_SECONDS", 14 * 24 * 3600)?,
+            refresh_absolute_ttl_seconds: seconds(
+                "AUTH_REFRESH_ABSOLUTE_TTL_SECONDS",
+                90 * 24 * 3600,
+            )?,
         })
     }
 
@@ -96,6 +105,8 @@ impl Config {
             access_token_ttl_seconds: 900,
             consent_ttl_seconds: 3600,
             session_ttl_seconds: 3600,
+            refresh_idle_ttl_seconds: 3600,
+            refresh_absolute_ttl_seconds: 7200,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod app;
 pub mod authorization;
 pub mod client_auth;
 pub mod config;
+pub mod consent;
 pub mod endpoints;
 pub mod http;
 pub mod keys;

@@ -268,3 +268,34 @@ mod tests {
         }
     }
 }
+
+/// A refresh token: stored under its hash, one live token per family at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub sub: String,
+    pub scopes: ScopeSet,
+    pub issued_at: i64,
+    /// The earlier of the idle and the family's absolute expiry.
+    pub expires_at: i64,
+    /// The family's absolute expiry, which no rotation extends.
+    pub family_expires_at: i64,
+    /// Set when the token was exchanged for its successor: a second use is reuse.
+    pub used_at: Option<i64>,
+    pub revoked: bool,
+}
+
+/// A chain of rotated refresh tokens from one authorization (RFC 9700 4.14).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenFamily {
+    pub family_id: String,
+    pub client_id: String,
+    pub sub: String,
+    /// Absolute end of the family: no rotation extends it.
+    pub expires_at: i64,
+    /// Hash of the one token of the family that may be used next.
+    pub current: String,
+    pub revoked: bool,
+}

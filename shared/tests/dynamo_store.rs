@@ -308,3 +308,176 @@ async fn revoked_access_tokens_are_deny_listed_until_expiry() {
     assert_eq!(store.is_jti_revoked("j1", t + 61).await.ok(), Some(false));
     assert_eq!(store.is_jti_revoked("j2", t).await.ok(), Some(false));
 }
+
+fn refresh(hash: &str, family: &str, expires_at: i64) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        client_id: "client".into(),
+        sub: "user-sub".into(),
+        scopes: BTreeSet::from(["read".to_string()]),
+        issued_at: now(),
+        expires_at,
+        family_expires_at: expires_at,
+        used_at: None,
+        revoked: false,
+    }
+}
+
+fn family(id: &str, current: &str, expires_at: i64) -> TokenFamily {
+    TokenFamily {
+        family_id: id.into(),
+        client_id: "client".into(),
+        sub: "user-sub".into(),
+        expires_at,
+        current: current.into(),
+        revoked: false,
+    }
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_once_and_reuse_is_recognised() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+        .await
+        .is_ok());
+
+    // Another client cannot use it, and that attempt does not spend it.
+    assert!(matches!(
+        store.use_refresh_token("h1", "other", t).await,
+        Ok(RefreshUse::Invalid)
+    ));
+    let Ok(RefreshUse::Accepted(used)) = store.use_refresh_token("h1", "client", t).await else {
+        panic!("first use")
+    };
+    assert!(matches!(
+        store.use_refresh_token("h1", "client", t).await,
+        Ok(RefreshUse::Reused(_))
+    ));
+
+    assert_eq!(
+        store
+            .rotate(&used, &refresh("h2", "f1", t + 600), t)
+            .await
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store
+            .get_family("f1")
+            .await
+            .ok()
+            .flatten()
+            .map(|f| f.current),
+        Some("h2".into())
+    );
+    // The used token cannot be rotated a second time.
+    assert_eq!(
+        store
+            .rotate(&used, &refresh("h3", "f1", t + 600), t)
+            .await
+            .ok(),
+        Some(false)
+    );
+
+    assert_eq!(
+        store.families_of("user-sub", "client").await.ok(),
+        Some(vec!["f1".to_string()])
+    );
+    assert_eq!(store.revoke_family("f1").await.ok(), Some(true));
+    assert_eq!(
+        store.revoke_family("f1").await.ok(),
+        Some(false),
+        "already revoked"
+    );
+    let current = store.get_refresh_token("h2").await.ok().flatten();
+    assert_eq!(
+        current.map(|t| t.revoked),
+        Some(true),
+        "the family's live token is revoked too"
+    );
+    assert!(matches!(
+        store.use_refresh_token("h2", "client", t).await,
+        Ok(RefreshUse::Reused(_))
+    ));
+    assert!(matches!(
+        store.use_refresh_token("unknown", "client", t).await,
+        Ok(RefreshUse::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_refused() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t - 1), &refresh("h1", "f1", t - 1))
+        .await
+        .is_ok());
+    assert!(matches!(
+        store.use_refresh_token("h1", "client", t).await,
+        Ok(RefreshUse::Invalid)
+    ));
+}
+
+#[tokio::test]
+async fn rotation_fails_once_the_family_is_revoked() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+        .await
+        .is_ok());
+    let Ok(RefreshUse::Accepted(used)) = store.use_refresh_token("h1", "client", t).await else {
+        panic!("first use")
+    };
+    assert_eq!(store.revoke_family("f1").await.ok(), Some(true));
+    assert_eq!(
+        store
+            .rotate(&used, &refresh("h2", "f1", t + 600), t)
+            .await
+            .ok(),
+        Some(false)
+    );
+    assert_eq!(
+        store.get_refresh_token("h2").await.ok().flatten(),
+        None,
+        "nothing half-written"
+    );
+}
+
+#[tokio::test]
+async fn of_concurrent_refreshes_exactly_one_is_accepted() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let store = Arc::new(store);
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+        .await
+        .is_ok());
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.use_refresh_token("h1", "client", t).await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for attempt in attempts {
+        match attempt.await {
+            Ok(Ok(RefreshUse::Accepted(_))) => accepted += 1,
+            Ok(Ok(RefreshUse::Reused(_))) => {}
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(accepted, 1);
+}

@@ -2,9 +2,11 @@
 
 pub mod authorize;
 pub mod consent;
+pub mod introspect;
 pub mod jwks;
 pub mod login;
 pub mod metadata;
+pub mod revoke;
 pub mod scopes;
 pub mod token;
 

@@ -740,3 +740,266 @@ impl RevocationStore for DynamoStore {
             .is_some_and(|item| is_live(&item, now)))
     }
 }
+
+// --- refresh tokens and their families ---------------------------------------
+
+use crate::model::{RefreshToken, TokenFamily};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+
+fn refresh_key(token_hash: &str) -> String {
+    format!("rt#{token_hash}")
+}
+
+fn family_key(family_id: &str) -> String {
+    format!("fam#{family_id}")
+}
+
+/// The sparse index key that finds a user's families for one client.
+fn grant_key(sub: &str, client_id: &str) -> String {
+    format!("{sub}#{client_id}")
+}
+
+pub const FAMILIES_BY_GRANT_INDEX: &str = "families_by_grant";
+
+fn refresh_item(token: &RefreshToken) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(refresh_key(&token.token_hash))),
+        ("family_id".to_string(), s(&token.family_id)),
+        ("client_id".to_string(), s(&token.client_id)),
+        ("sub".to_string(), s(&token.sub)),
+        ("scopes".to_string(), list(&token.scopes)),
+        ("issued_at".to_string(), n(token.issued_at)),
+        ("expires_at".to_string(), n(token.expires_at)),
+        ("family_expires_at".to_string(), n(token.family_expires_at)),
+    ])
+}
+
+fn refresh_from(item: &Item) -> StoreResult<RefreshToken> {
+    let pk = get_str(item, "pk")?;
+    Ok(RefreshToken {
+        token_hash: pk.strip_prefix("rt#").unwrap_or(&pk).to_string(),
+        family_id: get_str(item, "family_id")?,
+        client_id: get_str(item, "client_id")?,
+        sub: get_str(item, "sub")?,
+        scopes: get_set(item, "scopes")?,
+        issued_at: get_num(item, "issued_at")?,
+        expires_at: get_num(item, "expires_at")?,
+        family_expires_at: get_num(item, "family_expires_at")?,
+        used_at: get_opt_num(item, "used_at"),
+        revoked: get_bool(item, "revoked"),
+    })
+}
+
+fn family_from(item: &Item) -> StoreResult<TokenFamily> {
+    let pk = get_str(item, "pk")?;
+    Ok(TokenFamily {
+        family_id: pk.strip_prefix("fam#").unwrap_or(&pk).to_string(),
+        client_id: get_str(item, "client_id")?,
+        sub: get_str(item, "sub")?,
+        expires_at: get_num(item, "expires_at")?,
+        current: get_str(item, "current")?,
+        revoked: get_bool(item, "revoked"),
+    })
+}
+
+fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Unavailable(Box::new(error))
+}
+
+impl DynamoStore {
+    fn put_new_token(&self, item: Item) -> StoreResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.tables.tokens)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+impl RefreshTokenStore for DynamoStore {
+    async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
+        let family_item = HashMap::from([
+            ("pk".to_string(), s(family_key(&family.family_id))),
+            ("client_id".to_string(), s(&family.client_id)),
+            ("sub".to_string(), s(&family.sub)),
+            ("expires_at".to_string(), n(family.expires_at)),
+            ("current".to_string(), s(&family.current)),
+            (
+                "grant_key".to_string(),
+                s(grant_key(&family.sub, &family.client_id)),
+            ),
+        ]);
+        self.client
+            .transact_write_items()
+            .transact_items(self.put_new_token(family_item)?)
+            .transact_items(self.put_new_token(refresh_item(first))?)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<RefreshUse> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.tokens)
+            .key("pk", s(refresh_key(token_hash)))
+            .update_expression("SET used_at = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(used_at) AND attribute_not_exists(revoked) \
+                 AND expires_at > :now AND client_id = :client",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":client", s(client_id))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(RefreshUse::Accepted(refresh_from(
+                &output.attributes.unwrap_or_default(),
+            )?)),
+            Err(err) => match err.into_service_error() {
+                e if e.is_conditional_check_failed_exception() => {
+                    // Only the failure path reads: tell reuse apart from unknown, expired or foreign.
+                    match self.get_refresh_token(token_hash).await? {
+                        Some(token)
+                            if token.client_id == client_id
+                                && (token.used_at.is_some() || token.revoked) =>
+                        {
+                            Ok(RefreshUse::Reused(token))
+                        }
+                        _ => Ok(RefreshUse::Invalid),
+                    }
+                }
+                e => Err(StoreError::Unavailable(Box::new(e))),
+            },
+        }
+    }
+
+    async fn rotate(
+        &self,
+        used: &RefreshToken,
+        next: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let advance = Update::builder()
+            .table_name(&self.tables.tokens)
+            .key("pk", s(family_key(&used.family_id)))
+            .update_expression("SET #current = :next")
+            .condition_expression(
+                "#current = :used AND attribute_not_exists(revoked) AND expires_at > :now",
+            )
+            .expression_attribute_names("#current", "current")
+            .expression_attribute_values(":next", s(&next.token_hash))
+            .expression_attribute_values(":used", s(&used.token_hash))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(build_error)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(advance).build())
+            .transact_items(self.put_new_token(refresh_item(next))?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match err.into_service_error() {
+                e if e.is_transaction_canceled_exception() => Ok(false),
+                e => Err(StoreError::Unavailable(Box::new(e))),
+            },
+        }
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.tokens)
+            .key("pk", s(family_key(family_id)))
+            .update_expression("SET revoked = :yes")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let family = match result {
+            Ok(output) => family_from(&output.attributes.unwrap_or_default())?,
+            Err(err) => {
+                return match err.into_service_error() {
+                    e if e.is_conditional_check_failed_exception() => Ok(false),
+                    e => Err(StoreError::Unavailable(Box::new(e))),
+                }
+            }
+        };
+        // The family's one live token is revoked too, so it cannot be used even once more.
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.tokens)
+            .key("pk", s(refresh_key(&family.current)))
+            .update_expression("SET revoked = :yes")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match err.into_service_error() {
+                // The token item is already gone (expired): the family is revoked all the same.
+                e if e.is_conditional_check_failed_exception() => Ok(true),
+                e => Err(StoreError::Unavailable(Box::new(e))),
+            },
+        }
+    }
+
+    async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        self.get_item(&self.tables.tokens, key("pk", &refresh_key(token_hash)))
+            .await?
+            .as_ref()
+            .map(refresh_from)
+            .transpose()
+    }
+
+    async fn get_family(&self, family_id: &str) -> StoreResult<Option<TokenFamily>> {
+        self.get_item(&self.tables.tokens, key("pk", &family_key(family_id)))
+            .await?
+            .as_ref()
+            .map(family_from)
+            .transpose()
+    }
+
+    async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
+        let mut families = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.tables.tokens)
+                .index_name(FAMILIES_BY_GRANT_INDEX)
+                .key_condition_expression("grant_key = :grant")
+                .expression_attribute_values(":grant", s(grant_key(sub, client_id)))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items.unwrap_or_default() {
+                let pk = get_str(&item, "pk")?;
+                families.push(pk.strip_prefix("fam#").unwrap_or(&pk).to_string());
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(families),
+            }
+        }
+    }
+}

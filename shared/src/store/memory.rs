@@ -3,6 +3,7 @@
 //! the storage tests prove those contracts against a real DynamoDB-compatible server.
 
 use super::*;
+use crate::model::{RefreshToken, TokenFamily};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -17,6 +18,8 @@ pub struct MemoryStore {
     keys: Mutex<Vec<SigningKey>>,
     throttle: Mutex<HashMap<String, (u32, i64)>>,
     revoked: Mutex<HashMap<String, i64>>,
+    refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
+    families: Mutex<HashMap<String, TokenFamily>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -273,5 +276,85 @@ impl RevocationStore for MemoryStore {
         Ok(lock(&self.revoked)
             .get(jti)
             .is_some_and(|expires_at| *expires_at > now))
+    }
+}
+
+impl RefreshTokenStore for MemoryStore {
+    async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
+        insert_new(&self.families, family.family_id.clone(), family.clone())?;
+        insert_new(
+            &self.refresh_tokens,
+            first.token_hash.clone(),
+            first.clone(),
+        )
+    }
+
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<RefreshUse> {
+        let mut tokens = lock(&self.refresh_tokens);
+        let Some(token) = tokens
+            .get_mut(token_hash)
+            .filter(|t| t.client_id == client_id)
+        else {
+            return Ok(RefreshUse::Invalid);
+        };
+        if token.used_at.is_some() || token.revoked {
+            return Ok(RefreshUse::Reused(token.clone()));
+        }
+        if token.expires_at <= now {
+            return Ok(RefreshUse::Invalid);
+        }
+        token.used_at = Some(now);
+        Ok(RefreshUse::Accepted(token.clone()))
+    }
+
+    async fn rotate(
+        &self,
+        used: &RefreshToken,
+        next: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut families = lock(&self.families);
+        let Some(family) = families.get_mut(&used.family_id) else {
+            return Ok(false);
+        };
+        if family.revoked || family.current != used.token_hash || family.expires_at <= now {
+            return Ok(false);
+        }
+        family.current = next.token_hash.clone();
+        lock(&self.refresh_tokens).insert(next.token_hash.clone(), next.clone());
+        Ok(true)
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<bool> {
+        let mut families = lock(&self.families);
+        let Some(family) = families.get_mut(family_id).filter(|f| !f.revoked) else {
+            return Ok(false);
+        };
+        family.revoked = true;
+        if let Some(token) = lock(&self.refresh_tokens).get_mut(&family.current) {
+            token.revoked = true;
+        }
+        Ok(true)
+    }
+
+    async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        Ok(lock(&self.refresh_tokens).get(token_hash).cloned())
+    }
+
+    async fn get_family(&self, family_id: &str) -> StoreResult<Option<TokenFamily>> {
+        Ok(lock(&self.families).get(family_id).cloned())
+    }
+
+    async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
+        Ok(lock(&self.families)
+            .values()
+            .filter(|f| f.sub == sub && f.client_id == client_id)
+            .map(|f| f.family_id.clone())
+            .collect())
     }
 }

@@ -5,7 +5,7 @@
 pub mod dynamo;
 pub mod memory;
 
-use crate::model::{Client, Consent, Grant, Scope, Session, User};
+use crate::model::{Client, Consent, Grant, RefreshToken, Scope, Session, TokenFamily, User};
 use crate::secret::Secret;
 use std::fmt;
 use std::future::Future;
@@ -155,4 +155,56 @@ pub trait RevocationStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
     fn is_jti_revoked(&self, jti: &str, now: i64)
         -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// This call marked the token used; it may now be rotated.
+    Accepted(RefreshToken),
+    /// The token was used before (or revoked): reuse, so its family must be revoked.
+    Reused(RefreshToken),
+    /// Unknown, expired, or issued to another client.
+    Invalid,
+}
+
+pub trait RefreshTokenStore: Send + Sync {
+    /// Starts a family with its first token, in one transaction.
+    fn create_family(
+        &self,
+        family: &TokenFamily,
+        first: &RefreshToken,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Marks the token used in one conditional write (of concurrent uses exactly one is accepted).
+    fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<RefreshUse>> + Send;
+    /// Stores the successor and makes it the family's current token, unless the family
+    /// was revoked or expired meanwhile (then `false`).
+    fn rotate(
+        &self,
+        used: &RefreshToken,
+        next: &RefreshToken,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Revokes the family and its current token; `false` when there is no such family
+    /// or it was revoked before.
+    fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn get_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<RefreshToken>>> + Send;
+    fn get_family(
+        &self,
+        family_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<TokenFamily>>> + Send;
+    /// Ids of the families issued to this client for this user (for consent revocation).
+    fn families_of(
+        &self,
+        sub: &str,
+        client_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
 }
