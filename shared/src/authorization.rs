@@ -7,7 +7,6 @@ use crate::http::{append_query, Params};
 use crate::model::{parse_scope, scope_string, Client, Grant, PkceChallenge, PkceMethod, ScopeSet};
 use crate::pkce;
 use crate::secret::{now, Secret, TOKEN_BYTES};
-use crate::store::{ClientStore, CodeStore, StoreError, StoreResult};
 
 /// A request that passed every check: what the consent page shows and a code stands for.
 #[derive(Debug, Clone)]
@@ -36,13 +35,6 @@ pub enum AuthorizationError {
         description: String,
         state: Option<String>,
     },
-    Storage(StoreError),
-}
-
-impl From<StoreError> for AuthorizationError {
-    fn from(error: StoreError) -> Self {
-        AuthorizationError::Storage(error)
-    }
 }
 
 fn page(title: &'static str, message: &str) -> AuthorizationError {
@@ -53,9 +45,10 @@ fn page(title: &'static str, message: &str) -> AuthorizationError {
 }
 
 /// Checks the request in the order of the spec: client and redirect URI first (errors
-/// shown as a page), then response type, repeated parameters, scope and PKCE (errors redirected).
-pub async fn validate<S: ClientStore>(
-    store: &S,
+/// shown as a page), then response type, repeated parameters, scope and PKCE (errors
+/// redirected). `client` is the stored client that `client_id` names, if there is one.
+pub fn validate(
+    client: Option<Client>,
     params: &Params,
 ) -> Result<AuthorizationRequest, AuthorizationError> {
     if params.is_repeated("client_id") || params.is_repeated("redirect_uri") {
@@ -70,7 +63,7 @@ pub async fn validate<S: ClientStore>(
             "The request does not say which application is asking.",
         ));
     };
-    let Some(client) = store.get_client(client_id).await? else {
+    let Some(client) = client.filter(|c| c.client_id == client_id) else {
         return Err(page(
             "Unknown application",
             "The application that sent you here is not registered.",
@@ -213,13 +206,8 @@ impl AuthorizationRequest {
         fields
     }
 
-    /// Issues a code for the signed-in user: 256 random bits, stored only as its hash.
-    pub async fn issue_code<S: CodeStore>(
-        &self,
-        store: &S,
-        config: &Config,
-        sub: &str,
-    ) -> StoreResult<Secret> {
+    /// A new code for the signed-in user (256 random bits) and the grant stored under its hash.
+    pub fn new_code(&self, config: &Config, sub: &str) -> (Secret, Grant) {
         let code = Secret::generate(TOKEN_BYTES);
         let grant = Grant {
             code_hash: code.hash(),
@@ -233,8 +221,7 @@ impl AuthorizationRequest {
             issued_jti: None,
             issued_family: None,
         };
-        store.create_code(&grant).await?;
-        Ok(code)
+        (code, grant)
     }
 
     /// The success response's location: `code`, `state` and `iss` (RFC 9207).

@@ -35,24 +35,45 @@ pub fn set_cookie(config: &Config, name: &str, value: &str, max_age_seconds: i64
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_seconds}{secure}")
 }
 
-/// The signed-in user's session and its raw id, if the cookie names a live one.
+/// What the session cookie holds: `<sub>.<id>`. The `sub` (an opaque user id, not a
+/// secret) lets the user's consent be read in the same round trip as the session; the
+/// session item must name the same `sub`.
+pub struct SessionCookie {
+    pub sub: String,
+    pub id: Secret,
+}
+
+impl SessionCookie {
+    pub fn from_request(config: &Config, request: &HttpRequest) -> Option<Self> {
+        let (sub, id) = request.cookie(cookie_name(config))?.split_once('.')?;
+        // Our ids are 43 base64url characters and subs are short ids; anything else cannot be ours.
+        if id.len() != 43 || sub.is_empty() || sub.len() > 64 {
+            return None;
+        }
+        Some(SessionCookie {
+            sub: sub.to_string(),
+            id: Secret::new(id),
+        })
+    }
+
+    pub fn id_hash(&self) -> String {
+        self.id.hash()
+    }
+}
+
+/// The signed-in user's session, if the cookie names a live one.
 pub async fn current<S: SessionStore>(
     store: &S,
     config: &Config,
     request: &HttpRequest,
-) -> StoreResult<Option<(Session, Secret)>> {
-    let Some(id) = request.cookie(cookie_name(config)) else {
+) -> StoreResult<Option<Session>> {
+    let Some(cookie) = SessionCookie::from_request(config, request) else {
         return Ok(None);
     };
-    // Our ids are 43 base64url characters; anything else cannot be one.
-    if id.len() != 43 {
-        return Ok(None);
-    }
-    let id = Secret::new(id);
     Ok(store
-        .get_session(&id.hash(), now())
+        .get_session(&cookie.id_hash(), now())
         .await?
-        .map(|session| (session, id)))
+        .filter(|session| session.sub == cookie.sub))
 }
 
 /// Starts a session for the user; returns the `Set-Cookie` header value.
@@ -69,10 +90,11 @@ pub async fn start<S: SessionStore>(
         expires_at: now() + config.session_ttl_seconds,
     };
     store.create_session(&session).await?;
+    let value = format!("{}.{}", user.sub, id.expose());
     Ok(set_cookie(
         config,
         cookie_name(config),
-        id.expose(),
+        &value,
         config.session_ttl_seconds,
     ))
 }

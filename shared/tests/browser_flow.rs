@@ -108,8 +108,9 @@ fn valid_pairs() -> Vec<(&'static str, &'static str)> {
 
 impl World {
     fn cookie(&self) -> String {
+        // The cookie names the user and the session: `<sub>.<id>`.
         format!(
-            "{}={}",
+            "{}=sub-alice.{}",
             session::cookie_name(&self.config),
             self.session_id.expose()
         )
@@ -432,7 +433,11 @@ async fn authorize_without_a_session_goes_to_login_with_a_relative_return() {
     // An expired or unknown session is no session.
     let request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{q}")).with_header(
         "cookie",
-        &format!("{}={}", session::cookie_name(&w.config), "x".repeat(43)),
+        &format!(
+            "{}=sub-alice.{}",
+            session::cookie_name(&w.config),
+            "x".repeat(43)
+        ),
     );
     assert_eq!(
         authorize::handle(&w.store, &w.config, &request)
@@ -547,7 +552,11 @@ async fn consent_rejections_change_nothing() {
         ]
         .concat(),
     );
-    let other_session = format!("{}={}", session::cookie_name(&w.config), "t".repeat(43));
+    let other_session = format!(
+        "{}=sub-alice.{}",
+        session::cookie_name(&w.config),
+        "t".repeat(43)
+    );
     let mut tampered_redirect = valid_pairs();
     tampered_redirect.retain(|(n, _)| *n != "redirect_uri");
     tampered_redirect.push(("redirect_uri", "https://evil.example/cb"));

@@ -1,36 +1,18 @@
 //! Storage tests against a real DynamoDB-compatible server (moto, started by
 //! `scripts/test`). Each run creates its own tables from `template.yaml`.
 
-use auth_core::config::Tables;
 use auth_core::model::*;
-use auth_core::secret::{now, random_id};
+use auth_core::secret::now;
 use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::*;
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::Arc;
+
+mod common;
 
 /// A store on fresh tables, or `None` (test skipped) when no local server is configured.
 async fn fresh_store() -> Option<DynamoStore> {
-    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
-        eprintln!(
-            "AWS_ENDPOINT_URL_DYNAMODB is not set: skipped (scripts/test runs these against moto)"
-        );
-        return None;
-    }
-    let prefix = format!("store-{}", &random_id()[..12]);
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let python =
-        std::env::var("AUTH_PYTHON").unwrap_or_else(|_| format!("{root}/.venv/bin/python"));
-    let status = Command::new(python)
-        .arg(format!("{root}/scripts/create_tables.py"))
-        .args(["--prefix", &prefix, "--quiet"])
-        .status();
-    assert!(
-        matches!(status, Ok(s) if s.success()),
-        "creating tables failed: {status:?}"
-    );
-    Some(DynamoStore::from_env(Tables::with_prefix(&prefix)).await)
+    Some(DynamoStore::from_env(common::fresh_tables()?).await)
 }
 
 fn grant(code_hash: &str, expires_at: i64) -> Grant {

@@ -1,20 +1,21 @@
 //! `GET /oauth/authorize`: validates the request, sends the user to log in, issues a
 //! code at once when consent was given before, and otherwise shows the consent page.
+//! With remembered consent that is two round trips: one read, one write.
 
 use super::{authorization_failure, storage_failure_page};
 use crate::authorization::{self, AuthorizationRequest};
 use crate::config::Config;
 use crate::http::{append_query, redirect, HttpRequest, HttpResponse};
-use crate::model::Session;
+use crate::model::{ScopeSet, Session};
 use crate::pages::{self, ConsentForm, ConsentScope};
 use crate::secret::{now, Secret};
-use crate::session;
-use crate::store::{ClientStore, CodeStore, ConsentStore, ScopeStore, SessionStore};
+use crate::session::{self, SessionCookie};
+use crate::store::{AuthorizationStore, CodeStore, ScopeStore, SessionKey};
 use http::StatusCode;
 
 pub async fn handle<S>(store: &S, config: &Config, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientStore + SessionStore + ConsentStore + CodeStore + ScopeStore,
+    S: AuthorizationStore + CodeStore + ScopeStore,
 {
     let params = match request.query_params() {
         Ok(params) => params,
@@ -26,43 +27,49 @@ where
             )
         }
     };
-    let authorization = match authorization::validate(store, &params).await {
+    let cookie = SessionCookie::from_request(config, request);
+    let id_hash = cookie.as_ref().map(SessionCookie::id_hash);
+    let session_key = cookie
+        .as_ref()
+        .zip(id_hash.as_deref())
+        .map(|(c, id_hash)| SessionKey {
+            sub: &c.sub,
+            id_hash,
+        });
+    let context = match store
+        .load_authorization_context(params.get("client_id"), session_key, now())
+        .await
+    {
+        Ok(context) => context,
+        Err(error) => return storage_failure_page("reading the client and session failed", error),
+    };
+    let authorization = match authorization::validate(context.client, &params) {
         Ok(authorization) => authorization,
         Err(error) => return authorization_failure(config, error, StatusCode::FOUND),
     };
-    let (session, session_id) = match session::current(store, config, request).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            let return_to = format!(
-                "/oauth/authorize?{}",
-                request.query.as_deref().unwrap_or("")
-            );
-            return redirect(
-                StatusCode::FOUND,
-                &append_query(&config.endpoint("/login"), &[("return_to", &return_to)]),
-            );
-        }
-        Err(error) => return storage_failure_page("reading the session failed", error),
+    let (Some(session), Some(cookie)) = (context.session, cookie) else {
+        let return_to = format!(
+            "/oauth/authorize?{}",
+            request.query.as_deref().unwrap_or("")
+        );
+        return redirect(
+            StatusCode::FOUND,
+            &append_query(&config.endpoint("/login"), &[("return_to", &return_to)]),
+        );
     };
 
-    let consent = match store
-        .get_consent(&session.sub, &authorization.client.client_id, now())
-        .await
-    {
-        Ok(consent) => consent,
-        Err(error) => return storage_failure_page("reading the consent failed", error),
-    };
-    let granted = consent.map(|c| c.scopes).unwrap_or_default();
+    let granted = context.consent.map(|c| c.scopes).unwrap_or_default();
     if authorization.scopes.is_subset(&granted) {
-        return match authorization.issue_code(store, config, &session.sub).await {
-            Ok(code) => redirect(
+        let (code, grant) = authorization.new_code(config, &session.sub);
+        return match store.create_code(&grant).await {
+            Ok(()) => redirect(
                 StatusCode::FOUND,
                 &authorization.code_location(config, &code),
             ),
             Err(error) => storage_failure_page("storing the code failed", error),
         };
     }
-    consent_page(store, &authorization, &session, &session_id, &granted).await
+    consent_page(store, &authorization, &session, &cookie.id, &granted).await
 }
 
 async fn consent_page<S: ScopeStore>(
@@ -70,7 +77,7 @@ async fn consent_page<S: ScopeStore>(
     authorization: &AuthorizationRequest,
     session: &Session,
     session_id: &Secret,
-    granted: &crate::model::ScopeSet,
+    granted: &ScopeSet,
 ) -> HttpResponse {
     let catalogue = match store.list_scopes().await {
         Ok(scopes) => scopes,

@@ -1,5 +1,6 @@
 //! `POST /oauth/consent`: the user's decision. Needs the session and its CSRF token,
 //! validates every parameter again, and answers with a `303` (RFC 9700 4.12).
+//! Two round trips: one read, and on approval one transaction (consent and code).
 
 use super::{authorization_failure, storage_failure_page};
 use crate::authorization::{self, error_location};
@@ -8,14 +9,15 @@ use crate::http::{redirect, HttpRequest, HttpResponse};
 use crate::model::Consent;
 use crate::pages;
 use crate::secret::now;
-use crate::session;
-use crate::store::{ClientStore, CodeStore, ConsentStore, SessionStore};
+use crate::session::{self, SessionCookie};
+use crate::store::{AuthorizationStore, SessionKey};
 use http::StatusCode;
 
-pub async fn handle<S>(store: &S, config: &Config, request: &HttpRequest) -> HttpResponse
-where
-    S: ClientStore + SessionStore + ConsentStore + CodeStore,
-{
+pub async fn handle<S: AuthorizationStore>(
+    store: &S,
+    config: &Config,
+    request: &HttpRequest,
+) -> HttpResponse {
     let params = match request.form_params() {
         Ok(params) => params,
         Err(error) => {
@@ -26,25 +28,40 @@ where
             )
         }
     };
-    let (session, session_id) = match session::current(store, config, request).await {
-        Ok(Some(found)) => found,
-        Ok(None) => {
-            return pages::error(
-                StatusCode::FORBIDDEN,
-                "Your session has ended",
-                "Nothing was changed. Go back to the application and sign in again.",
-            )
-        }
-        Err(error) => return storage_failure_page("reading the session failed", error),
+    let session_ended = || {
+        pages::error(
+            StatusCode::FORBIDDEN,
+            "Your session has ended",
+            "Nothing was changed. Go back to the application and sign in again.",
+        )
     };
-    if !session::csrf_token_matches(&session_id, params.get("csrf_token")) {
+    let Some(cookie) = SessionCookie::from_request(config, request) else {
+        return session_ended();
+    };
+    let id_hash = cookie.id_hash();
+    let t = now();
+    let session_key = SessionKey {
+        sub: &cookie.sub,
+        id_hash: &id_hash,
+    };
+    let context = match store
+        .load_authorization_context(params.get("client_id"), Some(session_key), t)
+        .await
+    {
+        Ok(context) => context,
+        Err(error) => return storage_failure_page("reading the client and session failed", error),
+    };
+    let Some(session) = context.session else {
+        return session_ended();
+    };
+    if !session::csrf_token_matches(&cookie.id, params.get("csrf_token")) {
         return pages::error(
             StatusCode::FORBIDDEN,
             "This form has expired",
             "Nothing was changed. Go back to the application and try again.",
         );
     }
-    let authorization = match authorization::validate(store, &params).await {
+    let authorization = match authorization::validate(context.client, &params) {
         Ok(authorization) => authorization,
         Err(error) => return authorization_failure(config, error, StatusCode::SEE_OTHER),
     };
@@ -61,27 +78,20 @@ where
             ),
         ),
         Some("approve") => {
-            let t = now();
-            let client_id = &authorization.client.client_id;
-            let earlier = match store.get_consent(&session.sub, client_id, t).await {
-                Ok(consent) => consent.map(|c| c.scopes).unwrap_or_default(),
-                Err(error) => return storage_failure_page("reading the consent failed", error),
-            };
+            let earlier = context.consent.map(|c| c.scopes).unwrap_or_default();
             let consent = Consent {
                 sub: session.sub.clone(),
-                client_id: client_id.clone(),
+                client_id: authorization.client.client_id.clone(),
                 scopes: earlier.union(&authorization.scopes).cloned().collect(),
                 expires_at: t + config.consent_ttl_seconds,
             };
-            if let Err(error) = store.put_consent(&consent).await {
-                return storage_failure_page("storing the consent failed", error);
-            }
-            match authorization.issue_code(store, config, &session.sub).await {
-                Ok(code) => redirect(
+            let (code, grant) = authorization.new_code(config, &session.sub);
+            match store.save_consent_and_code(&consent, &grant).await {
+                Ok(()) => redirect(
                     StatusCode::SEE_OTHER,
                     &authorization.code_location(config, &code),
                 ),
-                Err(error) => storage_failure_page("storing the code failed", error),
+                Err(error) => storage_failure_page("storing the consent and code failed", error),
             }
         }
         _ => pages::error(

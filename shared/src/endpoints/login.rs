@@ -59,7 +59,7 @@ async fn show_form<S: SessionStore>(
     let return_to = safe_return_to(params.get("return_to"));
     if return_to.is_none() {
         match session::current(store, config, request).await {
-            Ok(Some((session, _))) => return pages::signed_in(&session.username),
+            Ok(Some(session)) => return pages::signed_in(&session.username),
             Ok(None) => {}
             Err(error) => return storage_failure_page("reading the session failed", error),
         }

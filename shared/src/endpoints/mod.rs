@@ -52,8 +52,5 @@ pub(crate) fn authorization_failure(
             redirect_status,
             &error_location(config, &redirect_uri, error, &description, state.as_deref()),
         ),
-        AuthorizationError::Storage(error) => {
-            storage_failure_page("reading the client failed", error)
-        }
     }
 }

@@ -1003,3 +1003,152 @@ impl RefreshTokenStore for DynamoStore {
         }
     }
 }
+
+// --- the authorization context: one BatchGetItem --------------------------------
+
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+
+impl AuthorizationStore for DynamoStore {
+    async fn load_authorization_context(
+        &self,
+        client_id: Option<&str>,
+        session: Option<SessionKey<'_>>,
+        now: i64,
+    ) -> StoreResult<AuthorizationContext> {
+        let mut wanted: Vec<(&str, Item)> = Vec::new();
+        if let Some(id) = client_id {
+            wanted.push((&self.tables.clients, key("client_id", id)));
+        }
+        if let Some(session) = session {
+            wanted.push((&self.tables.sessions, key("id_hash", session.id_hash)));
+            if let Some(id) = client_id {
+                wanted.push((&self.tables.consents, consent_key(session.sub, id)));
+            }
+        }
+        let mut items: HashMap<String, Vec<Item>> = HashMap::new();
+        let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
+        for (table, item_key) in wanted {
+            let keys = KeysAndAttributes::builder()
+                .keys(item_key)
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?;
+            request.insert(table.to_string(), keys);
+        }
+        // BatchGetItem may leave keys unprocessed under throttling: ask again for those.
+        while !request.is_empty() {
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for (table, found) in output.responses.unwrap_or_default() {
+                items.entry(table).or_default().extend(found);
+            }
+            request = output.unprocessed_keys.unwrap_or_default();
+        }
+        let first = |table: &str| items.get(table).and_then(|found| found.first());
+
+        let client = first(&self.tables.clients).map(client_from).transpose()?;
+        let session = match (session, first(&self.tables.sessions)) {
+            (Some(key), Some(item)) if is_live(item, now) && get_str(item, "sub")? == key.sub => {
+                Some(Session {
+                    id_hash: get_str(item, "id_hash")?,
+                    sub: get_str(item, "sub")?,
+                    username: get_str(item, "username")?,
+                    expires_at: get_num(item, "expires_at")?,
+                })
+            }
+            _ => None,
+        };
+        let consent = match (&session, first(&self.tables.consents)) {
+            (Some(_), Some(item)) if is_live(item, now) => Some(consent_from(item)?),
+            _ => None,
+        };
+        Ok(AuthorizationContext {
+            client,
+            session,
+            consent,
+        })
+    }
+
+    async fn save_consent_and_code(&self, consent: &Consent, grant: &Grant) -> StoreResult<()> {
+        let mut consent_item = consent_key(&consent.sub, &consent.client_id);
+        consent_item.insert("scopes".to_string(), list(&consent.scopes));
+        consent_item.insert("expires_at".to_string(), n(consent.expires_at));
+        let put_consent = Put::builder()
+            .table_name(&self.tables.consents)
+            .set_item(Some(consent_item))
+            .build()
+            .map_err(build_error)?;
+        let put_code = Put::builder()
+            .table_name(&self.tables.codes)
+            .set_item(Some(grant_item(grant)))
+            .condition_expression("attribute_not_exists(code_hash)")
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_consent).build())
+            .transact_items(TransactWriteItem::builder().put(put_code).build())
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+// --- counting round trips -----------------------------------------------------------
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Counts the HTTP requests a store sends to DynamoDB (retries included), so that tests
+/// can assert how many round trips a request costs.
+#[derive(Clone, Debug, Default)]
+pub struct RoundTrips(Arc<AtomicUsize>);
+
+impl RoundTrips {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub fn reset(&self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Intercept for RoundTrips {
+    fn name(&self) -> &'static str {
+        "RoundTrips"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl DynamoStore {
+    /// A store like `from_env` whose round trips are counted.
+    pub async fn from_env_counted(tables: Tables) -> (Self, RoundTrips) {
+        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let counter = RoundTrips::default();
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
+            .interceptor(counter.clone())
+            .build();
+        (
+            DynamoStore::new(DynamoClient::from_conf(config), tables),
+            counter,
+        )
+    }
+}

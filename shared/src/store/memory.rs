@@ -358,3 +358,42 @@ impl RefreshTokenStore for MemoryStore {
             .collect())
     }
 }
+
+impl AuthorizationStore for MemoryStore {
+    async fn load_authorization_context(
+        &self,
+        client_id: Option<&str>,
+        session: Option<SessionKey<'_>>,
+        now: i64,
+    ) -> StoreResult<AuthorizationContext> {
+        let client = match client_id {
+            Some(id) => self.get_client(id).await?,
+            None => None,
+        };
+        let Some(key) = session else {
+            return Ok(AuthorizationContext {
+                client,
+                session: None,
+                consent: None,
+            });
+        };
+        let session = self
+            .get_session(key.id_hash, now)
+            .await?
+            .filter(|s| s.sub == key.sub);
+        let consent = match (client_id, &session) {
+            (Some(id), Some(_)) => self.get_consent(key.sub, id, now).await?,
+            _ => None,
+        };
+        Ok(AuthorizationContext {
+            client,
+            session,
+            consent,
+        })
+    }
+
+    async fn save_consent_and_code(&self, consent: &Consent, grant: &Grant) -> StoreResult<()> {
+        self.create_code(grant).await?;
+        self.put_consent(consent).await
+    }
+}

@@ -99,6 +99,40 @@ pub enum Redemption {
     Invalid,
 }
 
+/// Where a login session is found: the cookie names both the user and the session id's hash,
+/// so the user's consent can be read in the same round trip as the session.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionKey<'a> {
+    pub sub: &'a str,
+    pub id_hash: &'a str,
+}
+
+/// What authorize and consent need before they decide.
+#[derive(Debug, Default)]
+pub struct AuthorizationContext {
+    pub client: Option<Client>,
+    /// Live and belonging to the user the cookie names.
+    pub session: Option<Session>,
+    /// Live, of that user for that client.
+    pub consent: Option<Consent>,
+}
+
+pub trait AuthorizationStore: Send + Sync {
+    /// The client, the session and the user's consent for the client, in one round trip.
+    fn load_authorization_context(
+        &self,
+        client_id: Option<&str>,
+        session: Option<SessionKey<'_>>,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<AuthorizationContext>> + Send;
+    /// Stores the consent and the code issued under it, in one transaction.
+    fn save_consent_and_code(
+        &self,
+        consent: &Consent,
+        grant: &Grant,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
 pub trait CodeStore: Send + Sync {
     fn create_code(&self, grant: &Grant) -> impl Future<Output = StoreResult<()>> + Send;
     /// Marks the code redeemed in one conditional write, recording the `jti` and

@@ -1,0 +1,197 @@
+//! DynamoDB round trips per request, counted against the local server: a deterministic
+//! property, asserted here (timings live in the benchmarks, not in tests).
+
+mod common;
+
+use auth_core::config::Config;
+use auth_core::endpoints::{authorize, consent, token};
+use auth_core::http::{form_encode, HttpRequest, HttpResponse};
+use auth_core::keys::generate_signing_key;
+use auth_core::model::*;
+use auth_core::secret::{now, Secret};
+use auth_core::session;
+use auth_core::store::dynamo::{DynamoStore, RoundTrips};
+use auth_core::store::*;
+use auth_core::tokens::SignerCache;
+use http::{Method, StatusCode};
+
+const REDIRECT: &str = "https://app.example/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+struct World {
+    store: DynamoStore,
+    trips: RoundTrips,
+    config: Config,
+    cookie: String,
+    session_id: Secret,
+}
+
+async fn world(grants: Vec<GrantType>) -> Option<World> {
+    let tables = common::fresh_tables()?;
+    let (store, trips) = DynamoStore::from_env_counted(tables).await;
+    let client = Client {
+        client_id: "app".into(),
+        name: "App".into(),
+        redirect_uris: vec![REDIRECT.into()],
+        allowed_scopes: ["read".to_string(), "write".to_string()].into(),
+        default_scopes: ScopeSet::new(),
+        kind: ClientKind::Confidential,
+        secret_hash: Some(Secret::new("app-secret").hash()),
+        pkce_optional: false,
+        allow_plain_pkce: false,
+        grant_types: grants,
+    };
+    assert!(store.create_client(&client).await.is_ok());
+    let Ok(key) = generate_signing_key() else {
+        panic!("key generation")
+    };
+    assert!(store.put_key(&key).await.is_ok());
+    let session_id = Secret::generate(32);
+    let session = Session {
+        id_hash: session_id.hash(),
+        sub: "sub-1".into(),
+        username: "alice".into(),
+        expires_at: now() + 600,
+    };
+    assert!(store.create_session(&session).await.is_ok());
+    let config = Config::for_tests();
+    let cookie = format!(
+        "{}=sub-1.{}",
+        session::cookie_name(&config),
+        session_id.expose()
+    );
+    Some(World {
+        store,
+        trips,
+        config,
+        cookie,
+        session_id,
+    })
+}
+
+fn authorization_query(scope: &str) -> String {
+    form_encode(&[
+        ("client_id", "app"),
+        ("redirect_uri", REDIRECT),
+        ("scope", scope),
+        ("state", "s"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ])
+}
+
+fn code_of(response: &HttpResponse) -> String {
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let query = location.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let params = auth_core::http::Params::parse(query.as_bytes()).unwrap_or_default();
+    params.get("code").unwrap_or_default().to_string()
+}
+
+impl World {
+    /// Runs `call` and returns what it answered and how many round trips it made.
+    async fn counted<F: std::future::Future<Output = HttpResponse>>(
+        &self,
+        call: F,
+    ) -> (HttpResponse, usize) {
+        self.trips.reset();
+        let response = call.await;
+        (response, self.trips.count())
+    }
+
+    async fn approve(&self, scope: &str) -> (HttpResponse, usize) {
+        let csrf = session::csrf_token(&self.session_id);
+        let body = format!(
+            "{}&{}",
+            authorization_query(scope),
+            form_encode(&[("csrf_token", &csrf), ("decision", "approve")])
+        );
+        let request = HttpRequest::new(Method::POST, "/oauth/consent")
+            .with_form(&body)
+            .with_header("cookie", &self.cookie);
+        self.counted(consent::handle(&self.store, &self.config, &request))
+            .await
+    }
+
+    async fn authorize(&self, scope: &str) -> (HttpResponse, usize) {
+        let request = HttpRequest::new(
+            Method::GET,
+            &format!("/oauth/authorize?{}", authorization_query(scope)),
+        )
+        .with_header("cookie", &self.cookie);
+        self.counted(authorize::handle(&self.store, &self.config, &request))
+            .await
+    }
+
+    async fn exchange(&self, signers: &SignerCache, code: &str) -> (HttpResponse, usize) {
+        let body = form_encode(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_id", "app"),
+            ("client_secret", "app-secret"),
+        ]);
+        let request = HttpRequest::new(Method::POST, "/oauth/token").with_form(&body);
+        self.counted(token::handle(&self.store, &self.config, signers, &request))
+            .await
+    }
+}
+
+#[tokio::test]
+async fn consent_costs_two_round_trips_and_remembered_consent_two() {
+    let Some(w) = world(vec![GrantType::AuthorizationCode]).await else {
+        return;
+    };
+    let (response, trips) = w.approve("read").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(trips, 2, "consent: one BatchGetItem, one transaction");
+
+    let (response, trips) = w.authorize("read").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(!code_of(&response).is_empty());
+    assert_eq!(
+        trips, 2,
+        "authorize with remembered consent: one BatchGetItem, one PutItem"
+    );
+}
+
+#[tokio::test]
+async fn token_exchange_round_trips() {
+    let Some(w) = world(vec![GrantType::AuthorizationCode]).await else {
+        return;
+    };
+    let signers = SignerCache::default();
+    let (_, _) = w.approve("read").await;
+    let (first, _) = w.authorize("read").await;
+    let (second, _) = w.authorize("read").await;
+
+    let (response, cold) = w.exchange(&signers, &code_of(&first)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(cold, 3, "cold container: client, signing key, code");
+    let (response, warm) = w.exchange(&signers, &code_of(&second)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(warm, 2, "warm container: client, code");
+}
+
+#[tokio::test]
+async fn token_exchange_with_a_refresh_token_adds_one_write() {
+    let Some(w) = world(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]).await else {
+        return;
+    };
+    let signers = SignerCache::default();
+    let (_, _) = w.approve("read").await;
+    let (first, _) = w.authorize("read").await;
+    let (second, _) = w.authorize("read").await;
+    let (_, _) = w.exchange(&signers, &code_of(&first)).await;
+    let (response, warm) = w.exchange(&signers, &code_of(&second)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        warm, 3,
+        "warm container: client, code, refresh token family"
+    );
+}
