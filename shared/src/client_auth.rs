@@ -2,6 +2,7 @@
 //! `client_secret_post`, and `none` for public clients. Secrets are compared as
 //! SHA-256 hashes in constant time.
 
+use crate::cache::ClientCache;
 use crate::http::{HttpRequest, Params};
 use crate::model::{Client, ClientKind};
 use crate::secret::{constant_time_eq, Secret};
@@ -29,9 +30,14 @@ struct Presented {
 
 fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, ClientAuthError> {
     let basic = match request.header("authorization") {
-        Some(value) if value.len() > 6 && value[..6].eq_ignore_ascii_case("basic ") => {
+        // Any Basic header is an attempt at Basic, even an empty one: it gets the challenge.
+        Some(value)
+            if value
+                .get(..5)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic")) =>
+        {
             let decoded = STANDARD
-                .decode(value[6..].trim())
+                .decode(value.get(5..).unwrap_or("").trim())
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
                 .ok_or(ClientAuthError::Failed { used_basic: true })?;
@@ -83,6 +89,7 @@ fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, Client
 /// The authenticated client, or why not.
 pub async fn authenticate<S: ClientStore>(
     store: &S,
+    clients: &ClientCache,
     request: &HttpRequest,
     params: &Params,
 ) -> Result<Client, ClientAuthError> {
@@ -90,8 +97,8 @@ pub async fn authenticate<S: ClientStore>(
     let failed = ClientAuthError::Failed {
         used_basic: presented.used_basic,
     };
-    let client = store
-        .get_client(&presented.client_id)
+    let client = clients
+        .get(store, &presented.client_id)
         .await
         .map_err(ClientAuthError::Storage)?
         .ok_or(failed)?;

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod authorization;
+pub mod cache;
 pub mod client_auth;
 pub mod config;
 pub mod consent;

@@ -23,14 +23,16 @@ pub struct AccessTokenClaims {
 }
 
 impl AccessTokenClaims {
+    /// Claims of a token issued at `iat`: the same instant a code redemption records, so
+    /// that a replay deny-lists the `jti` until exactly the token's `exp`.
     pub fn new(
         config: &Config,
         sub: &str,
         client_id: &str,
         scopes: &ScopeSet,
         jti: String,
+        iat: i64,
     ) -> Self {
-        let iat = now();
         AccessTokenClaims {
             iss: config.issuer.clone(),
             sub: sub.to_string(),
@@ -182,6 +184,7 @@ mod tests {
             "client",
             &BTreeSet::from(["read".to_string()]),
             new_jti(),
+            now(),
         );
         let Ok(token) = signer.sign(&claims) else {
             panic!("signing failed")

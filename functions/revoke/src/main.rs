@@ -1,13 +1,15 @@
 //! `POST /oauth/revoke`
+use auth_core::cache::WarmCache;
 use auth_core::{endpoints::revoke, lambda, App};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
     lambda::init_tracing();
     let app = App::from_env().await?;
+    let cache = WarmCache::default();
     lambda::serve(|request| {
-        let app = &app;
-        async move { revoke::handle(&app.store, &app.config, &request).await }
+        let (app, cache) = (&app, &cache);
+        async move { revoke::handle(&app.store, &app.config, cache, &request).await }
     })
     .await
 }

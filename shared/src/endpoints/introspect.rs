@@ -3,6 +3,7 @@
 
 use super::storage_failure;
 use super::token::authenticated_request;
+use crate::cache::WarmCache;
 use crate::config::Config;
 use crate::http::{json, no_store, oauth_error, HttpRequest, HttpResponse};
 use crate::model::{scope_string, ClientKind};
@@ -35,11 +36,16 @@ struct Introspection {
     jti: Option<String>,
 }
 
-pub async fn handle<S>(store: &S, config: &Config, request: &HttpRequest) -> HttpResponse
+pub async fn handle<S>(
+    store: &S,
+    config: &Config,
+    cache: &WarmCache,
+    request: &HttpRequest,
+) -> HttpResponse
 where
     S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
 {
-    let (client, params) = match authenticated_request(store, request).await {
+    let (client, params) = match authenticated_request(store, &cache.clients, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };

@@ -22,7 +22,7 @@ struct Metadata<'a> {
     response_modes_supported: [&'static str; 1],
     grant_types_supported: [&'static str; 2],
     token_endpoint_auth_methods_supported: [&'static str; 3],
-    revocation_endpoint_auth_methods_supported: [&'static str; 2],
+    revocation_endpoint_auth_methods_supported: [&'static str; 3],
     introspection_endpoint_auth_methods_supported: [&'static str; 2],
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
@@ -56,7 +56,12 @@ pub async fn handle<S: ScopeStore>(
             "client_secret_post",
             "none",
         ],
-        revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+        // Public clients revoke their own tokens with their client_id alone (RFC 7009 5).
+        revocation_endpoint_auth_methods_supported: [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
         introspection_endpoint_auth_methods_supported: [
             "client_secret_basic",
             "client_secret_post",

@@ -2,6 +2,7 @@
 //! for an access token (and a refresh token for clients allowed that grant).
 
 use super::storage_failure;
+use crate::cache::{ClientCache, WarmCache};
 use crate::client_auth::{authenticate, ClientAuthError};
 use crate::config::Config;
 use crate::http::{
@@ -16,7 +17,7 @@ use crate::secret::{now, random_id, Secret, TOKEN_BYTES};
 use crate::store::{
     ClientStore, CodeStore, KeyStore, Redemption, RefreshTokenStore, RefreshUse, RevocationStore,
 };
-use crate::tokens::{new_jti, AccessTokenClaims, Signer, SignerCache};
+use crate::tokens::{new_jti, AccessTokenClaims, Signer};
 use http::header::HeaderValue;
 use http::{Method, StatusCode};
 use serde::Serialize;
@@ -59,6 +60,7 @@ pub(crate) fn invalid_client(used_basic: bool) -> HttpResponse {
 /// Parses the form and authenticates the client: the start of token, revoke and introspect.
 pub(crate) async fn authenticated_request<S: ClientStore>(
     store: &S,
+    clients: &ClientCache,
     request: &HttpRequest,
 ) -> Result<(Client, Params), HttpResponse> {
     if request.method != Method::POST {
@@ -76,7 +78,7 @@ pub(crate) async fn authenticated_request<S: ClientStore>(
             "the parameter {name} is repeated"
         )));
     }
-    match authenticate(store, request, &params).await {
+    match authenticate(store, clients, request, &params).await {
         Ok(client) => Ok((client, params)),
         Err(ClientAuthError::Malformed(description)) => Err(invalid_request(description)),
         Err(ClientAuthError::Failed { used_basic }) => Err(invalid_client(used_basic)),
@@ -89,13 +91,13 @@ pub(crate) async fn authenticated_request<S: ClientStore>(
 pub async fn handle<S>(
     store: &S,
     config: &Config,
-    signers: &SignerCache,
+    cache: &WarmCache,
     request: &HttpRequest,
 ) -> HttpResponse
 where
     S: ClientStore + CodeStore + KeyStore + RevocationStore + RefreshTokenStore,
 {
-    let (client, params) = match authenticated_request(store, request).await {
+    let (client, params) = match authenticated_request(store, &cache.clients, request).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -118,7 +120,7 @@ where
         );
     }
     // The signer is loaded before anything is spent, so a missing key costs no code or token.
-    let signer = match signers.current(store).await {
+    let signer = match cache.signer.current(store).await {
         Ok(signer) => signer,
         Err(error) => {
             tracing::error!(error = %error, "no usable signing key");
@@ -164,9 +166,10 @@ where
             .client
             .allows_grant(GrantType::RefreshToken)
             .then(random_id);
+        let t = now();
         let redemption = self
             .store
-            .redeem_code(&Secret::new(code).hash(), now(), &jti, family_id.as_deref())
+            .redeem_code(&Secret::new(code).hash(), t, &jti, family_id.as_deref())
             .await;
         let grant = match redemption {
             Ok(Redemption::Redeemed(grant)) => grant,
@@ -186,7 +189,7 @@ where
             },
             None => None,
         };
-        self.respond(&grant.sub, &grant.scopes, jti, refresh_token)
+        self.respond(&grant.sub, &grant.scopes, jti, t, refresh_token)
     }
 
     /// A second redemption: refuse it and revoke what the first one issued (RFC 6749 4.1.2).
@@ -260,10 +263,19 @@ where
             },
             None => None,
         };
+        let t = now();
         if let Some(narrowed) = &narrowed {
-            // Checked before the token is spent, so a bad request does not cost the client its token.
+            // Checked before the token is spent, so a bad request does not cost the client its
+            // token; only for a token this client may use now, so that nothing is revealed about
+            // others' tokens and a reused one still revokes its family below.
             match self.store.get_refresh_token(&token_hash).await {
-                Ok(Some(token)) if !narrowed.is_subset(&token.scopes) => {
+                Ok(Some(token))
+                    if token.client_id == self.client.client_id
+                        && token.used_at.is_none()
+                        && !token.revoked
+                        && token.expires_at > t
+                        && !narrowed.is_subset(&token.scopes) =>
+                {
                     return oauth_error(
                         StatusCode::BAD_REQUEST,
                         "invalid_scope",
@@ -274,7 +286,6 @@ where
                 Err(error) => return storage_failure("reading the refresh token failed", error),
             }
         }
-        let t = now();
         let used = match self
             .store
             .use_refresh_token(&token_hash, &self.client.client_id, t)
@@ -309,7 +320,7 @@ where
             Err(error) => return storage_failure("rotating the refresh token failed", error),
         }
         let scopes = narrowed.unwrap_or_else(|| used.scopes.clone());
-        self.respond(&used.sub, &scopes, new_jti(), Some(next_token))
+        self.respond(&used.sub, &scopes, new_jti(), t, Some(next_token))
     }
 
     fn respond(
@@ -317,9 +328,17 @@ where
         sub: &str,
         scopes: &ScopeSet,
         jti: String,
+        issued_at: i64,
         refresh_token: Option<Secret>,
     ) -> HttpResponse {
-        let claims = AccessTokenClaims::new(self.config, sub, &self.client.client_id, scopes, jti);
+        let claims = AccessTokenClaims::new(
+            self.config,
+            sub,
+            &self.client.client_id,
+            scopes,
+            jti,
+            issued_at,
+        );
         let access_token = match self.signer.sign(&claims) {
             Ok(token) => token,
             Err(error) => {
