@@ -711,6 +711,20 @@ async fn login_sets_a_session_cookie_and_returns_to_a_local_path() {
     }
 }
 
+#[tokio::test]
+async fn login_returns_to_a_long_request_whose_query_has_a_backslash() {
+    let w = world().await;
+    let return_to = format!(
+        "/oauth/authorize?client_id=app&state={}&utm=a\\b",
+        "s".repeat(20_000)
+    );
+    let response = login_post(&w, "alice", "correct horse", &return_to).await;
+    assert_eq!(
+        location(&response),
+        format!("https://auth.example.test{return_to}")
+    );
+}
+
 /// RFC 9700 4.11: no open redirector after login.
 #[tokio::test]
 async fn login_never_redirects_elsewhere() {

@@ -42,14 +42,24 @@ def base_url():
 import base64
 import hashlib
 import secrets
+import warnings
 from collections import namedtuple
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+# authlib 1.x announces on import that authlib.jose moves to joserfc (and forces that
+# warning on); the tests use authlib.jose as it is, so it is imported here once, quietly.
+with warnings.catch_warnings():
+    import authlib.deprecate  # noqa: F401  (installs its "always" filter first)
+
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import authlib.jose  # noqa: F401
+
+
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
-TIMEOUT = 60
+TIMEOUT = 300  # generous: under `cargo lambda watch` a request may wait for a (re)build
 
 
 def s256(verifier):

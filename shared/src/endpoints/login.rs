@@ -31,12 +31,15 @@ where
 
 /// Accepts only a path of this service (no scheme, no host, no `//` or `\`), so that
 /// signing in can never send the browser elsewhere (RFC 9700 4.11).
+/// The path decides where the browser goes, so it alone is held to these rules; the query
+/// (an authorization request of any length and content) is carried as it came.
 pub fn safe_return_to(value: Option<&str>) -> Option<&str> {
     let value = value?;
-    let ok = value.starts_with('/')
-        && !value.starts_with("//")
-        && !value.contains('\\')
-        && value.len() <= 8 * 1024
+    let path = value.split('?').next().unwrap_or("");
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && value.len() <= crate::http::MAX_INPUT_BYTES
         && !value.chars().any(|c| c.is_control() || c.is_whitespace());
     ok.then_some(value)
 }
