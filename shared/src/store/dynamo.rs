@@ -5,7 +5,7 @@
 use super::*;
 use crate::config::Tables;
 use crate::model::{ClientKind, GrantType, PkceChallenge, PkceMethod, ScopeSet};
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
 use aws_sdk_dynamodb::Client as DynamoClient;
 use std::collections::HashMap;
@@ -78,13 +78,9 @@ impl DynamoStore {
             .expression_attribute_names("#k", key_attribute)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.into_service_error() {
-                e if e.is_conditional_check_failed_exception() => Err(StoreError::AlreadyExists),
-                e => Err(StoreError::Unavailable(Box::new(e))),
-            },
-        }
+        unless_condition_failed(result)?
+            .map(|_| ())
+            .ok_or(StoreError::AlreadyExists)
     }
 
     /// Deletes an item; `NotFound` when there was none.
@@ -103,13 +99,9 @@ impl DynamoStore {
             .expression_attribute_names("#k", key_attribute)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.into_service_error() {
-                e if e.is_conditional_check_failed_exception() => Err(StoreError::NotFound),
-                e => Err(StoreError::Unavailable(Box::new(e))),
-            },
-        }
+        unless_condition_failed(result)?
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
     }
 }
 
@@ -119,6 +111,25 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     StoreError::Unavailable(Box::new(err))
+}
+
+/// The output of a conditional call, or `None` when its condition failed; any other
+/// failure is `Unavailable`.
+fn unless_condition_failed<O, E, R>(result: Result<O, SdkError<E, R>>) -> StoreResult<Option<O>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(output) => Ok(Some(output)),
+        Err(err)
+            if err.as_service_error().and_then(|e| e.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(unavailable(err)),
+    }
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -328,13 +339,9 @@ impl ClientStore for DynamoStore {
             .condition_expression("attribute_exists(client_id)")
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.into_service_error() {
-                e if e.is_conditional_check_failed_exception() => Err(StoreError::NotFound),
-                e => Err(StoreError::Unavailable(Box::new(e))),
-            },
-        }
+        unless_condition_failed(result)?
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
@@ -402,13 +409,17 @@ impl SessionStore for DynamoStore {
         if !is_live(&item, now) {
             return Ok(None);
         }
-        Ok(Some(Session {
-            id_hash: get_str(&item, "id_hash")?,
-            sub: get_str(&item, "sub")?,
-            username: get_str(&item, "username")?,
-            expires_at: get_num(&item, "expires_at")?,
-        }))
+        session_from(&item).map(Some)
     }
+}
+
+fn session_from(item: &Item) -> StoreResult<Session> {
+    Ok(Session {
+        id_hash: get_str(item, "id_hash")?,
+        sub: get_str(item, "sub")?,
+        username: get_str(item, "username")?,
+        expires_at: get_num(item, "expires_at")?,
+    })
 }
 
 // --- consents -----------------------------------------------------------
@@ -418,6 +429,13 @@ fn consent_key(sub: &str, client_id: &str) -> Item {
         ("sub".to_string(), s(sub)),
         ("client_id".to_string(), s(client_id)),
     ])
+}
+
+fn consent_item(consent: &Consent) -> Item {
+    let mut item = consent_key(&consent.sub, &consent.client_id);
+    item.insert("scopes".to_string(), list(&consent.scopes));
+    item.insert("expires_at".to_string(), n(consent.expires_at));
+    item
 }
 
 fn consent_from(item: &Item) -> StoreResult<Consent> {
@@ -446,13 +464,10 @@ impl ConsentStore for DynamoStore {
     }
 
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
-        let mut item = consent_key(&consent.sub, &consent.client_id);
-        item.insert("scopes".to_string(), list(&consent.scopes));
-        item.insert("expires_at".to_string(), n(consent.expires_at));
         self.client
             .put_item()
             .table_name(&self.tables.consents)
-            .set_item(Some(item))
+            .set_item(Some(consent_item(consent)))
             .send()
             .await
             .map_err(unavailable)?;
@@ -567,25 +582,19 @@ impl CodeStore for DynamoStore {
                 .expression_attribute_values(":family", s(family)),
             None => update.update_expression("SET redeemed_at = :now, issued_jti = :jti"),
         };
-        match update.send().await {
-            Ok(output) => Ok(Redemption::Redeemed(grant_from(
-                &output.attributes.unwrap_or_default(),
-            )?)),
-            Err(err) => match err.into_service_error() {
-                e if e.is_conditional_check_failed_exception() => {
-                    // Only the failure path reads: tell a replay from an unknown or expired code.
-                    match self
-                        .get_item(&self.tables.codes, key("code_hash", code_hash))
-                        .await?
-                    {
-                        Some(item) if item.contains_key("redeemed_at") => {
-                            Ok(Redemption::Replayed(grant_from(&item)?))
-                        }
-                        _ => Ok(Redemption::Invalid),
-                    }
-                }
-                e => Err(StoreError::Unavailable(Box::new(e))),
-            },
+        if let Some(output) = unless_condition_failed(update.send().await)? {
+            let grant = grant_from(&output.attributes.unwrap_or_default())?;
+            return Ok(Redemption::Redeemed(grant));
+        }
+        // Only the failure path reads: tell a replay from an unknown or expired code.
+        match self
+            .get_item(&self.tables.codes, key("code_hash", code_hash))
+            .await?
+        {
+            Some(item) if item.contains_key("redeemed_at") => {
+                Ok(Redemption::Replayed(grant_from(&item)?))
+            }
+            _ => Ok(Redemption::Invalid),
         }
     }
 }
@@ -679,28 +688,23 @@ impl ThrottleStore for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match live {
-            Ok(output) => Ok(get_num(&output.attributes.unwrap_or_default(), "failures")?
-                .clamp(0, u32::MAX as i64) as u32),
-            Err(err) => match err.into_service_error() {
-                e if e.is_conditional_check_failed_exception() => {
-                    let item = HashMap::from([
-                        ("username".to_string(), s(username)),
-                        ("failures".to_string(), n(1)),
-                        ("expires_at".to_string(), n(now + window_seconds)),
-                    ]);
-                    self.client
-                        .put_item()
-                        .table_name(&self.tables.throttle)
-                        .set_item(Some(item))
-                        .send()
-                        .await
-                        .map_err(unavailable)?;
-                    Ok(1)
-                }
-                e => Err(StoreError::Unavailable(Box::new(e))),
-            },
+        if let Some(output) = unless_condition_failed(live)? {
+            let failures = get_num(&output.attributes.unwrap_or_default(), "failures")?;
+            return Ok(failures.clamp(0, u32::MAX as i64) as u32);
         }
+        let item = HashMap::from([
+            ("username".to_string(), s(username)),
+            ("failures".to_string(), n(1)),
+            ("expires_at".to_string(), n(now + window_seconds)),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.tables.throttle)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(1)
     }
 
     async fn clear_failures(&self, username: &str) -> StoreResult<()> {
@@ -862,25 +866,18 @@ impl RefreshTokenStore for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(output) => Ok(RefreshUse::Accepted(refresh_from(
-                &output.attributes.unwrap_or_default(),
-            )?)),
-            Err(err) => match err.into_service_error() {
-                e if e.is_conditional_check_failed_exception() => {
-                    // Only the failure path reads: tell reuse apart from unknown, expired or foreign.
-                    match self.get_refresh_token(token_hash).await? {
-                        Some(token)
-                            if token.client_id == client_id
-                                && (token.used_at.is_some() || token.revoked) =>
-                        {
-                            Ok(RefreshUse::Reused(token))
-                        }
-                        _ => Ok(RefreshUse::Invalid),
-                    }
-                }
-                e => Err(StoreError::Unavailable(Box::new(e))),
-            },
+        if let Some(output) = unless_condition_failed(result)? {
+            let token = refresh_from(&output.attributes.unwrap_or_default())?;
+            return Ok(RefreshUse::Accepted(token));
+        }
+        // Only the failure path reads: tell reuse apart from unknown, expired or foreign.
+        match self.get_refresh_token(token_hash).await? {
+            Some(token)
+                if token.client_id == client_id && (token.used_at.is_some() || token.revoked) =>
+            {
+                Ok(RefreshUse::Reused(token))
+            }
+            _ => Ok(RefreshUse::Invalid),
         }
     }
 
@@ -931,15 +928,10 @@ impl RefreshTokenStore for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        let family = match result {
-            Ok(output) => family_from(&output.attributes.unwrap_or_default())?,
-            Err(err) => {
-                return match err.into_service_error() {
-                    e if e.is_conditional_check_failed_exception() => Ok(false),
-                    e => Err(StoreError::Unavailable(Box::new(e))),
-                }
-            }
+        let Some(output) = unless_condition_failed(result)? else {
+            return Ok(false);
         };
+        let family = family_from(&output.attributes.unwrap_or_default())?;
         // The family's one live token is revoked too, so it cannot be used even once more.
         let result = self
             .client
@@ -951,14 +943,9 @@ impl RefreshTokenStore for DynamoStore {
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match err.into_service_error() {
-                // The token item is already gone (expired): the family is revoked all the same.
-                e if e.is_conditional_check_failed_exception() => Ok(true),
-                e => Err(StoreError::Unavailable(Box::new(e))),
-            },
-        }
+        // Whether or not the token item is still there (it may have expired), the family is revoked.
+        unless_condition_failed(result)?;
+        Ok(true)
     }
 
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
@@ -1053,13 +1040,8 @@ impl AuthorizationStore for DynamoStore {
 
         let client = first(&self.tables.clients).map(client_from).transpose()?;
         let session = match (session, first(&self.tables.sessions)) {
-            (Some(key), Some(item)) if is_live(item, now) && get_str(item, "sub")? == key.sub => {
-                Some(Session {
-                    id_hash: get_str(item, "id_hash")?,
-                    sub: get_str(item, "sub")?,
-                    username: get_str(item, "username")?,
-                    expires_at: get_num(item, "expires_at")?,
-                })
+            (Some(key), Some(item)) if is_live(item, now) => {
+                Some(session_from(item)?).filter(|s| s.sub == key.sub)
             }
             _ => None,
         };
@@ -1075,12 +1057,9 @@ impl AuthorizationStore for DynamoStore {
     }
 
     async fn save_consent_and_code(&self, consent: &Consent, grant: &Grant) -> StoreResult<()> {
-        let mut consent_item = consent_key(&consent.sub, &consent.client_id);
-        consent_item.insert("scopes".to_string(), list(&consent.scopes));
-        consent_item.insert("expires_at".to_string(), n(consent.expires_at));
         let put_consent = Put::builder()
             .table_name(&self.tables.consents)
-            .set_item(Some(consent_item))
+            .set_item(Some(consent_item(consent)))
             .build()
             .map_err(build_error)?;
         let put_code = Put::builder()
