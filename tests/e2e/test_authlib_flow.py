@@ -69,7 +69,8 @@ def test_authlib_completes_the_code_flow_from_metadata_alone(base_url, metadata,
     """RFC 6749 4.1 with RFC 7636 S256 and RFC 9207 iss, through authlib's OAuth2Session."""
     assert auth_method in metadata["token_endpoint_auth_methods_supported"]
     public = auth_method == "none"
-    client = create_client(*scopes, flags=("--public",) if public else ())
+    grants = ("--grant", "authorization_code", "--grant", "refresh_token")
+    client = create_client(*scopes, flags=(("--public",) if public else ()) + grants)
     scope = " ".join(scopes)
     oauth = OAuth2Session(
         client["client_id"],
@@ -115,6 +116,11 @@ def test_authlib_completes_the_code_flow_from_metadata_alone(base_url, metadata,
     assert claims.header["typ"] == "at+jwt"
     assert claims["client_id"] == client["client_id"]
     assert set(claims["scope"].split()) == set(scopes)
+
+    # Once more with the refresh token: it rotates (RFC 9700 4.14).
+    refreshed = oauth.refresh_token(metadata["token_endpoint"], refresh_token=tokens["refresh_token"])
+    assert refreshed["refresh_token"] != tokens["refresh_token"]
+    assert refreshed["access_token"] != tokens["access_token"]
 
 
 def new_oauth_session(client, scope):
