@@ -1,7 +1,7 @@
 //! The HTML pages a person sees: login, consent, and errors. Plain semantic HTML
 //! that works without JavaScript, on a phone and a desktop. maud escapes every value.
 
-use crate::http::{html, HttpResponse};
+use crate::http::{html, HttpResponse, ParamError};
 use http::StatusCode;
 use maud::{html as markup, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
@@ -66,6 +66,15 @@ pub fn error(status: StatusCode, title: &str, message: &str) -> HttpResponse {
             p { (message) }
             p.muted { "If you followed a link from an application, go back to it and try again." }
         },
+    )
+}
+
+/// The page for a request whose parameters cannot be read at all.
+pub fn invalid_input(error: &ParamError) -> HttpResponse {
+    self::error(
+        StatusCode::BAD_REQUEST,
+        "Invalid request",
+        &error.description(),
     )
 }
 

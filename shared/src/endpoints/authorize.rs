@@ -19,13 +19,7 @@ where
 {
     let params = match request.query_params() {
         Ok(params) => params,
-        Err(error) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "Invalid request",
-                &error.description(),
-            )
-        }
+        Err(error) => return pages::invalid_input(&error),
     };
     let cookie = SessionCookie::from_request(config, request);
     let id_hash = cookie.as_ref().map(SessionCookie::id_hash);

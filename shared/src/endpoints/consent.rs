@@ -20,13 +20,7 @@ pub async fn handle<S: AuthorizationStore>(
 ) -> HttpResponse {
     let params = match request.form_params() {
         Ok(params) => params,
-        Err(error) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "Invalid request",
-                &error.description(),
-            )
-        }
+        Err(error) => return pages::invalid_input(&error),
     };
     let session_ended = || {
         pages::error(

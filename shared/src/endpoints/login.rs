@@ -51,13 +51,7 @@ async fn show_form<S: SessionStore>(
 ) -> HttpResponse {
     let params = match request.query_params() {
         Ok(params) => params,
-        Err(error) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "Invalid request",
-                &error.description(),
-            )
-        }
+        Err(error) => return pages::invalid_input(&error),
     };
     let return_to = safe_return_to(params.get("return_to"));
     if return_to.is_none() {
@@ -114,13 +108,7 @@ where
 {
     let params = match request.form_params() {
         Ok(params) => params,
-        Err(error) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "Invalid request",
-                &error.description(),
-            )
-        }
+        Err(error) => return pages::invalid_input(&error),
     };
     let return_to = safe_return_to(params.get("return_to")).unwrap_or("");
     let username = params.get("username").unwrap_or("");
