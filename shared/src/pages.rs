@@ -170,8 +170,3 @@ pub fn consent(form: &ConsentForm<'_>) -> HttpResponse {
         },
     )
 }
-
-/// The hash of a page's stylesheet as the CSP names it (exposed for tests).
-pub fn style_hash() -> &'static str {
-    &STYLE_HASH
-}

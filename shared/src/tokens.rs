@@ -88,10 +88,6 @@ impl Signer {
         })
     }
 
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
     pub fn sign(&self, claims: &AccessTokenClaims) -> Result<String, SignerError> {
         let mut header = Header::new(Algorithm::RS256);
         header.typ = Some("at+jwt".into());
