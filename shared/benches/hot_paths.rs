@@ -245,6 +245,24 @@ fn bench_tokens(c: &mut Criterion) {
     c.bench_function("rs256_sign_access_token", |b| {
         b.iter(|| must(signer.sign(black_box(&claims)), "sign"))
     });
+    // The reference of issue 6: one RS256 JWT as `jsonwebtoken::encode` signs it (it parses
+    // the key on every call; `Signer` parses it once).
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(key.kid.clone());
+    let pem = must(key.private_pem.as_ref().ok_or("no private key"), "pem");
+    let encoding_key = must(
+        jsonwebtoken::EncodingKey::from_rsa_pem(pem.expose().as_bytes()),
+        "encoding key",
+    );
+    c.bench_function("rs256_sign_jsonwebtoken", |b| {
+        b.iter(|| {
+            must(
+                jsonwebtoken::encode(&header, black_box(&claims), &encoding_key),
+                "encode",
+            )
+        })
+    });
     let token = must(signer.sign(&claims), "sign");
     let keys = [public_half(&key)];
     assert!(verify_access_token(&config, &keys, &token).is_some());

@@ -5,6 +5,10 @@ use crate::config::Config;
 use crate::model::{scope_string, ScopeSet};
 use crate::secret::{now, random_id};
 use crate::store::{KeyStore, SigningKey, StoreError};
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -51,9 +55,14 @@ pub fn new_jti() -> String {
     random_id()
 }
 
+/// Signs access tokens with one key, parsed once. `jsonwebtoken::encode` parses and checks
+/// the RSA key on every call, and a fresh key object also needs new blinding values (a
+/// modular inverse): together twice the cost of the signature itself. Here both happen once
+/// per key, and the JOSE header, the same for every token, is encoded once too.
 pub struct Signer {
-    kid: String,
-    key: EncodingKey,
+    key_pair: RsaKeyPair,
+    /// base64url of `{"typ":"at+jwt","alg":"RS256","kid":...}` followed by the `.`.
+    header_segment: String,
 }
 
 #[derive(Debug)]
@@ -80,20 +89,44 @@ impl Signer {
             .private_pem
             .as_ref()
             .ok_or(SignerError::InvalidKey("no private key".into()))?;
-        let encoding_key = EncodingKey::from_rsa_pem(pem.expose().as_bytes())
+        // jsonwebtoken reads the PEM (PKCS#8 or PKCS#1) into the RSAPrivateKey DER that
+        // aws-lc parses; the key pair is then kept for every signature.
+        let der = EncodingKey::from_rsa_pem(pem.expose().as_bytes())
             .map_err(|e| SignerError::InvalidKey(e.to_string()))?;
+        let key_pair = RsaKeyPair::from_der(der.as_bytes())
+            .map_err(|e| SignerError::InvalidKey(e.to_string()))?;
+        let mut header = Header::new(Algorithm::RS256);
+        header.typ = Some("at+jwt".into());
+        header.kid = Some(key.kid.clone());
+        let header_json =
+            serde_json::to_vec(&header).map_err(|e| SignerError::InvalidKey(e.to_string()))?;
+        let mut header_segment = URL_SAFE_NO_PAD.encode(header_json);
+        header_segment.push('.');
         Ok(Signer {
-            kid: key.kid.clone(),
-            key: encoding_key,
+            key_pair,
+            header_segment,
         })
     }
 
+    /// The compact JWS (RFC 7515 7.1): header, claims and RS256 signature, base64url.
     pub fn sign(&self, claims: &AccessTokenClaims) -> Result<String, SignerError> {
-        let mut header = Header::new(Algorithm::RS256);
-        header.typ = Some("at+jwt".into());
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key)
-            .map_err(|e| SignerError::InvalidKey(e.to_string()))
+        let claims_json =
+            serde_json::to_vec(claims).map_err(|e| SignerError::InvalidKey(e.to_string()))?;
+        let mut token = self.header_segment.clone();
+        URL_SAFE_NO_PAD.encode_string(claims_json, &mut token);
+        let mut signature = vec![0; self.key_pair.public_modulus_len()];
+        // PKCS#1 v1.5 signatures are deterministic; the generator is part of the API only.
+        self.key_pair
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                token.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|e| SignerError::InvalidKey(e.to_string()))?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        Ok(token)
     }
 }
 
@@ -202,5 +235,38 @@ mod tests {
         );
         assert!(looks_like_jwt(&token));
         assert!(!looks_like_jwt("opaque-refresh-token"));
+    }
+
+    /// RS256 (PKCS#1 v1.5) is deterministic: the cached-key signer must produce, byte for
+    /// byte, the token that `jsonwebtoken::encode` produces.
+    #[test]
+    fn the_cached_key_signer_matches_jsonwebtoken() {
+        let Ok(key) = generate_signing_key() else {
+            panic!("key generation failed")
+        };
+        let Ok(signer) = Signer::from_key(&key) else {
+            panic!("unusable key")
+        };
+        let claims = AccessTokenClaims::new(
+            &Config::for_tests(),
+            "sub",
+            "client",
+            &BTreeSet::from(["read".to_string(), "write".to_string()]),
+            new_jti(),
+            now(),
+        );
+        let mut header = Header::new(Algorithm::RS256);
+        header.typ = Some("at+jwt".into());
+        header.kid = Some(key.kid.clone());
+        let Some(pem) = key.private_pem.as_ref() else {
+            panic!("no private key")
+        };
+        let Ok(encoding_key) = EncodingKey::from_rsa_pem(pem.expose().as_bytes()) else {
+            panic!("unreadable PEM")
+        };
+        let Ok(expected) = jsonwebtoken::encode(&header, &claims, &encoding_key) else {
+            panic!("jsonwebtoken failed")
+        };
+        assert_eq!(signer.sign(&claims).ok(), Some(expected));
     }
 }
