@@ -115,7 +115,11 @@ struct ClientCreate {
     #[arg(long)]
     name: String,
     /// Redirect URI, compared exactly (repeat for several).
-    #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+    #[arg(
+        long = "redirect-uri",
+        value_name = "URI",
+        required_unless_present = "resource_server"
+    )]
     redirect_uris: Vec<String>,
     /// Scope the client may ask for; must exist in the catalogue (repeat for several).
     #[arg(long = "scope", value_name = "SCOPE")]
@@ -132,9 +136,14 @@ struct ClientCreate {
     /// Accept code_challenge_method=plain besides S256.
     #[arg(long)]
     allow_plain_pkce: bool,
-    /// Grant type the client may use (repeat for several) [default: authorization_code].
+    /// Grant type the client may use (repeat for several) [default: authorization_code;
+    /// none for a --resource-server].
     #[arg(long = "grant", value_name = "GRANT", value_parser = grant_arg)]
     grants: Vec<GrantType>,
+    /// An API that checks bearer tokens: may introspect access tokens issued to any client.
+    /// Needs no redirect URI.
+    #[arg(long, conflicts_with = "public")]
+    resource_server: bool,
     /// Client id [default: random].
     #[arg(long, value_name = "CLIENT_ID", value_parser = client_id_arg)]
     id: Option<String>,
@@ -178,6 +187,9 @@ struct ClientUpdate {
     /// Replaces the grant types (repeat for several).
     #[arg(long = "grant", value_name = "GRANT", value_parser = grant_arg)]
     grants: Vec<GrantType>,
+    /// May introspect access tokens issued to any client (confidential clients only).
+    #[arg(long, value_name = "true|false")]
+    resource_server: Option<bool>,
     /// Issues a new client secret (printed once); the old one stops working.
     #[arg(long)]
     rotate_secret: bool,
@@ -195,6 +207,7 @@ impl ClientUpdate {
             && !self.pkce_optional
             && self.allow_plain_pkce.is_none()
             && self.grants.is_empty()
+            && self.resource_server.is_none()
             && !self.rotate_secret
     }
 }
@@ -433,11 +446,17 @@ async fn client_create(
     store: &(impl ClientStore + ScopeStore),
     args: ClientCreate,
 ) -> Result<Output, Error> {
-    let grants = if args.grants.is_empty() {
-        vec![GrantType::AuthorizationCode]
-    } else {
-        args.grants
+    let grants = match (args.grants.is_empty(), args.resource_server) {
+        // An API registered to introspect takes part in no flow unless asked to.
+        (true, true) => Vec::new(),
+        (true, false) => vec![GrantType::AuthorizationCode],
+        (false, _) => checked_grants(&args.grants)?,
     };
+    if !grants.is_empty() && args.redirect_uris.is_empty() {
+        return Err(Error(
+            "a client with the authorization_code grant needs --redirect-uri".into(),
+        ));
+    }
     let kind = if args.public {
         ClientKind::Public
     } else {
@@ -454,7 +473,8 @@ async fn client_create(
         secret_hash: secret.as_ref().map(Secret::hash),
         pkce_optional: args.pkce_optional,
         allow_plain_pkce: args.allow_plain_pkce,
-        grant_types: checked_grants(&grants)?,
+        grant_types: grants,
+        resource_server: args.resource_server,
     };
     check_default_scopes(&client)?;
     let what = format!("client {}", client.client_id);
@@ -549,6 +569,14 @@ async fn client_update(
     }
     if !args.grants.is_empty() {
         client.grant_types = checked_grants(&args.grants)?;
+    }
+    if let Some(resource_server) = args.resource_server {
+        if resource_server && client.kind == ClientKind::Public {
+            return Err(Error(format!(
+                "{what} is public: only a confidential client can introspect"
+            )));
+        }
+        client.resource_server = resource_server;
     }
     let secret = if args.rotate_secret {
         if client.kind == ClientKind::Public {
@@ -692,6 +720,12 @@ fn client_details(client: &Client) -> String {
         join(&mut client.grant_types.iter().map(|g| g.as_str())),
     ]);
     rows.push(vec!["pkce:".to_string(), pkce.to_string()]);
+    if client.resource_server {
+        rows.push(vec![
+            "resource_server:".to_string(),
+            "yes: may introspect every client's access tokens".to_string(),
+        ]);
+    }
     table(&rows)
 }
 

@@ -167,6 +167,43 @@ async fn public_client_has_no_secret() {
 }
 
 #[tokio::test]
+async fn resource_server_needs_no_redirect_uri_and_gets_no_grant() {
+    let store = store_with_scopes().await;
+    let output = ok(client_create(
+        &store,
+        create_args("--id orders-api --name Orders --resource-server"),
+    )
+    .await);
+    assert_eq!(text_of(&output.json, "client_secret").len(), 43);
+    assert!(output.text.contains("resource_server:"));
+    let stored = stored_client(&store, "orders-api").await;
+    assert!(stored.resource_server && stored.kind == ClientKind::Confidential);
+    assert!(stored.grant_types.is_empty() && stored.redirect_uris.is_empty());
+
+    // Rejections: a public resource server, a grant without a redirect URI, a plain
+    // client without a redirect URI (clap), and making a public client a resource server.
+    assert!(parse("client create --name X --resource-server --public").is_err());
+    assert!(parse("client create --name X").is_err());
+    let with_grant = create_args("--name X --resource-server --grant authorization_code");
+    assert_eq!(
+        error_of(client_create(&store, with_grant).await),
+        "a client with the authorization_code grant needs --redirect-uri"
+    );
+    ok(client_create(
+        &store,
+        create_args("--id spa --public --name SPA --redirect-uri https://a.example/cb"),
+    )
+    .await);
+    assert!(
+        error_of(client_update(&store, update_args("spa --resource-server true")).await)
+            .contains("only a confidential client can introspect")
+    );
+
+    ok(client_update(&store, update_args("orders-api --resource-server false")).await);
+    assert!(!stored_client(&store, "orders-api").await.resource_server);
+}
+
+#[tokio::test]
 async fn client_validation() {
     let store = store_with_scopes().await;
     let base = "--name A --redirect-uri https://a.example/cb";

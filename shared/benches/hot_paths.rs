@@ -60,6 +60,7 @@ fn app_client() -> Client {
         secret_hash: Some(Secret::new(CLIENT_SECRET).hash()),
         pkce_optional: false,
         allow_plain_pkce: false,
+        resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
     }
 }

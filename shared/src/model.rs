@@ -91,6 +91,9 @@ pub struct Client {
     /// Accept `code_challenge_method=plain` (off unless explicitly configured, RFC 7636 4.2).
     pub allow_plain_pkce: bool,
     pub grant_types: Vec<GrantType>,
+    /// An API that checks bearer tokens: it may introspect access tokens issued to any
+    /// client (RFC 7662 4), not only its own. Confidential clients only.
+    pub resource_server: bool,
 }
 
 impl Client {

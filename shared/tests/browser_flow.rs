@@ -31,6 +31,7 @@ fn client(id: &str, kind: ClientKind) -> Client {
         secret_hash: None,
         pkce_optional: false,
         allow_plain_pkce: false,
+        resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode],
     }
 }

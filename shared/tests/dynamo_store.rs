@@ -70,6 +70,7 @@ async fn clients_round_trip_and_replace_needs_an_existing_one() {
         secret_hash: Some("hash".into()),
         pkce_optional: false,
         allow_plain_pkce: false,
+        resource_server: true,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
     };
     assert!(store.create_client(&client).await.is_ok());

@@ -40,6 +40,7 @@ async fn world(grants: Vec<GrantType>) -> Option<World> {
         secret_hash: Some(Secret::new("app-secret").hash()),
         pkce_optional: false,
         allow_plain_pkce: false,
+        resource_server: false,
         grant_types: grants,
     };
     assert!(store.create_client(&client).await.is_ok());

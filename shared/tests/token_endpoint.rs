@@ -38,6 +38,7 @@ fn secret_of(client_id: &str) -> Option<&'static str> {
         "noref" => Some("noref-secret"),
         "legacy" => Some("legacy-secret"),
         "odd" => Some(ODD_SECRET),
+        "api" => Some("api-secret"),
         _ => None,
     }
 }
@@ -53,6 +54,7 @@ fn client(id: &str, kind: ClientKind, grant_types: &[GrantType]) -> Client {
         secret_hash: secret_of(id).map(|s| Secret::new(s).hash()),
         pkce_optional: false,
         allow_plain_pkce: false,
+        resource_server: false,
         grant_types: grant_types.to_vec(),
     }
 }
@@ -108,6 +110,12 @@ async fn world_without_key() -> World {
         pkce_optional: true,
         ..client("legacy", ClientKind::Confidential, &[Code, Refresh])
     };
+    // An API registered to introspect (`authctl client create --resource-server`).
+    let api = Client {
+        resource_server: true,
+        redirect_uris: Vec::new(),
+        ..client("api", ClientKind::Confidential, &[])
+    };
     for client in [
         client("app", ClientKind::Confidential, &[Code, Refresh]),
         client("other", ClientKind::Confidential, &[Code, Refresh]),
@@ -115,6 +123,7 @@ async fn world_without_key() -> World {
         client("noref", ClientKind::Confidential, &[Code]),
         client("odd", ClientKind::Confidential, &[Code]),
         legacy,
+        api,
     ] {
         if let Err(error) = store.create_client(&client).await {
             panic!("client: {error}");
@@ -1743,6 +1752,51 @@ async fn introspection_reports_inactive_tokens_and_nothing_else() {
     for (rule, client_id, token) in rows {
         assert_inactive(rule, &w.introspect(client_id, &token).await);
     }
+}
+
+/// RFC 7662 4: a resource server sees the access tokens of every client (an API checking
+/// the bearer tokens that client apps send it), but not their refresh tokens; and it
+/// takes part in no flow itself.
+#[tokio::test]
+async fn a_resource_server_introspects_every_clients_access_tokens() {
+    let w = world().await;
+    let tokens = w.issue("app", "the-code").await;
+    let body = json_body(&w.introspect("api", &tokens.access_token).await);
+    assert_eq!(body["active"], true, "{body}");
+    assert_eq!(body["client_id"], "app");
+    assert_eq!(body["sub"], "sub-alice");
+    assert_eq!(body["scope"], "read write");
+
+    assert_inactive(
+        "another client's refresh token, asked by a resource server",
+        &w.introspect("api", &refresh_of("redemption", &tokens))
+            .await,
+    );
+    assert_eq!(
+        w.revoke("app", &tokens.access_token).await.status(),
+        StatusCode::OK
+    );
+    assert_inactive(
+        "a revoked access token, asked by a resource server (RFC 7009 2.1)",
+        &w.introspect("api", &tokens.access_token).await,
+    );
+    // Revocation stays the owner's (RFC 7009 5): the API's revoke of app's token is a no-op.
+    let second = w.issue("app", "second-code").await;
+    assert_eq!(
+        w.revoke("api", &second.access_token).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        json_body(&w.introspect("app", &second.access_token).await)["active"],
+        true
+    );
+    w.add_code(grant("api-code", "api")).await;
+    assert_error(
+        "a resource server without grants redeems no code (RFC 6749 5.2)",
+        &w.redeem("api", "api-code").await,
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+    );
 }
 
 /// RFC 7662 2.2: refresh tokens are introspected too, until used or revoked.

@@ -106,6 +106,20 @@ def test_introspection_answers_inactive_for_foreign_or_unknown_tokens(base_url, 
     assert introspect(base_url, client, "a.b.c") == {"active": False}
 
 
+def test_a_resource_server_introspects_the_access_tokens_of_every_client(base_url, client, user, scopes):
+    """RFC 7662 4: an API registered with `authctl client create --resource-server` checks the
+    bearer tokens that client apps send it; their refresh tokens stay hidden from it."""
+    issued = tokens_for(base_url, client, user, scopes[0])
+    api = create_client(name="Orders API", redirect_uris=(), flags=("--resource-server",))
+    assert api["resource_server"] is True and api["grant_types"] == []
+    access = introspect(base_url, api, issued["access_token"])
+    assert access["active"] is True
+    assert access["client_id"] == client["client_id"] and access["sub"] == user.sub
+    assert introspect(base_url, api, issued["refresh_token"]) == {"active": False}
+    assert revoke(base_url, client, issued["access_token"]).status_code == 200
+    assert introspect(base_url, api, issued["access_token"]) == {"active": False}
+
+
 def test_introspection_needs_client_authentication(base_url, client):
     response = requests.post(f"{base_url}/oauth/introspect", data={"token": "x"}, timeout=TIMEOUT)
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"

@@ -1,5 +1,7 @@
 //! `POST /oauth/introspect` (RFC 7662): for authenticated clients, whether a token
-//! is active and what it grants. Tokens of other clients are reported inactive.
+//! is active and what it grants. A client sees its own tokens; a resource server (an
+//! API registered with `authctl client create --resource-server`) also sees access
+//! tokens issued to other clients. Every other token is reported inactive.
 
 use super::storage_failure;
 use super::token::authenticated_request;
@@ -9,7 +11,7 @@ use crate::http::{json, no_store, oauth_error, HttpRequest, HttpResponse};
 use crate::model::{scope_string, ClientKind};
 use crate::secret::{now, Secret};
 use crate::store::{ClientStore, KeyStore, RefreshTokenStore, RevocationStore};
-use crate::tokens::{looks_like_jwt, verify_access_token};
+use crate::tokens::{looks_like_jwt, verify_access_token, AccessTokenClaims};
 use http::StatusCode;
 use serde::Serialize;
 
@@ -66,8 +68,10 @@ where
             Ok(keys) => keys,
             Err(error) => return storage_failure("listing keys failed", error),
         };
-        match verify_access_token(config, &keys, token).filter(|c| c.client_id == client.client_id)
-        {
+        let visible = |claims: &AccessTokenClaims| {
+            client.resource_server || claims.client_id == client.client_id
+        };
+        match verify_access_token(config, &keys, token).filter(visible) {
             Some(claims) => match store.is_jti_revoked(&claims.jti, t).await {
                 Ok(true) => Introspection::default(),
                 Ok(false) => Introspection {
@@ -91,6 +95,8 @@ where
             Ok(refresh) => refresh,
             Err(error) => return storage_failure("reading a refresh token failed", error),
         };
+        // Refresh tokens only ever reach the client they were issued to: no resource server
+        // has a reason to hold one of another client's.
         match refresh {
             Some(r)
                 if r.client_id == client.client_id

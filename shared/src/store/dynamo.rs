@@ -272,6 +272,10 @@ fn client_item(client: &Client) -> Item {
             AttributeValue::Bool(client.allow_plain_pkce),
         ),
         (
+            "resource_server".to_string(),
+            AttributeValue::Bool(client.resource_server),
+        ),
+        (
             "grant_types".to_string(),
             AttributeValue::L(client.grant_types.iter().map(|g| s(g.as_str())).collect()),
         ),
@@ -298,6 +302,8 @@ fn client_from(item: &Item) -> StoreResult<Client> {
         secret_hash: get_opt_str(item, "secret_hash"),
         pkce_optional: get_bool(item, "pkce_optional"),
         allow_plain_pkce: get_bool(item, "allow_plain_pkce"),
+        // Absent on clients stored before the attribute existed: false.
+        resource_server: get_bool(item, "resource_server"),
         grant_types: get_list(item, "grant_types")?
             .iter()
             .filter_map(|g| GrantType::parse(g))
