@@ -7,7 +7,7 @@
 mod check;
 
 use auth_core::config::Tables;
-use auth_core::keys::generate_signing_key;
+use auth_core::keys::{generate_signing_key, now_millis};
 use auth_core::model::{
     is_scope_token, validate_redirect_uri, Client, ClientKind, GrantType, Scope, ScopeSet, User,
 };
@@ -15,8 +15,10 @@ use auth_core::password::hash_password;
 use auth_core::secret::{now, random_id, Secret, TOKEN_BYTES};
 use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::{
-    ClientStore, ConsentStore, KeyStore, RefreshTokenStore, ScopeStore, StoreError, UserStore,
+    ClientStore, ConsentStore, KeyStore, RefreshTokenStore, ScopeStore, SigningKey, StoreError,
+    UserStore,
 };
+use auth_core::tokens::signing_key;
 use check::{
     client_id_arg, format_time, grant_arg, non_empty_arg, table, table_prefix_arg, username_arg,
 };
@@ -253,9 +255,16 @@ enum ConsentCommand {
 
 #[derive(Subcommand, Debug)]
 enum KeysCommand {
-    /// Adds a new signing key; keeps it and the previous one published, retires older ones.
-    Rotate,
-    /// Lists the published keys, newest (current) first.
+    /// Adds a new signing key, published at once; it signs after --activate-in seconds.
+    /// Keeps the pending key, the current one and the previous one; retires older ones.
+    Rotate {
+        /// Seconds from now until the new key signs, so that verifiers caching the key set
+        /// (JWKS is cacheable for 300 s) fetch it first. 0 for a compromised key.
+        /// [default: 600; 0 when no key signs yet]
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(0..=604_800))]
+        activate_in: Option<u32>,
+    },
+    /// Lists the published keys, newest first, with what each does now.
     List,
 }
 
@@ -374,7 +383,7 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Output, Error> {
         Command::Consent(ConsentCommand::Revoke { user, client }) => {
             consent_revoke(store, &user, client.as_deref()).await
         }
-        Command::Keys(KeysCommand::Rotate) => keys_rotate(store).await,
+        Command::Keys(KeysCommand::Rotate { activate_in }) => keys_rotate(store, activate_in).await,
         Command::Keys(KeysCommand::List) => keys_list(store).await,
     }
 }
@@ -915,36 +924,111 @@ async fn consent_revoke(
 
 // --- signing keys ------------------------------------------------------------------------
 
-/// Keys that stay published after a rotation: the new one and the one before it.
-const KEYS_KEPT: usize = 2;
+/// A routine rotation publishes the new key this long before it signs: twice the time
+/// verifiers may cache the key set (`Cache-Control: max-age=300` on JWKS).
+const DEFAULT_ACTIVATE_IN_SECONDS: u32 = 600;
 
-async fn keys_rotate(store: &impl KeyStore) -> Result<Output, Error> {
-    let key =
+/// What a key does at `now_ms`, given the keys newest first: pending keys are published and
+/// will sign; the newest active key signs; the active key before it is still published for
+/// the tokens it signed; older ones are no longer needed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum KeyRole {
+    Pending,
+    Current,
+    Previous,
+    Retired,
+}
+
+impl KeyRole {
+    fn name(self) -> &'static str {
+        match self {
+            KeyRole::Pending => "pending",
+            KeyRole::Current => "current",
+            KeyRole::Previous => "previous",
+            KeyRole::Retired => "retired",
+        }
+    }
+}
+
+fn key_roles(keys_newest_first: &[SigningKey], now_ms: i64) -> Vec<KeyRole> {
+    let mut active = 0;
+    keys_newest_first
+        .iter()
+        .map(|key| {
+            if key.active_from > now_ms {
+                return KeyRole::Pending;
+            }
+            active += 1;
+            match active {
+                1 => KeyRole::Current,
+                2 => KeyRole::Previous,
+                _ => KeyRole::Retired,
+            }
+        })
+        .collect()
+}
+
+async fn keys_rotate(store: &impl KeyStore, activate_in: Option<u32>) -> Result<Output, Error> {
+    let now_ms = now_millis();
+    let existing = store.list_keys(false).await?;
+    let anything_signs = signing_key(&existing, now_ms).is_some();
+    // The first key signs at once: there is nothing to protect and nothing else to sign with.
+    let delay = match (anything_signs, activate_in) {
+        (false, _) => 0,
+        (true, requested) => requested.unwrap_or(DEFAULT_ACTIVATE_IN_SECONDS),
+    };
+    let mut key =
         generate_signing_key().map_err(|e| Error(format!("cannot generate a signing key: {e}")))?;
+    key.active_from = key.created_at + i64::from(delay) * 1000;
     store
         .put_key(&key)
         .await
         .map_err(store_error(&format!("signing key {}", key.kid)))?;
-    // Newest first. The new key is kept by name, not by position: another key created in
-    // the same second could otherwise sort ahead of it.
-    let older: Vec<String> = store
-        .list_keys(false)
-        .await?
-        .into_iter()
-        .map(|k| k.kid)
-        .filter(|kid| *kid != key.kid)
-        .collect();
-    let previous = older.first().cloned();
+    // The new key is placed first by name, not by its created_at: another key created in
+    // the same millisecond could otherwise sort ahead of it.
+    let new_kid = key.kid.clone();
+    let mut keys = vec![key];
+    keys.extend(
+        store
+            .list_keys(false)
+            .await?
+            .into_iter()
+            .filter(|k| k.kid != new_kid),
+    );
+    // Roles as of the new key's creation, so that a key activated at once counts as current.
+    let roles = key_roles(&keys, keys[0].created_at.max(now_ms));
     let mut retired = Vec::new();
-    for kid in older.into_iter().skip(KEYS_KEPT - 1) {
-        match store.delete_key(&kid).await {
-            Ok(()) | Err(StoreError::NotFound) => retired.push(kid),
-            Err(err) => return Err(err.into()),
+    for (stored, role) in keys.iter().zip(&roles) {
+        if *role == KeyRole::Retired {
+            match store.delete_key(&stored.kid).await {
+                Ok(()) | Err(StoreError::NotFound) => retired.push(stored.kid.clone()),
+                Err(err) => return Err(err.into()),
+            }
         }
     }
-    let mut text = format!("new signing key {} (current)", key.kid);
-    if let Some(previous) = &previous {
-        text.push_str(&format!("\nstill published: {previous} (previous)"));
+    let new = &keys[0];
+    let signing = keys
+        .iter()
+        .zip(&roles)
+        .find(|(_, r)| **r == KeyRole::Current);
+    let previous = keys
+        .iter()
+        .zip(&roles)
+        .find(|(_, r)| **r == KeyRole::Previous);
+    let mut text = if delay == 0 {
+        format!("new signing key {} (current): signs now", new.kid)
+    } else {
+        format!(
+            "new signing key {} (pending): published now, signs from {} (in {delay} s)",
+            new.kid,
+            format_time(new.active_from / 1000)
+        )
+    };
+    if let (Some((key, _)), true) = (signing, delay > 0) {
+        text.push_str(&format!("\nsigning until then: {}", key.kid));
+    }
+    if let Some((key, _)) = previous {
+        text.push_str(&format!("\nstill published: {} (previous)", key.kid));
     }
     text.push_str(&if retired.is_empty() {
         "\nretired: none".to_string()
@@ -952,17 +1036,33 @@ async fn keys_rotate(store: &impl KeyStore) -> Result<Output, Error> {
         format!("\nretired: {}", retired.join(", "))
     });
     Ok(Output {
-        json: json!({ "kid": key.kid, "created_at": key.created_at, "previous": previous, "retired": retired }),
+        json: json!({
+            "kid": new.kid,
+            "created_at": new.created_at,
+            "active_from": new.active_from,
+            "signing": signing.map(|(k, _)| &k.kid),
+            "previous": previous.map(|(k, _)| &k.kid),
+            "retired": retired,
+        }),
         text,
     })
 }
 
 async fn keys_list(store: &impl KeyStore) -> Result<Output, Error> {
     let keys = store.list_keys(false).await?;
+    let roles = key_roles(&keys, now_millis());
     let json = Value::Array(
         keys.iter()
-            .enumerate()
-            .map(|(i, k)| json!({ "kid": k.kid, "created_at": k.created_at, "current": i == 0 }))
+            .zip(&roles)
+            .map(|(k, role)| {
+                json!({
+                    "kid": k.kid,
+                    "created_at": k.created_at,
+                    "active_from": k.active_from,
+                    "status": role.name(),
+                    "current": *role == KeyRole::Current,
+                })
+            })
             .collect(),
     );
     let text = if keys.is_empty() {
@@ -971,18 +1071,15 @@ async fn keys_list(store: &impl KeyStore) -> Result<Output, Error> {
         let mut rows = vec![vec![
             "KID".to_string(),
             "CREATED".to_string(),
+            "SIGNS FROM".to_string(),
             String::new(),
         ]];
-        rows.extend(keys.iter().enumerate().map(|(i, k)| {
-            let role = match i {
-                0 => "current",
-                1 => "previous",
-                _ => "",
-            };
+        rows.extend(keys.iter().zip(&roles).map(|(k, role)| {
             vec![
                 k.kid.clone(),
                 format_time(k.created_at / 1000),
-                role.to_string(),
+                format_time(k.active_from / 1000),
+                role.name().to_string(),
             ]
         }));
         table(&rows)

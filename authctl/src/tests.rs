@@ -424,11 +424,14 @@ fn key_created_at(created_at: i64) -> SigningKey {
 }
 
 #[tokio::test]
-async fn key_rotation_keeps_the_new_key_and_the_previous_one() {
+async fn key_rotation_publishes_first_then_signs_and_keeps_the_previous_key() {
     let store = MemoryStore::default();
-    let first = ok(keys_rotate(&store).await);
-    assert!(first.text.contains("retired: none"));
-    assert_eq!(first.json["previous"], Value::Null);
+    // The first key signs at once, whatever --activate-in says: nothing else could sign.
+    let first = ok(keys_rotate(&store, None).await);
+    let first_kid = text_of(&first.json, "kid");
+    assert!(first.text.contains("signs now") && first.text.contains("retired: none"));
+    assert_eq!(first.json["active_from"], first.json["created_at"]);
+    assert_eq!(first.json["signing"], json!(first_kid));
 
     let (oldest, older) = (
         key_created_at(now() * 1000 - 200_000),
@@ -437,29 +440,59 @@ async fn key_rotation_keeps_the_new_key_and_the_previous_one() {
     for key in [&oldest, &older] {
         assert!(store.put_key(key).await.is_ok());
     }
-    let rotated = ok(keys_rotate(&store).await);
+    // A routine rotation: published now, signs in 600 s; the first key signs until then.
+    let rotated = ok(keys_rotate(&store, None).await);
     let new_kid = text_of(&rotated.json, "kid");
-    let first_kid = text_of(&first.json, "kid");
     assert!(!rotated.text.contains("PRIVATE") && !rotated.json.to_string().contains("PRIVATE"));
-    // Several keys may share a created_at second: the new one is kept whatever its kid.
-    assert_eq!(rotated.json["previous"], json!(first_kid));
-    assert_eq!(rotated.json["retired"], json!([older.kid, oldest.kid]));
-
-    let kept: Vec<String> = store
-        .list_keys(false)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|k| k.kid)
-        .collect();
-    assert_eq!(kept.len(), 2);
-    assert!(
-        kept.contains(&new_kid) && kept.contains(&first_kid),
-        "{kept:?}"
+    assert_eq!(
+        rotated.json["active_from"].as_i64(),
+        rotated.json["created_at"].as_i64().map(|t| t + 600_000)
     );
+    assert_eq!(rotated.json["signing"], json!(first_kid));
+    assert!(rotated
+        .text
+        .contains(&format!("signing until then: {first_kid}")));
+    assert_eq!(rotated.json["previous"], json!(older.kid));
+    assert_eq!(rotated.json["retired"], json!([oldest.kid]));
 
     let listed = ok(keys_list(&store).await);
-    assert_eq!(listed.json.as_array().map(Vec::len), Some(2));
-    assert_eq!(listed.json[0]["current"], json!(true));
-    assert!(!listed.json.to_string().contains("PRIVATE") && listed.text.contains("current"));
+    let statuses: Vec<(&str, &str)> = listed
+        .json
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .map(|k| {
+                    (
+                        k["kid"].as_str().unwrap_or(""),
+                        k["status"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        statuses,
+        [
+            (new_kid.as_str(), "pending"),
+            (first_kid.as_str(), "current"),
+            (older.kid.as_str(), "previous")
+        ]
+    );
+    assert!(!listed.json.to_string().contains("PRIVATE") && listed.text.contains("pending"));
+
+    // After a compromise: --activate-in 0 signs at once and retires the oldest.
+    let now_key = ok(keys_rotate(&store, Some(0)).await);
+    assert!(now_key.text.contains("signs now"));
+    assert_eq!(now_key.json["signing"], now_key.json["kid"]);
+    assert_eq!(now_key.json["previous"], json!(first_kid));
+    assert_eq!(now_key.json["retired"], json!([older.kid]));
+    let kept = store.list_keys(false).await.unwrap_or_default();
+    assert_eq!(
+        kept.len(),
+        3,
+        "the new key, the still pending one, the previous one"
+    );
+
+    assert!(parse("keys rotate --activate-in 604801").is_err());
+    assert!(parse("keys rotate --activate-in -1").is_err());
 }

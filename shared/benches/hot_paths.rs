@@ -202,6 +202,7 @@ fn public_half(key: &SigningKey) -> SigningKey {
     SigningKey {
         kid: key.kid.clone(),
         created_at: key.created_at,
+        active_from: key.active_from,
         private_pem: None,
         n: key.n.clone(),
         e: key.e.clone(),

@@ -20,9 +20,11 @@ pub fn generate_signing_key() -> Result<SigningKey, String> {
     let public = key_pair.public_key();
     let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
     let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
+    let created_at = now_millis();
     Ok(SigningKey {
         kid: thumbprint(&n, &e),
-        created_at: now_millis(),
+        created_at,
+        active_from: created_at,
         private_pem: Some(Secret::new(pem("PRIVATE KEY", pkcs8.as_ref()))),
         n,
         e,
@@ -30,7 +32,7 @@ pub fn generate_signing_key() -> Result<SigningKey, String> {
 }
 
 /// Keys are ordered by creation in milliseconds, so that two rotations in one second stay ordered.
-fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

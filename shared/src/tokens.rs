@@ -2,6 +2,7 @@
 //! parsed form is cached in a warm container for a short while.
 
 use crate::config::Config;
+use crate::keys::now_millis;
 use crate::model::{scope_string, ScopeSet};
 use crate::secret::{now, random_id};
 use crate::store::{KeyStore, SigningKey, StoreError};
@@ -150,8 +151,8 @@ impl SignerCache {
             }
         }
         let keys = store.list_keys(true).await.map_err(SignerError::Storage)?;
-        let newest = keys.first().ok_or(SignerError::NoKey)?;
-        let signer = Arc::new(Signer::from_key(newest)?);
+        let signing = signing_key(&keys, now_millis()).ok_or(SignerError::NoKey)?;
+        let signer = Arc::new(Signer::from_key(signing)?);
         *self.lock() = Some((t, Arc::clone(&signer)));
         Ok(signer)
     }
@@ -161,6 +162,13 @@ impl SignerCache {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The key that signs at `now_ms`: the newest of those already active. A key rotated in
+/// with a delay is published (JWKS) before it signs, so that verifiers that cache the key
+/// set have fetched it before they meet a token signed with it.
+pub fn signing_key(keys_newest_first: &[SigningKey], now_ms: i64) -> Option<&SigningKey> {
+    keys_newest_first.iter().find(|k| k.active_from <= now_ms)
 }
 
 /// Verifies one of our access tokens offline, as an API would: signature by a

@@ -259,10 +259,11 @@ async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half() {
     let Some(store) = fresh_store().await else {
         return;
     };
-    for (kid, created_at) in [("old", 1), ("new", 2)] {
+    for (kid, created_at, active_from) in [("old", 1, 1), ("new", 2, 9_000)] {
         let key = SigningKey {
             kid: kid.into(),
             created_at,
+            active_from,
             private_pem: Some(auth_core::secret::Secret::new("pem")),
             n: "n".into(),
             e: "AQAB".into(),
@@ -278,6 +279,11 @@ async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half() {
     let public = store.list_keys(false).await.unwrap_or_default();
     assert_eq!(public.len(), 2);
     assert!(public.iter().all(|k| k.private_pem.is_none()));
+    // active_from is among the attributes a public read (and the IAM condition) allows.
+    assert_eq!(
+        public.iter().map(|k| k.active_from).collect::<Vec<_>>(),
+        [9_000, 1]
+    );
 }
 
 #[tokio::test]

@@ -63,6 +63,7 @@ fn copy_key(key: &SigningKey) -> SigningKey {
     SigningKey {
         kid: key.kid.clone(),
         created_at: key.created_at,
+        active_from: key.active_from,
         private_pem: key.private_pem.as_ref().map(|p| Secret::new(p.expose())),
         n: key.n.clone(),
         e: key.e.clone(),
@@ -1837,9 +1838,10 @@ async fn introspection_of_refresh_tokens() {
 // JWKS and metadata
 // ---------------------------------------------------------------------------------------
 
-/// RFC 7517: the newest two public keys, and no private material.
+/// RFC 7517: every stored public key (authctl keeps pending, current and previous), and no
+/// private material; the newest key already active signs, a pending one only once due.
 #[tokio::test]
-async fn jwks_publishes_the_newest_two_public_keys() {
+async fn jwks_publishes_every_stored_key_and_the_newest_active_one_signs() {
     let w = world_without_key().await;
     let get = HttpRequest::new(Method::GET, "/.well-known/jwks.json");
     let empty = jwks::handle(&w.store, &get).await;
@@ -1848,9 +1850,17 @@ async fn jwks_publishes_the_newest_two_public_keys() {
 
     let keys = [new_key(), new_key(), new_key()];
     let mut kids = Vec::new();
+    // previous, current, and one rotated in that signs only in an hour.
     for (i, key) in keys.iter().enumerate() {
+        let created_at = 1_000 * (i as i64 + 1);
+        let active_from = if i == 2 {
+            (now() + 3600) * 1000
+        } else {
+            created_at
+        };
         let key = SigningKey {
-            created_at: 1_000 * (i as i64 + 1),
+            created_at,
+            active_from,
             ..copy_key(key)
         };
         kids.push(key.kid.clone());
@@ -1866,10 +1876,10 @@ async fn jwks_publishes_the_newest_two_public_keys() {
     let published_kids: Vec<&str> = published.iter().filter_map(|k| k["kid"].as_str()).collect();
     assert_eq!(
         published_kids,
-        [kids[2].as_str(), kids[1].as_str()],
-        "the current and the previous key, newest first"
+        [kids[2].as_str(), kids[1].as_str(), kids[0].as_str()],
+        "the pending, the current and the previous key, newest first"
     );
-    for (jwk, key) in published.iter().zip([&keys[2], &keys[1]]) {
+    for (jwk, key) in published.iter().zip([&keys[2], &keys[1], &keys[0]]) {
         let Some(members) = jwk.as_object() else {
             panic!("a JWK is not an object: {jwk}")
         };
@@ -1887,13 +1897,13 @@ async fn jwks_publishes_the_newest_two_public_keys() {
     }
     assert!(!response.body().contains("PRIVATE"));
 
-    // The newest key signs: the token's kid is the first one published.
+    // The newest active key signs, not the pending one.
     w.add_code(grant("the-code", "app")).await;
     let tokens = issued("with rotated keys", &w.redeem("app", "the-code").await);
     let Ok(jwt_header) = jsonwebtoken::decode_header(&tokens.access_token) else {
         panic!("not a JWT")
     };
-    assert_eq!(jwt_header.kid.as_deref(), Some(kids[2].as_str()));
+    assert_eq!(jwt_header.kid.as_deref(), Some(kids[1].as_str()));
 }
 
 /// RFC 8414 2, RFC 9207 3, RFC 9700 2.1.1: what a client library configures itself from.

@@ -1,4 +1,6 @@
-//! `GET /.well-known/jwks.json`: the current and previous public signing keys (RFC 7517).
+//! `GET /.well-known/jwks.json` (RFC 7517): every stored public key. `authctl keys rotate`
+//! keeps that set to the key that signs, the one before it (its tokens may still be live)
+//! and a new key not yet signing (published first, so that verifiers have it in time).
 
 use super::storage_failure;
 use crate::http::{json, HttpRequest, HttpResponse};
@@ -6,9 +8,6 @@ use crate::store::KeyStore;
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;
 use serde::Serialize;
-
-/// The newest key signs; the one before it stays published so tokens in flight still verify.
-pub const PUBLISHED_KEYS: usize = 2;
 
 #[derive(Serialize)]
 struct Jwk<'a> {
@@ -34,7 +33,6 @@ pub async fn handle<S: KeyStore>(store: &S, _request: &HttpRequest) -> HttpRespo
     let jwks = Jwks {
         keys: keys
             .iter()
-            .take(PUBLISHED_KEYS)
             .map(|k| Jwk {
                 kty: "RSA",
                 use_: "sig",

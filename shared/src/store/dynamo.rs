@@ -607,7 +607,7 @@ impl CodeStore for DynamoStore {
 
 // --- signing keys ---------------------------------------------------------
 
-const PUBLIC_KEY_ATTRIBUTES: &str = "kid, created_at, n, e";
+const PUBLIC_KEY_ATTRIBUTES: &str = "kid, created_at, active_from, n, e";
 
 impl KeyStore for DynamoStore {
     async fn list_keys(&self, private: bool) -> StoreResult<Vec<SigningKey>> {
@@ -624,9 +624,15 @@ impl KeyStore for DynamoStore {
             .unwrap_or_default()
             .iter()
             .map(|item| {
+                let created_at = get_num(item, "created_at")?;
                 Ok(SigningKey {
                     kid: get_str(item, "kid")?,
-                    created_at: get_num(item, "created_at")?,
+                    created_at,
+                    // Keys stored before staged activation signed from their creation.
+                    active_from: match item.get("active_from") {
+                        None => created_at,
+                        Some(_) => get_num(item, "active_from")?,
+                    },
                     private_pem: if private {
                         Some(Secret::new(get_str(item, "private_pem")?))
                     } else {
@@ -645,6 +651,7 @@ impl KeyStore for DynamoStore {
         let mut item = HashMap::from([
             ("kid".to_string(), s(&signing_key.kid)),
             ("created_at".to_string(), n(signing_key.created_at)),
+            ("active_from".to_string(), n(signing_key.active_from)),
             ("n".to_string(), s(&signing_key.n)),
             ("e".to_string(), s(&signing_key.e)),
         ]);

@@ -197,6 +197,7 @@ impl KeyStore for MemoryStore {
             .map(|k| SigningKey {
                 kid: k.kid.clone(),
                 created_at: k.created_at,
+                active_from: k.active_from,
                 private_pem: if private {
                     k.private_pem.as_ref().map(|p| Secret::new(p.expose()))
                 } else {
@@ -218,6 +219,7 @@ impl KeyStore for MemoryStore {
         keys.push(SigningKey {
             kid: key.kid.clone(),
             created_at: key.created_at,
+            active_from: key.active_from,
             private_pem: key.private_pem.as_ref().map(|p| Secret::new(p.expose())),
             n: key.n.clone(),
             e: key.e.clone(),

@@ -150,8 +150,11 @@ pub trait CodeStore: Send + Sync {
 #[derive(Debug)]
 pub struct SigningKey {
     pub kid: String,
-    /// Milliseconds since the Unix epoch: the newest key signs.
+    /// Milliseconds since the Unix epoch: of the active keys, the newest signs.
     pub created_at: i64,
+    /// Milliseconds since the Unix epoch from which the key signs. It is published from its
+    /// creation, so that verifiers can fetch it before they see a token signed with it.
+    pub active_from: i64,
     /// PKCS#8 PEM of the private key; `None` when read without it (JWKS).
     pub private_pem: Option<Secret>,
     /// base64url modulus and exponent of the public key (RFC 7518 6.3.1).
