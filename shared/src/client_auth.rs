@@ -112,6 +112,8 @@ pub async fn authenticate<S: ClientStore>(
     if ok {
         Ok(client)
     } else {
+        // For alerting; the id is a registered one (an unknown "id" might be a pasted secret).
+        tracing::warn!(client_id = %client.client_id, "client authentication failed");
         Err(ClientAuthError::Failed {
             used_basic: presented.used_basic,
         })
