@@ -11,6 +11,7 @@ pub struct App {
 impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
+        crate::metrics::enable(&config.tables.prefix);
         let store = DynamoStore::from_env(config.tables.clone()).await;
         Ok(App { config, store })
     }

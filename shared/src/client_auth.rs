@@ -4,6 +4,7 @@
 
 use crate::cache::ClientCache;
 use crate::http::{HttpRequest, Params};
+use crate::metrics::{self, Event};
 use crate::model::{Client, ClientKind};
 use crate::secret::{constant_time_eq, Secret};
 use crate::store::{ClientStore, StoreError};
@@ -97,11 +98,14 @@ pub async fn authenticate<S: ClientStore>(
     let failed = ClientAuthError::Failed {
         used_basic: presented.used_basic,
     };
-    let client = clients
+    let Some(client) = clients
         .get(store, &presented.client_id)
         .await
         .map_err(ClientAuthError::Storage)?
-        .ok_or(failed)?;
+    else {
+        metrics::count(Event::ClientAuthFailed);
+        return Err(failed);
+    };
     let ok = match (client.kind, &client.secret_hash, &presented.secret) {
         (ClientKind::Confidential, Some(stored), Some(secret)) => {
             constant_time_eq(stored.as_bytes(), secret.hash().as_bytes())
@@ -114,6 +118,7 @@ pub async fn authenticate<S: ClientStore>(
     } else {
         // For alerting; the id is a registered one (an unknown "id" might be a pasted secret).
         tracing::warn!(client_id = %client.client_id, "client authentication failed");
+        metrics::count(Event::ClientAuthFailed);
         Err(ClientAuthError::Failed {
             used_basic: presented.used_basic,
         })

@@ -8,6 +8,8 @@ use std::fmt;
 /// (see `template.yaml`), so one prefix names them all.
 #[derive(Clone, Debug)]
 pub struct Tables {
+    /// The prefix itself: the stack's name in a deployment.
+    pub prefix: String,
     pub scopes: String,
     pub clients: String,
     pub users: String,
@@ -23,6 +25,7 @@ impl Tables {
     pub fn with_prefix(prefix: &str) -> Self {
         let name = |table: &str| format!("{prefix}-{table}");
         Tables {
+            prefix: prefix.to_string(),
             scopes: name("scopes"),
             clients: name("clients"),
             users: name("users"),

@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod http;
 pub mod keys;
 pub mod lambda;
+pub mod metrics;
 pub mod model;
 pub mod pages;
 pub mod password;

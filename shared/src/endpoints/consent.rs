@@ -6,6 +6,7 @@ use super::{authorization_failure, storage_failure_page};
 use crate::authorization::{self, error_location};
 use crate::config::Config;
 use crate::http::{redirect, HttpRequest, HttpResponse};
+use crate::metrics::{self, Event};
 use crate::model::Consent;
 use crate::pages;
 use crate::secret::now;
@@ -61,16 +62,19 @@ pub async fn handle<S: AuthorizationStore>(
     };
 
     match params.get("decision") {
-        Some("deny") => redirect(
-            StatusCode::SEE_OTHER,
-            &error_location(
-                config,
-                &authorization.redirect_uri,
-                "access_denied",
-                "the user denied the request",
-                authorization.state.as_deref(),
-            ),
-        ),
+        Some("deny") => {
+            metrics::count(Event::ConsentDenied);
+            redirect(
+                StatusCode::SEE_OTHER,
+                &error_location(
+                    config,
+                    &authorization.redirect_uri,
+                    "access_denied",
+                    "the user denied the request",
+                    authorization.state.as_deref(),
+                ),
+            )
+        }
         Some("approve") => {
             let earlier = context.consent.map(|c| c.scopes).unwrap_or_default();
             let consent = Consent {
@@ -81,10 +85,13 @@ pub async fn handle<S: AuthorizationStore>(
             };
             let (code, grant) = authorization.new_code(config, &session.sub);
             match store.save_consent_and_code(&consent, &grant).await {
-                Ok(()) => redirect(
-                    StatusCode::SEE_OTHER,
-                    &authorization.code_location(config, &code),
-                ),
+                Ok(()) => {
+                    metrics::count(Event::ConsentApproved);
+                    redirect(
+                        StatusCode::SEE_OTHER,
+                        &authorization.code_location(config, &code),
+                    )
+                }
                 Err(error) => storage_failure_page("storing the consent and code failed", error),
             }
         }

@@ -4,6 +4,7 @@
 use super::storage_failure_page;
 use crate::config::Config;
 use crate::http::{redirect, HttpRequest, HttpResponse};
+use crate::metrics::{self, Event};
 use crate::pages::{self, LoginForm};
 use crate::password::{dummy_hash, verify_password};
 use crate::secret::{constant_time_eq, now, random_b64};
@@ -160,6 +161,7 @@ where
         Err(error) => return storage_failure_page("reading login failures failed", error),
     };
     if failures >= MAX_FAILURES {
+        metrics::count(Event::SignInLocked);
         return form(
             config,
             request,
@@ -186,6 +188,7 @@ where
             return storage_failure_page("recording a login failure failed", error);
         }
         tracing::info!("sign-in refused");
+        metrics::count(Event::SignInFailed);
         return form(
             config,
             request,
@@ -204,6 +207,7 @@ where
         Ok(cookie) => cookie,
         Err(error) => return storage_failure_page("storing the session failed", error),
     };
+    metrics::count(Event::SignInSucceeded);
     let target = if return_to.is_empty() {
         "/login"
     } else {

@@ -13,6 +13,7 @@ pub mod token;
 use crate::authorization::{error_location, AuthorizationError};
 use crate::config::Config;
 use crate::http::{redirect, server_error_json, HttpResponse};
+use crate::metrics::{self, Event};
 use crate::pages;
 use crate::store::StoreError;
 use http::StatusCode;
@@ -20,12 +21,14 @@ use http::StatusCode;
 /// Logs a storage failure (its cause, never request data) and answers 500 in JSON.
 pub(crate) fn storage_failure(context: &str, error: StoreError) -> HttpResponse {
     tracing::error!(error = %error, "{context}");
+    metrics::count(Event::StorageFailure);
     server_error_json()
 }
 
 /// Logs a storage failure and answers a 500 page (for the endpoints a browser sees).
 pub(crate) fn storage_failure_page(context: &str, error: StoreError) -> HttpResponse {
     tracing::error!(error = %error, "{context}");
+    metrics::count(Event::StorageFailure);
     pages::error(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::http::{
     json, no_store, oauth_error, server_error_json, HttpRequest, HttpResponse, Params,
 };
+use crate::metrics::{self, Event};
 use crate::model::{
     parse_scope, scope_string, Client, ClientKind, Grant, GrantType, RefreshToken, ScopeSet,
     TokenFamily,
@@ -195,6 +196,7 @@ where
     /// A second redemption: refuse it and revoke what the first one issued (RFC 6749 4.1.2).
     async fn replayed(&self, grant: &Grant) -> HttpResponse {
         tracing::warn!(client_id = %grant.client_id, "authorization code replayed: revoking its tokens");
+        metrics::count(Event::CodeReplayed);
         if let Some(jti) = &grant.issued_jti {
             let until =
                 grant.redeemed_at.unwrap_or_else(now) + self.config.access_token_ttl_seconds;
@@ -294,6 +296,7 @@ where
             Ok(RefreshUse::Accepted(token)) => token,
             Ok(RefreshUse::Reused(token)) => {
                 tracing::warn!(client_id = %self.client.client_id, "refresh token reused: revoking its family");
+                metrics::count(Event::RefreshTokenReused);
                 if let Err(error) = self.store.revoke_family(&token.family_id).await {
                     return storage_failure("revoking a refresh token family failed", error);
                 }
@@ -347,6 +350,7 @@ where
             }
         };
         tracing::info!(client_id = %self.client.client_id, jti = %claims.jti, "access token issued");
+        metrics::count(Event::TokenIssued);
         no_store(json(
             StatusCode::OK,
             &TokenResponse {
