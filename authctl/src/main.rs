@@ -984,17 +984,9 @@ async fn keys_rotate(store: &impl KeyStore, activate_in: Option<u32>) -> Result<
         .put_key(&key)
         .await
         .map_err(store_error(&format!("signing key {}", key.kid)))?;
-    // The new key is placed first by name, not by its created_at: another key created in
-    // the same millisecond could otherwise sort ahead of it.
-    let new_kid = key.kid.clone();
+    // Newest first, the new key ahead of every existing one.
     let mut keys = vec![key];
-    keys.extend(
-        store
-            .list_keys(false)
-            .await?
-            .into_iter()
-            .filter(|k| k.kid != new_kid),
-    );
+    keys.extend(existing);
     // Roles as of the new key's creation, so that a key activated at once counts as current.
     let roles = key_roles(&keys, keys[0].created_at.max(now_ms));
     let mut retired = Vec::new();
