@@ -18,7 +18,7 @@ use auth_core::store::{
     ClientStore, ConsentStore, KeyStore, RefreshTokenStore, ScopeStore, SigningKey, StoreError,
     UserStore,
 };
-use auth_core::tokens::signing_key;
+use auth_core::tokens::{signing_key, SIGNER_CACHE_SECONDS};
 use check::{
     client_id_arg, format_time, grant_arg, non_empty_arg, table, table_prefix_arg, username_arg,
 };
@@ -266,6 +266,12 @@ enum KeysCommand {
     },
     /// Lists the published keys, newest first, with what each does now.
     List,
+    /// Deletes a key that no longer signs (after a compromise: `rotate --activate-in 0`,
+    /// then delete the old key; warm containers stop using it within 300 s).
+    Delete {
+        #[arg(value_parser = non_empty_arg)]
+        kid: String,
+    },
 }
 
 // --- results --------------------------------------------------------------------
@@ -385,6 +391,7 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Output, Error> {
         }
         Command::Keys(KeysCommand::Rotate { activate_in }) => keys_rotate(store, activate_in).await,
         Command::Keys(KeysCommand::List) => keys_list(store).await,
+        Command::Keys(KeysCommand::Delete { kid }) => keys_delete(store, &kid).await,
     }
 }
 
@@ -928,9 +935,19 @@ async fn consent_revoke(
 /// verifiers may cache the key set (`Cache-Control: max-age=300` on JWKS).
 const DEFAULT_ACTIVATE_IN_SECONDS: u32 = 600;
 
-/// What a key does at `now_ms`, given the keys newest first: pending keys are published and
-/// will sign; the newest active key signs; the active key before it is still published for
-/// the tokens it signed; older ones are no longer needed.
+/// How long a key that stopped signing stays published: warm containers may sign with it
+/// for `SIGNER_CACHE_SECONDS` more, and its tokens live up to the longest access token
+/// lifetime the template allows (`AccessTokenTtlSeconds` at most 86400).
+const RETIRE_AFTER_MS: i64 = (SIGNER_CACHE_SECONDS + 86_400) * 1000;
+
+/// A key that signs at once is dated back this much, so that a Lambda clock behind the
+/// operator's does not leave the token endpoint without a usable key for a while.
+const CLOCK_SKEW_MS: i64 = 300_000;
+
+/// What a key does at `now_ms`: pending keys are published and will sign; the newest
+/// active key signs; keys that signed before it stay published while their tokens may be
+/// live (the most recent one always); keys that never signed (a pending key overtaken by an
+/// immediate rotation) or stopped long ago are no longer needed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum KeyRole {
     Pending,
@@ -950,20 +967,34 @@ impl KeyRole {
     }
 }
 
+/// The roles of `keys_newest_first` (by creation, the order in which the token function
+/// prefers them) at `now_ms`.
 fn key_roles(keys_newest_first: &[SigningKey], now_ms: i64) -> Vec<KeyRole> {
-    let mut active = 0;
+    // A key stops signing when a newer one starts: the earliest start among newer keys.
+    // A key cannot sign before it exists, whatever its (backdated) active_from says.
+    let mut newer_starts = i64::MAX;
+    let (mut current_seen, mut previous_seen) = (false, false);
     keys_newest_first
         .iter()
         .map(|key| {
-            if key.active_from > now_ms {
-                return KeyRole::Pending;
-            }
-            active += 1;
-            match active {
-                1 => KeyRole::Current,
-                2 => KeyRole::Previous,
-                _ => KeyRole::Retired,
-            }
+            let starts = key.active_from.max(key.created_at);
+            let role = if key.active_from > now_ms {
+                KeyRole::Pending
+            } else if !current_seen {
+                current_seen = true;
+                KeyRole::Current
+            } else if starts >= newer_starts {
+                KeyRole::Retired // overtaken before it ever signed
+            } else if !previous_seen {
+                previous_seen = true;
+                KeyRole::Previous
+            } else if now_ms - newer_starts > RETIRE_AFTER_MS {
+                KeyRole::Retired
+            } else {
+                KeyRole::Previous
+            };
+            newer_starts = newer_starts.min(starts);
+            role
         })
         .collect()
 }
@@ -979,7 +1010,11 @@ async fn keys_rotate(store: &impl KeyStore, activate_in: Option<u32>) -> Result<
     };
     let mut key =
         generate_signing_key().map_err(|e| Error(format!("cannot generate a signing key: {e}")))?;
-    key.active_from = key.created_at + i64::from(delay) * 1000;
+    key.active_from = if delay == 0 {
+        key.created_at - CLOCK_SKEW_MS
+    } else {
+        key.created_at + i64::from(delay) * 1000
+    };
     store
         .put_key(&key)
         .await
@@ -987,8 +1022,7 @@ async fn keys_rotate(store: &impl KeyStore, activate_in: Option<u32>) -> Result<
     // Newest first, the new key ahead of every existing one.
     let mut keys = vec![key];
     keys.extend(existing);
-    // Roles as of the new key's creation, so that a key activated at once counts as current.
-    let roles = key_roles(&keys, keys[0].created_at.max(now_ms));
+    let roles = key_roles(&keys, now_ms.max(keys[0].created_at));
     let mut retired = Vec::new();
     for (stored, role) in keys.iter().zip(&roles) {
         if *role == KeyRole::Retired {
@@ -1077,6 +1111,21 @@ async fn keys_list(store: &impl KeyStore) -> Result<Output, Error> {
         table(&rows)
     };
     Ok(Output { json, text })
+}
+
+async fn keys_delete(store: &impl KeyStore, kid: &str) -> Result<Output, Error> {
+    let keys = store.list_keys(false).await?;
+    let what = format!("signing key {kid}");
+    if signing_key(&keys, now_millis()).is_some_and(|k| k.kid == kid) {
+        return Err(Error(format!(
+            "{what} is the one that signs: rotate first (`authctl keys rotate --activate-in 0`)"
+        )));
+    }
+    store.delete_key(kid).await.map_err(store_error(&what))?;
+    Ok(Output {
+        json: json!({ "deleted": kid }),
+        text: format!("deleted {what}; tokens it signed no longer verify"),
+    })
 }
 
 #[cfg(test)]

@@ -418,29 +418,56 @@ async fn consents() {
 
 fn key_created_at(created_at: i64) -> SigningKey {
     match generate_signing_key() {
-        Ok(key) => SigningKey { created_at, ..key },
+        Ok(key) => SigningKey {
+            created_at,
+            active_from: created_at,
+            ..key
+        },
         Err(err) => panic!("{err}"),
     }
 }
 
+fn statuses(listed: &Output) -> Vec<(String, String)> {
+    listed
+        .json
+        .as_array()
+        .map(|keys| {
+            keys.iter()
+                .map(|k| (text_of(k, "kid"), text_of(k, "status")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn status_pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(kid, status)| (kid.to_string(), status.to_string()))
+        .collect()
+}
+
 #[tokio::test]
-async fn key_rotation_publishes_first_then_signs_and_keeps_the_previous_key() {
+async fn key_rotation_publishes_first_then_signs_and_keeps_keys_while_their_tokens_live() {
     let store = MemoryStore::default();
     // The first key signs at once, whatever --activate-in says: nothing else could sign.
-    let first = ok(keys_rotate(&store, None).await);
+    // It is dated back a little, so that a Lambda clock behind ours does not wait for it.
+    let first = ok(keys_rotate(&store, Some(600)).await);
     let first_kid = text_of(&first.json, "kid");
     assert!(first.text.contains("signs now") && first.text.contains("retired: none"));
-    assert_eq!(first.json["active_from"], first.json["created_at"]);
+    assert!(first.json["active_from"].as_i64() < first.json["created_at"].as_i64());
     assert_eq!(first.json["signing"], json!(first_kid));
 
+    // Keys that signed two and three days ago.
+    let day = 86_400_000;
     let (oldest, older) = (
-        key_created_at(now() * 1000 - 200_000),
-        key_created_at(now() * 1000 - 100_000),
+        key_created_at(now() * 1000 - 3 * day),
+        key_created_at(now() * 1000 - 2 * day),
     );
     for key in [&oldest, &older] {
         assert!(store.put_key(key).await.is_ok());
     }
     // A routine rotation: published now, signs in 600 s; the first key signs until then.
+    // `older` signed until `first` started (just now): kept. `oldest` stopped two days ago.
     let rotated = ok(keys_rotate(&store, None).await);
     let new_kid = text_of(&rotated.json, "kid");
     assert!(!rotated.text.contains("PRIVATE") && !rotated.json.to_string().contains("PRIVATE"));
@@ -454,44 +481,45 @@ async fn key_rotation_publishes_first_then_signs_and_keeps_the_previous_key() {
         .contains(&format!("signing until then: {first_kid}")));
     assert_eq!(rotated.json["previous"], json!(older.kid));
     assert_eq!(rotated.json["retired"], json!([oldest.kid]));
-
     let listed = ok(keys_list(&store).await);
-    let statuses: Vec<(&str, &str)> = listed
-        .json
-        .as_array()
-        .map(|keys| {
-            keys.iter()
-                .map(|k| {
-                    (
-                        k["kid"].as_str().unwrap_or(""),
-                        k["status"].as_str().unwrap_or(""),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     assert_eq!(
-        statuses,
-        [
-            (new_kid.as_str(), "pending"),
-            (first_kid.as_str(), "current"),
-            (older.kid.as_str(), "previous")
-        ]
+        statuses(&listed),
+        status_pairs(&[
+            (&new_kid, "pending"),
+            (&first_kid, "current"),
+            (&older.kid, "previous")
+        ])
     );
     assert!(!listed.json.to_string().contains("PRIVATE") && listed.text.contains("pending"));
 
-    // After a compromise: --activate-in 0 signs at once and retires the oldest.
-    let now_key = ok(keys_rotate(&store, Some(0)).await);
-    assert!(now_key.text.contains("signs now"));
-    assert_eq!(now_key.json["signing"], now_key.json["kid"]);
-    assert_eq!(now_key.json["previous"], json!(first_kid));
-    assert_eq!(now_key.json["retired"], json!([older.kid]));
-    let kept = store.list_keys(false).await.unwrap_or_default();
+    // After a compromise: --activate-in 0 signs at once. The pending key it overtakes will
+    // never sign; the first key signed until now, so it stays published until deleted.
+    let emergency = ok(keys_rotate(&store, Some(0)).await);
+    let emergency_kid = text_of(&emergency.json, "kid");
+    assert!(emergency.text.contains("signs now"));
+    assert_eq!(emergency.json["signing"], json!(emergency_kid));
+    assert_eq!(emergency.json["previous"], json!(first_kid));
+    assert!(error_of(keys_delete(&store, &emergency_kid).await).contains("is the one that signs"));
+    ok(keys_delete(&store, &first_kid).await);
     assert_eq!(
-        kept.len(),
-        3,
-        "the new key, the still pending one, the previous one"
+        error_of(keys_delete(&store, &first_kid).await),
+        format!("signing key {first_kid} does not exist")
     );
+
+    // Later: once due, the overtaken key is useless; `older` stopped signing long ago.
+    let keys = store.list_keys(false).await.unwrap_or_default();
+    let in_an_hour = now() * 1000 + 3_600_000;
+    let roles: Vec<&str> = key_roles(&keys, in_an_hour)
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    assert_eq!(roles, ["current", "retired", "previous"], "{keys:?}");
+    let in_two_days = now() * 1000 + 2 * day;
+    let roles: Vec<&str> = key_roles(&keys, in_two_days)
+        .iter()
+        .map(|r| r.name())
+        .collect();
+    assert_eq!(roles, ["current", "retired", "previous"]);
 
     assert!(parse("keys rotate --activate-in 604801").is_err());
     assert!(parse("keys rotate --activate-in -1").is_err());

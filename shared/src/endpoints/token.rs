@@ -18,7 +18,7 @@ use crate::secret::{now, random_id, Secret, TOKEN_BYTES};
 use crate::store::{
     ClientStore, CodeStore, KeyStore, Redemption, RefreshTokenStore, RefreshUse, RevocationStore,
 };
-use crate::tokens::{new_jti, AccessTokenClaims, Signer};
+use crate::tokens::{new_jti, AccessTokenClaims, Signer, SignerError};
 use http::header::HeaderValue;
 use http::{Method, StatusCode};
 use serde::Serialize;
@@ -123,6 +123,9 @@ where
     // The signer is loaded before anything is spent, so a missing key costs no code or token.
     let signer = match cache.signer.current(store).await {
         Ok(signer) => signer,
+        Err(SignerError::Storage(error)) => {
+            return storage_failure("reading the signing keys failed", error)
+        }
         Err(error) => {
             tracing::error!(error = %error, "no usable signing key");
             return server_error_json();
