@@ -470,3 +470,273 @@ async fn of_concurrent_refreshes_exactly_one_is_accepted() {
     }
     assert_eq!(accepted, 1);
 }
+
+// --- DynamoDB's limits, decided before sending ---------------------------------------
+
+fn client_named(client_id: &str, name: String) -> Client {
+    Client {
+        client_id: client_id.into(),
+        name,
+        redirect_uris: vec!["https://app.example/cb".into()],
+        allowed_scopes: BTreeSet::from(["read".to_string()]),
+        default_scopes: BTreeSet::new(),
+        kind: ClientKind::Public,
+        secret_hash: None,
+        pkce_optional: false,
+        allow_plain_pkce: false,
+        resource_server: false,
+        grant_types: vec![GrantType::AuthorizationCode],
+    }
+}
+
+fn consent_for(client_id: &str) -> Consent {
+    Consent {
+        sub: "user-sub".into(),
+        client_id: client_id.into(),
+        scopes: BTreeSet::from(["read".to_string()]),
+        expires_at: now() + 600,
+    }
+}
+
+/// DynamoDB refuses an empty key value and one over 2048 bytes (partition key) or 1024 bytes
+/// (sort key). The store decides before sending: a read finds nothing, a write is
+/// `InvalidKey`, and neither makes a round trip.
+#[tokio::test]
+async fn impossible_keys_are_decided_without_a_round_trip() {
+    let Some(tables) = common::fresh_tables() else {
+        return;
+    };
+    let (store, trips) = DynamoStore::from_env_counted(tables).await;
+    let t = now();
+    let too_long = "k".repeat(2049);
+    for impossible in ["", too_long.as_str()] {
+        let rule = format!("a key of {} bytes", impossible.len());
+        trips.reset();
+        assert!(
+            matches!(store.get_client(impossible).await, Ok(None)),
+            "{rule}"
+        );
+        assert!(
+            matches!(store.get_user(impossible).await, Ok(None)),
+            "{rule}"
+        );
+        assert!(
+            matches!(store.get_session(impossible, t).await, Ok(None)),
+            "{rule}"
+        );
+        assert!(
+            matches!(store.failures(impossible, t).await, Ok(0)),
+            "{rule}"
+        );
+        assert!(
+            matches!(store.get_consent("user-sub", impossible, t).await, Ok(None)),
+            "{rule}"
+        );
+        assert!(
+            matches!(store.list_consents(impossible).await, Ok(found) if found.is_empty()),
+            "{rule}"
+        );
+        let context = store
+            .load_authorization_context(
+                Some(impossible),
+                Some(SessionKey {
+                    sub: "user-sub",
+                    id_hash: impossible,
+                }),
+                t,
+            )
+            .await;
+        assert!(
+            matches!(&context, Ok(c) if c.client.is_none() && c.session.is_none() && c.consent.is_none()),
+            "{rule}: {context:?}"
+        );
+        let invalid = |result: StoreResult<()>| matches!(result, Err(StoreError::InvalidKey));
+        assert!(
+            invalid(
+                store
+                    .create_client(&client_named(impossible, "App".into()))
+                    .await
+            ),
+            "{rule}"
+        );
+        assert!(
+            invalid(
+                store
+                    .replace_client(&client_named(impossible, "App".into()))
+                    .await
+            ),
+            "{rule}"
+        );
+        assert!(invalid(store.delete_client(impossible).await), "{rule}");
+        assert!(
+            invalid(
+                store
+                    .create_scope(&Scope {
+                        name: impossible.into(),
+                        description: String::new(),
+                    })
+                    .await
+            ),
+            "{rule}"
+        );
+        assert!(invalid(store.delete_user(impossible).await), "{rule}");
+        assert!(invalid(store.clear_failures(impossible).await), "{rule}");
+        assert!(
+            matches!(
+                store.record_failure(impossible, t, 60).await,
+                Err(StoreError::InvalidKey)
+            ),
+            "{rule}"
+        );
+        assert!(
+            invalid(store.put_consent(&consent_for(impossible)).await),
+            "{rule}"
+        );
+        assert!(invalid(store.delete_key(impossible).await), "{rule}");
+        assert_eq!(trips.count(), 0, "{rule}: no round trip");
+    }
+
+    // A sort key (the consent's client id) may have 1024 bytes, no more.
+    trips.reset();
+    let long_client = "c".repeat(1025);
+    assert!(matches!(
+        store.get_consent("user-sub", &long_client, t).await,
+        Ok(None)
+    ));
+    assert!(matches!(
+        store.put_consent(&consent_for(&long_client)).await,
+        Err(StoreError::InvalidKey)
+    ));
+    // The tokens table's keys carry a prefix: a 2046-byte hash makes a 2049-byte `rt#` key.
+    let long_hash = "h".repeat(2046);
+    assert!(matches!(
+        store.get_refresh_token(&long_hash).await,
+        Ok(None)
+    ));
+    assert!(matches!(
+        store.use_refresh_token(&long_hash, "client", t).await,
+        Err(StoreError::InvalidKey)
+    ));
+    assert!(matches!(
+        store
+            .create_family(
+                &family("f1", &long_hash, t + 600),
+                &refresh(&long_hash, "f1", t + 600)
+            )
+            .await,
+        Err(StoreError::InvalidKey)
+    ));
+    assert!(matches!(
+        store.families_of(&"s".repeat(2048), "client").await,
+        Ok(found) if found.is_empty()
+    ));
+    assert_eq!(trips.count(), 0, "no round trip");
+
+    // At the limits, the same calls reach DynamoDB and work.
+    let longest = "k".repeat(2048);
+    let user = User {
+        username: longest.clone(),
+        sub: "user-sub".into(),
+        password_hash: "hash".into(),
+    };
+    assert!(store.create_user(&user).await.is_ok());
+    assert_eq!(store.get_user(&longest).await.ok().flatten(), Some(user));
+    let consent = consent_for(&"c".repeat(1024));
+    assert!(store.put_consent(&consent).await.is_ok());
+    assert_eq!(
+        store
+            .get_consent("user-sub", &consent.client_id, t)
+            .await
+            .ok()
+            .flatten(),
+        Some(consent)
+    );
+    assert!(trips.count() > 0);
+}
+
+/// DynamoDB stores items of at most 400 KB (names and values): a larger one is refused
+/// before sending, on every path that writes a whole item.
+#[tokio::test]
+async fn an_item_over_400_kb_is_refused_without_a_round_trip() {
+    let Some(tables) = common::fresh_tables() else {
+        return;
+    };
+    let (store, trips) = DynamoStore::from_env_counted(tables).await;
+    let t = now();
+    let huge = "n".repeat(400 * 1024);
+    let oversized = client_named("app", huge.clone());
+    let huge_scopes: ScopeSet = (0..5000).map(|i| format!("{i:0>100}")).collect();
+    let mut oversized_grant = grant("code-1", t + 60);
+    oversized_grant.redirect_uri = Some(huge.clone());
+    let mut oversized_token = refresh("h1", "f1", t + 600);
+    oversized_token.scopes = huge_scopes.clone();
+
+    trips.reset();
+    let too_large = |result: StoreResult<()>| matches!(result, Err(StoreError::ItemTooLarge));
+    assert!(too_large(store.create_client(&oversized).await));
+    assert!(too_large(store.replace_client(&oversized).await));
+    assert!(too_large(store.create_code(&oversized_grant).await));
+    assert!(too_large(
+        store
+            .save_consent_and_code(&consent_for("app"), &oversized_grant)
+            .await
+    ));
+    let mut oversized_consent = consent_for("app");
+    oversized_consent.scopes = huge_scopes;
+    assert!(too_large(store.put_consent(&oversized_consent).await));
+    assert!(too_large(
+        store
+            .create_family(&family("f1", "h1", t + 600), &oversized_token)
+            .await
+    ));
+    assert!(too_large(
+        store
+            .create_scope(&Scope {
+                name: "big".into(),
+                description: huge,
+            })
+            .await
+    ));
+    assert_eq!(trips.count(), 0, "no round trip");
+    assert_eq!(store.get_client("app").await.ok(), Some(None));
+    assert_eq!(
+        store.get_consent("user-sub", "app", t).await.ok(),
+        Some(None),
+        "nothing half-written"
+    );
+
+    // A large client under the limit is stored.
+    let large = client_named("app", "n".repeat(300 * 1024));
+    assert!(store.create_client(&large).await.is_ok());
+    assert_eq!(store.get_client("app").await.ok().flatten(), Some(large));
+}
+
+/// A transaction cancelled by its condition is the domain outcome, told apart from other
+/// cancellations by its reasons (moto reports `ConditionalCheckFailed` as DynamoDB does).
+#[tokio::test]
+async fn transactions_cancelled_by_their_condition_are_domain_outcomes() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+        .await
+        .is_ok());
+    assert!(matches!(
+        store
+            .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(store
+        .save_consent_and_code(&consent_for("app"), &grant("code-1", t + 60))
+        .await
+        .is_ok());
+    assert!(matches!(
+        store
+            .save_consent_and_code(&consent_for("app"), &grant("code-1", t + 60))
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+}

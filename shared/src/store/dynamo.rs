@@ -1,7 +1,14 @@
 //! The DynamoDB implementation of the storage traits. Attribute maps stay in this
 //! module. Items that expire carry `expires_at` (the tables' TTL attribute), and
 //! every read and every conditional write checks it too: TTL deletion is late.
+//! Before a call, keys and item sizes are checked against DynamoDB's limits (the local
+//! server does not enforce them all): an impossible key is read as no item and refused on
+//! write (`InvalidKey`), an item over 400 KB is refused (`ItemTooLarge`), nothing sent.
 
+use super::keys::{
+    family_key, fits_partition_key, grant_key, is_storable, refresh_token_key, revoked_jti_key,
+    storable, MAX_ITEM_BYTES,
+};
 use super::*;
 use crate::config::Tables;
 use crate::model::{ClientKind, GrantType, PkceChallenge, PkceMethod, ScopeSet};
@@ -54,7 +61,16 @@ impl DynamoStore {
         }
     }
 
-    async fn get_item(&self, table: &str, key: Item) -> StoreResult<Option<Item>> {
+    async fn get_item(
+        &self,
+        table: &str,
+        schema: &KeySchema,
+        key: Item,
+    ) -> StoreResult<Option<Item>> {
+        // No item has a key DynamoDB refuses: nothing to ask.
+        if !schema.accepts_key_of(&key) {
+            return Ok(None);
+        }
         let output = self
             .client
             .get_item()
@@ -68,14 +84,15 @@ impl DynamoStore {
     }
 
     /// Puts an item unless one with the same key exists.
-    async fn put_new(&self, table: &str, key_attribute: &str, item: Item) -> StoreResult<()> {
+    async fn put_new(&self, table: &str, schema: &KeySchema, item: Item) -> StoreResult<()> {
+        schema.check_item(&item)?;
         let result = self
             .client
             .put_item()
             .table_name(table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", key_attribute)
+            .expression_attribute_names("#k", schema.partition)
             .send()
             .await;
         unless_condition_failed(result)?
@@ -83,26 +100,158 @@ impl DynamoStore {
             .ok_or(StoreError::AlreadyExists)
     }
 
+    /// Puts an item, replacing any with the same key.
+    async fn put(&self, table: &str, schema: &KeySchema, item: Item) -> StoreResult<()> {
+        schema.check_item(&item)?;
+        self.client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     /// Deletes an item; `NotFound` when there was none.
-    async fn delete_existing(
-        &self,
-        table: &str,
-        key_attribute: &str,
-        key: Item,
-    ) -> StoreResult<()> {
+    async fn delete_existing(&self, table: &str, schema: &KeySchema, key: Item) -> StoreResult<()> {
+        schema.check_key(&key)?;
         let result = self
             .client
             .delete_item()
             .table_name(table)
             .set_key(Some(key))
             .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", key_attribute)
+            .expression_attribute_names("#k", schema.partition)
             .send()
             .await;
         unless_condition_failed(result)?
             .map(|_| ())
             .ok_or(StoreError::NotFound)
     }
+}
+
+// --- DynamoDB's limits, checked before a call ------------------------------------------
+
+/// The key attributes of a table, as `template.yaml` defines them.
+struct KeySchema {
+    partition: &'static str,
+    sort: Option<&'static str>,
+    /// The partition key of a global secondary index, on the items that carry one.
+    index_partition: Option<&'static str>,
+}
+
+impl KeySchema {
+    const fn simple(partition: &'static str) -> Self {
+        KeySchema {
+            partition,
+            sort: None,
+            index_partition: None,
+        }
+    }
+
+    /// Whether DynamoDB accepts the key that `item` (a key, or a whole item) carries.
+    fn accepts_key_of(&self, item: &Item) -> bool {
+        let Some(partition) = string_value(item, self.partition) else {
+            return false;
+        };
+        match self.sort {
+            Some(sort) => {
+                string_value(item, sort).is_some_and(|sort| is_storable(partition, Some(sort)))
+            }
+            None => is_storable(partition, None),
+        }
+    }
+
+    /// The check of a write that names an item by its key (update, delete).
+    fn check_key(&self, key: &Item) -> StoreResult<()> {
+        if self.accepts_key_of(key) {
+            Ok(())
+        } else {
+            Err(StoreError::InvalidKey)
+        }
+    }
+
+    /// The check of a put: the item's key, its index key if it has one, and its size.
+    fn check_item(&self, item: &Item) -> StoreResult<()> {
+        self.check_key(item)?;
+        if let Some(index) = self.index_partition {
+            // An index key DynamoDB refuses fails the write; an absent one is fine (sparse index).
+            match item.get(index) {
+                None => {}
+                Some(AttributeValue::S(value)) if fits_partition_key(value) => {}
+                Some(_) => return Err(StoreError::InvalidKey),
+            }
+        }
+        if item_size(item) > MAX_ITEM_BYTES {
+            return Err(StoreError::ItemTooLarge);
+        }
+        Ok(())
+    }
+}
+
+const SCOPES: KeySchema = KeySchema::simple("name");
+const CLIENTS: KeySchema = KeySchema::simple("client_id");
+const USERS: KeySchema = KeySchema::simple("username");
+const SESSIONS: KeySchema = KeySchema::simple("id_hash");
+const CONSENTS: KeySchema = KeySchema {
+    partition: "sub",
+    sort: Some("client_id"),
+    index_partition: None,
+};
+const CODES: KeySchema = KeySchema::simple("code_hash");
+const TOKENS: KeySchema = KeySchema {
+    partition: "pk",
+    sort: None,
+    index_partition: Some("grant_key"),
+};
+const SIGNING_KEYS: KeySchema = KeySchema::simple("kid");
+const THROTTLE: KeySchema = KeySchema::simple("username");
+
+fn string_value<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value),
+        _ => None,
+    }
+}
+
+/// The size DynamoDB counts against its 400 KB item limit: the UTF-8 bytes of every
+/// attribute name plus the size of its value ("Item sizes and formats", DynamoDB Developer
+/// Guide).
+fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
+}
+
+fn value_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(text) => text.len(),
+        AttributeValue::N(number) => number_size(number),
+        AttributeValue::B(bytes) => bytes.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        // 3 bytes for the list or map, 1 per element, and the elements (a map's with their names).
+        AttributeValue::L(values) => 3 + values.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+        AttributeValue::M(map) => {
+            3 + map
+                .iter()
+                .map(|(name, v)| 1 + name.len() + value_size(v))
+                .sum::<usize>()
+        }
+        AttributeValue::Ss(values) => values.iter().map(String::len).sum(),
+        AttributeValue::Ns(values) => values.iter().map(|n| number_size(n)).sum(),
+        AttributeValue::Bs(values) => values.iter().map(|b| b.as_ref().len()).sum(),
+        // A type newer than this SDK: none is ever written here.
+        _ => 0,
+    }
+}
+
+/// 1 byte per two significant digits (leading and trailing zeros trimmed), plus 1 byte.
+fn number_size(number: &str) -> usize {
+    let mantissa = number.split(['e', 'E']).next().unwrap_or("");
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
+    significant.div_ceil(2) + 1
 }
 
 fn unavailable<E, R>(err: SdkError<E, R>) -> StoreError
@@ -238,11 +387,11 @@ impl ScopeStore for DynamoStore {
             ("name".to_string(), s(&scope.name)),
             ("description".to_string(), s(&scope.description)),
         ]);
-        self.put_new(&self.tables.scopes, "name", item).await
+        self.put_new(&self.tables.scopes, &SCOPES, item).await
     }
 
     async fn delete_scope(&self, name: &str) -> StoreResult<()> {
-        self.delete_existing(&self.tables.scopes, "name", key("name", name))
+        self.delete_existing(&self.tables.scopes, &SCOPES, key("name", name))
             .await
     }
 }
@@ -313,7 +462,7 @@ fn client_from(item: &Item) -> StoreResult<Client> {
 
 impl ClientStore for DynamoStore {
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
-        self.get_item(&self.tables.clients, key("client_id", client_id))
+        self.get_item(&self.tables.clients, &CLIENTS, key("client_id", client_id))
             .await?
             .as_ref()
             .map(client_from)
@@ -332,16 +481,18 @@ impl ClientStore for DynamoStore {
     }
 
     async fn create_client(&self, client: &Client) -> StoreResult<()> {
-        self.put_new(&self.tables.clients, "client_id", client_item(client))
+        self.put_new(&self.tables.clients, &CLIENTS, client_item(client))
             .await
     }
 
     async fn replace_client(&self, client: &Client) -> StoreResult<()> {
+        let item = client_item(client);
+        CLIENTS.check_item(&item)?;
         let result = self
             .client
             .put_item()
             .table_name(&self.tables.clients)
-            .set_item(Some(client_item(client)))
+            .set_item(Some(item))
             .condition_expression("attribute_exists(client_id)")
             .send()
             .await;
@@ -351,12 +502,8 @@ impl ClientStore for DynamoStore {
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
-        self.delete_existing(
-            &self.tables.clients,
-            "client_id",
-            key("client_id", client_id),
-        )
-        .await
+        self.delete_existing(&self.tables.clients, &CLIENTS, key("client_id", client_id))
+            .await
     }
 }
 
@@ -365,7 +512,7 @@ impl ClientStore for DynamoStore {
 impl UserStore for DynamoStore {
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
         let Some(item) = self
-            .get_item(&self.tables.users, key("username", username))
+            .get_item(&self.tables.users, &USERS, key("username", username))
             .await?
         else {
             return Ok(None);
@@ -383,11 +530,11 @@ impl UserStore for DynamoStore {
             ("sub".to_string(), s(&user.sub)),
             ("password_hash".to_string(), s(&user.password_hash)),
         ]);
-        self.put_new(&self.tables.users, "username", item).await
+        self.put_new(&self.tables.users, &USERS, item).await
     }
 
     async fn delete_user(&self, username: &str) -> StoreResult<()> {
-        self.delete_existing(&self.tables.users, "username", key("username", username))
+        self.delete_existing(&self.tables.users, &USERS, key("username", username))
             .await
     }
 }
@@ -402,12 +549,12 @@ impl SessionStore for DynamoStore {
             ("username".to_string(), s(&session.username)),
             ("expires_at".to_string(), n(session.expires_at)),
         ]);
-        self.put_new(&self.tables.sessions, "id_hash", item).await
+        self.put_new(&self.tables.sessions, &SESSIONS, item).await
     }
 
     async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<Session>> {
         let Some(item) = self
-            .get_item(&self.tables.sessions, key("id_hash", id_hash))
+            .get_item(&self.tables.sessions, &SESSIONS, key("id_hash", id_hash))
             .await?
         else {
             return Ok(None);
@@ -461,7 +608,11 @@ impl ConsentStore for DynamoStore {
         now: i64,
     ) -> StoreResult<Option<Consent>> {
         match self
-            .get_item(&self.tables.consents, consent_key(sub, client_id))
+            .get_item(
+                &self.tables.consents,
+                &CONSENTS,
+                consent_key(sub, client_id),
+            )
             .await?
         {
             Some(item) if is_live(&item, now) => Ok(Some(consent_from(&item)?)),
@@ -470,18 +621,15 @@ impl ConsentStore for DynamoStore {
     }
 
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
-        self.client
-            .put_item()
-            .table_name(&self.tables.consents)
-            .set_item(Some(consent_item(consent)))
-            .send()
+        self.put(&self.tables.consents, &CONSENTS, consent_item(consent))
             .await
-            .map_err(unavailable)?;
-        Ok(())
     }
 
     async fn list_consents(&self, sub: &str) -> StoreResult<Vec<Consent>> {
         let mut consents = Vec::new();
+        if !fits_partition_key(sub) {
+            return Ok(consents);
+        }
         let mut start: Option<Item> = None;
         loop {
             let page = self
@@ -506,8 +654,12 @@ impl ConsentStore for DynamoStore {
     }
 
     async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
-        self.delete_existing(&self.tables.consents, "sub", consent_key(sub, client_id))
-            .await
+        self.delete_existing(
+            &self.tables.consents,
+            &CONSENTS,
+            consent_key(sub, client_id),
+        )
+        .await
     }
 }
 
@@ -557,7 +709,7 @@ fn grant_from(item: &Item) -> StoreResult<Grant> {
 
 impl CodeStore for DynamoStore {
     async fn create_code(&self, grant: &Grant) -> StoreResult<()> {
-        self.put_new(&self.tables.codes, "code_hash", grant_item(grant))
+        self.put_new(&self.tables.codes, &CODES, grant_item(grant))
             .await
     }
 
@@ -568,6 +720,7 @@ impl CodeStore for DynamoStore {
         issued_jti: &str,
         issued_family: Option<&str>,
     ) -> StoreResult<Redemption> {
+        storable(code_hash, None)?;
         // One conditional write: of concurrent redemptions exactly one passes the condition.
         let mut update = self
             .client
@@ -594,7 +747,7 @@ impl CodeStore for DynamoStore {
         }
         // Only the failure path reads: tell a replay from an unknown or expired code.
         match self
-            .get_item(&self.tables.codes, key("code_hash", code_hash))
+            .get_item(&self.tables.codes, &CODES, key("code_hash", code_hash))
             .await?
         {
             Some(item) if item.contains_key("redeemed_at") => {
@@ -658,11 +811,11 @@ impl KeyStore for DynamoStore {
         if let Some(pem) = &signing_key.private_pem {
             item.insert("private_pem".to_string(), s(pem.expose()));
         }
-        self.put_new(&self.tables.keys, "kid", item).await
+        self.put_new(&self.tables.keys, &SIGNING_KEYS, item).await
     }
 
     async fn delete_key(&self, kid: &str) -> StoreResult<()> {
-        self.delete_existing(&self.tables.keys, "kid", key("kid", kid))
+        self.delete_existing(&self.tables.keys, &SIGNING_KEYS, key("kid", kid))
             .await
     }
 }
@@ -672,7 +825,7 @@ impl KeyStore for DynamoStore {
 impl ThrottleStore for DynamoStore {
     async fn failures(&self, username: &str, now: i64) -> StoreResult<u32> {
         match self
-            .get_item(&self.tables.throttle, key("username", username))
+            .get_item(&self.tables.throttle, &THROTTLE, key("username", username))
             .await?
         {
             Some(item) if is_live(&item, now) => {
@@ -688,6 +841,7 @@ impl ThrottleStore for DynamoStore {
         now: i64,
         window_seconds: i64,
     ) -> StoreResult<u32> {
+        storable(username, None)?;
         // A live window counts up; an expired or missing one starts again at 1.
         let live = self
             .client
@@ -710,17 +864,12 @@ impl ThrottleStore for DynamoStore {
             ("failures".to_string(), n(1)),
             ("expires_at".to_string(), n(now + window_seconds)),
         ]);
-        self.client
-            .put_item()
-            .table_name(&self.tables.throttle)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
+        self.put(&self.tables.throttle, &THROTTLE, item).await?;
         Ok(1)
     }
 
     async fn clear_failures(&self, username: &str) -> StoreResult<()> {
+        storable(username, None)?;
         self.client
             .delete_item()
             .table_name(&self.tables.throttle)
@@ -737,22 +886,19 @@ impl ThrottleStore for DynamoStore {
 impl RevocationStore for DynamoStore {
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
         let item = HashMap::from([
-            ("pk".to_string(), s(format!("jti#{jti}"))),
+            ("pk".to_string(), s(revoked_jti_key(jti))),
             ("expires_at".to_string(), n(expires_at)),
         ]);
-        self.client
-            .put_item()
-            .table_name(&self.tables.tokens)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put(&self.tables.tokens, &TOKENS, item).await
     }
 
     async fn is_jti_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
         Ok(self
-            .get_item(&self.tables.tokens, key("pk", &format!("jti#{jti}")))
+            .get_item(
+                &self.tables.tokens,
+                &TOKENS,
+                key("pk", &revoked_jti_key(jti)),
+            )
             .await?
             .is_some_and(|item| is_live(&item, now)))
     }
@@ -763,24 +909,11 @@ impl RevocationStore for DynamoStore {
 use crate::model::{RefreshToken, TokenFamily};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
-fn refresh_key(token_hash: &str) -> String {
-    format!("rt#{token_hash}")
-}
-
-fn family_key(family_id: &str) -> String {
-    format!("fam#{family_id}")
-}
-
-/// The sparse index key that finds a user's families for one client.
-fn grant_key(sub: &str, client_id: &str) -> String {
-    format!("{sub}#{client_id}")
-}
-
 pub const FAMILIES_BY_GRANT_INDEX: &str = "families_by_grant";
 
 fn refresh_item(token: &RefreshToken) -> Item {
     HashMap::from([
-        ("pk".to_string(), s(refresh_key(&token.token_hash))),
+        ("pk".to_string(), s(refresh_token_key(&token.token_hash))),
         ("family_id".to_string(), s(&token.family_id)),
         ("client_id".to_string(), s(&token.client_id)),
         ("sub".to_string(), s(&token.sub)),
@@ -823,8 +956,78 @@ fn build_error(error: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Unavailable(Box::new(error))
 }
 
+// --- transactions ------------------------------------------------------------------
+
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
+use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+
+/// Why DynamoDB cancelled a transaction, from its cancellation reasons (one per item, in
+/// order; `None` for an item that was fine).
+#[derive(Debug, PartialEq, Eq)]
+enum Cancellation {
+    /// Only conditions failed: the domain outcome (a lost race, an existing item).
+    ConditionFailed,
+    /// A concurrent transaction or throttling: transient, to be retried, never a domain outcome.
+    Contention(String),
+    /// Anything else (validation, size, missing reasons): a storage failure.
+    Other(String),
+}
+
+fn cancellation(cancelled: &TransactionCanceledException) -> Cancellation {
+    let codes: Vec<&str> = cancelled
+        .cancellation_reasons()
+        .iter()
+        .map(|reason| reason.code().unwrap_or("None"))
+        .filter(|code| *code != "None")
+        .collect();
+    let listed = codes.join(", ");
+    if codes.is_empty() {
+        Cancellation::Other("no cancellation reason given".to_string())
+    } else if codes.iter().all(|code| *code == "ConditionalCheckFailed") {
+        Cancellation::ConditionFailed
+    } else if codes.iter().any(|code| {
+        matches!(
+            *code,
+            "TransactionConflict" | "ThrottlingError" | "ProvisionedThroughputExceeded"
+        )
+    }) {
+        Cancellation::Contention(listed)
+    } else {
+        Cancellation::Other(listed)
+    }
+}
+
+/// `true` when the transaction was written, `false` when only its conditions failed;
+/// contention and every other failure are errors.
+fn transaction_written<R>(
+    result: Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, R>>,
+) -> StoreResult<bool>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let err = match result {
+        Ok(_) => return Ok(true),
+        Err(err) => err,
+    };
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    else {
+        return Err(unavailable(err));
+    };
+    match cancellation(cancelled) {
+        Cancellation::ConditionFailed => Ok(false),
+        Cancellation::Contention(reasons) => Err(StoreError::Contention(reasons)),
+        Cancellation::Other(reasons) => Err(StoreError::Unavailable(
+            format!("transaction cancelled: {reasons}").into(),
+        )),
+    }
+}
+
 impl DynamoStore {
     fn put_new_token(&self, item: Item) -> StoreResult<TransactWriteItem> {
+        TOKENS.check_item(&item)?;
         let put = Put::builder()
             .table_name(&self.tables.tokens)
             .set_item(Some(item))
@@ -848,14 +1051,18 @@ impl RefreshTokenStore for DynamoStore {
                 s(grant_key(&family.sub, &family.client_id)),
             ),
         ]);
-        self.client
+        let result = self
+            .client
             .transact_write_items()
             .transact_items(self.put_new_token(family_item)?)
             .transact_items(self.put_new_token(refresh_item(first))?)
             .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .await;
+        if transaction_written(result)? {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists)
+        }
     }
 
     async fn use_refresh_token(
@@ -864,11 +1071,13 @@ impl RefreshTokenStore for DynamoStore {
         client_id: &str,
         now: i64,
     ) -> StoreResult<RefreshUse> {
+        let pk = refresh_token_key(token_hash);
+        storable(&pk, None)?;
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.tokens)
-            .key("pk", s(refresh_key(token_hash)))
+            .key("pk", s(pk))
             .update_expression("SET used_at = :now")
             .condition_expression(
                 "attribute_exists(pk) AND attribute_not_exists(used_at) AND attribute_not_exists(revoked) \
@@ -900,9 +1109,11 @@ impl RefreshTokenStore for DynamoStore {
         next: &RefreshToken,
         now: i64,
     ) -> StoreResult<bool> {
+        let family_pk = family_key(&used.family_id);
+        storable(&family_pk, None)?;
         let advance = Update::builder()
             .table_name(&self.tables.tokens)
-            .key("pk", s(family_key(&used.family_id)))
+            .key("pk", s(family_pk))
             .update_expression("SET #current = :next")
             .condition_expression(
                 "#current = :used AND attribute_not_exists(revoked) AND expires_at > :now",
@@ -920,21 +1131,18 @@ impl RefreshTokenStore for DynamoStore {
             .transact_items(self.put_new_token(refresh_item(next))?)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match err.into_service_error() {
-                e if e.is_transaction_canceled_exception() => Ok(false),
-                e => Err(StoreError::Unavailable(Box::new(e))),
-            },
-        }
+        // Cancelled by its condition: the family was revoked, expired or rotated meanwhile.
+        transaction_written(result)
     }
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<bool> {
+        let family_pk = family_key(family_id);
+        storable(&family_pk, None)?;
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.tokens)
-            .key("pk", s(family_key(family_id)))
+            .key("pk", s(family_pk))
             .update_expression("SET revoked = :yes")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked)")
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
@@ -946,39 +1154,55 @@ impl RefreshTokenStore for DynamoStore {
         };
         let family = family_from(&output.attributes.unwrap_or_default())?;
         // The family's one live token is revoked too, so it cannot be used even once more.
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.tokens)
-            .key("pk", s(refresh_key(&family.current)))
-            .update_expression("SET revoked = :yes")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await;
-        // Whether or not the token item is still there (it may have expired), the family is revoked.
-        unless_condition_failed(result)?;
+        // Whether or not the token item is still there (it may have expired, and no item has
+        // an impossible key), the family is revoked.
+        let current_pk = refresh_token_key(&family.current);
+        if is_storable(&current_pk, None) {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.tables.tokens)
+                .key("pk", s(current_pk))
+                .update_expression("SET revoked = :yes")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .send()
+                .await;
+            unless_condition_failed(result)?;
+        }
         Ok(true)
     }
 
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
-        self.get_item(&self.tables.tokens, key("pk", &refresh_key(token_hash)))
-            .await?
-            .as_ref()
-            .map(refresh_from)
-            .transpose()
+        self.get_item(
+            &self.tables.tokens,
+            &TOKENS,
+            key("pk", &refresh_token_key(token_hash)),
+        )
+        .await?
+        .as_ref()
+        .map(refresh_from)
+        .transpose()
     }
 
     async fn get_family(&self, family_id: &str) -> StoreResult<Option<TokenFamily>> {
-        self.get_item(&self.tables.tokens, key("pk", &family_key(family_id)))
-            .await?
-            .as_ref()
-            .map(family_from)
-            .transpose()
+        self.get_item(
+            &self.tables.tokens,
+            &TOKENS,
+            key("pk", &family_key(family_id)),
+        )
+        .await?
+        .as_ref()
+        .map(family_from)
+        .transpose()
     }
 
     async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
         let mut families = Vec::new();
+        let grant = grant_key(sub, client_id);
+        if !fits_partition_key(&grant) {
+            return Ok(families);
+        }
         let mut start: Option<Item> = None;
         loop {
             let page = self
@@ -987,7 +1211,7 @@ impl RefreshTokenStore for DynamoStore {
                 .table_name(&self.tables.tokens)
                 .index_name(FAMILIES_BY_GRANT_INDEX)
                 .key_condition_expression("grant_key = :grant")
-                .expression_attribute_values(":grant", s(grant_key(sub, client_id)))
+                .expression_attribute_values(":grant", s(&grant))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -1006,7 +1230,64 @@ impl RefreshTokenStore for DynamoStore {
 
 // --- the authorization context: one BatchGetItem --------------------------------
 
+use aws_sdk_dynamodb::config::AsyncSleep;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
+use std::time::Duration;
+
+type BatchRequest = HashMap<String, KeysAndAttributes>;
+
+/// What one BatchGetItem answered: the items found per table, and the keys DynamoDB left
+/// unprocessed (under throttling it may leave some, even all).
+struct BatchPage {
+    found: HashMap<String, Vec<Item>>,
+    unprocessed: BatchRequest,
+}
+
+/// BatchGetItem is sent at most this many times for one request.
+const BATCH_GET_ATTEMPTS: u32 = 4;
+/// The wait before asking again for unprocessed keys, doubled each time (25, 50, 100 ms).
+const BATCH_GET_FIRST_BACKOFF: Duration = Duration::from_millis(25);
+
+/// Sends `request` and asks again for what was left unprocessed, with exponential backoff
+/// (as AWS advises) and a bounded number of attempts. Keys still unprocessed then are a
+/// failure (`Unavailable`), never an absent item: a missing session or consent would send
+/// a signed-in user to log in again, or show the consent page again.
+async fn batch_get<SendBatch, Sent, Wait, Waited>(
+    mut request: BatchRequest,
+    mut send: SendBatch,
+    mut wait: Wait,
+) -> StoreResult<HashMap<String, Vec<Item>>>
+where
+    SendBatch: FnMut(BatchRequest) -> Sent,
+    Sent: std::future::Future<Output = StoreResult<BatchPage>>,
+    Wait: FnMut(Duration) -> Waited,
+    Waited: std::future::Future<Output = ()>,
+{
+    let mut items: HashMap<String, Vec<Item>> = HashMap::new();
+    let mut backoff = BATCH_GET_FIRST_BACKOFF;
+    for attempt in 0..BATCH_GET_ATTEMPTS {
+        if request.is_empty() {
+            return Ok(items);
+        }
+        if attempt > 0 {
+            wait(backoff).await;
+            backoff *= 2;
+        }
+        let page = send(request).await?;
+        for (table, found) in page.found {
+            items.entry(table).or_default().extend(found);
+        }
+        request = page.unprocessed;
+    }
+    if request.is_empty() {
+        Ok(items)
+    } else {
+        Err(StoreError::Unavailable(
+            format!("BatchGetItem left keys unprocessed after {BATCH_GET_ATTEMPTS} attempts")
+                .into(),
+        ))
+    }
+}
 
 impl AuthorizationStore for DynamoStore {
     async fn load_authorization_context(
@@ -1015,19 +1296,30 @@ impl AuthorizationStore for DynamoStore {
         session: Option<SessionKey<'_>>,
         now: i64,
     ) -> StoreResult<AuthorizationContext> {
-        let mut wanted: Vec<(&str, Item)> = Vec::new();
+        let mut wanted: Vec<(&str, &KeySchema, Item)> = Vec::new();
         if let Some(id) = client_id {
-            wanted.push((&self.tables.clients, key("client_id", id)));
+            wanted.push((&self.tables.clients, &CLIENTS, key("client_id", id)));
         }
         if let Some(session) = session {
-            wanted.push((&self.tables.sessions, key("id_hash", session.id_hash)));
+            wanted.push((
+                &self.tables.sessions,
+                &SESSIONS,
+                key("id_hash", session.id_hash),
+            ));
             if let Some(id) = client_id {
-                wanted.push((&self.tables.consents, consent_key(session.sub, id)));
+                wanted.push((
+                    &self.tables.consents,
+                    &CONSENTS,
+                    consent_key(session.sub, id),
+                ));
             }
         }
-        let mut items: HashMap<String, Vec<Item>> = HashMap::new();
-        let mut request: HashMap<String, KeysAndAttributes> = HashMap::new();
-        for (table, item_key) in wanted {
+        let mut request: BatchRequest = HashMap::new();
+        // No item has a key DynamoDB refuses: such keys are not asked for (and fail the batch).
+        for (table, _, item_key) in wanted
+            .into_iter()
+            .filter(|(_, schema, item_key)| schema.accepts_key_of(item_key))
+        {
             let keys = KeysAndAttributes::builder()
                 .keys(item_key)
                 .consistent_read(true)
@@ -1035,8 +1327,16 @@ impl AuthorizationStore for DynamoStore {
                 .map_err(build_error)?;
             request.insert(table.to_string(), keys);
         }
-        // BatchGetItem may leave keys unprocessed under throttling: ask again for those.
-        while !request.is_empty() {
+        let sleeper = self.client.config().sleep_impl();
+        let wait = |delay: Duration| {
+            let sleeper = sleeper.clone();
+            async move {
+                if let Some(sleeper) = sleeper {
+                    sleeper.sleep(delay).await;
+                }
+            }
+        };
+        let send = |request: BatchRequest| async move {
             let output = self
                 .client
                 .batch_get_item()
@@ -1044,11 +1344,12 @@ impl AuthorizationStore for DynamoStore {
                 .send()
                 .await
                 .map_err(unavailable)?;
-            for (table, found) in output.responses.unwrap_or_default() {
-                items.entry(table).or_default().extend(found);
-            }
-            request = output.unprocessed_keys.unwrap_or_default();
-        }
+            Ok(BatchPage {
+                found: output.responses.unwrap_or_default(),
+                unprocessed: output.unprocessed_keys.unwrap_or_default(),
+            })
+        };
+        let items = batch_get(request, send, wait).await?;
         let first = |table: &str| items.get(table).and_then(|found| found.first());
 
         let client = first(&self.tables.clients).map(client_from).transpose()?;
@@ -1070,25 +1371,34 @@ impl AuthorizationStore for DynamoStore {
     }
 
     async fn save_consent_and_code(&self, consent: &Consent, grant: &Grant) -> StoreResult<()> {
+        let consent_item = consent_item(consent);
+        CONSENTS.check_item(&consent_item)?;
+        let code_item = grant_item(grant);
+        CODES.check_item(&code_item)?;
         let put_consent = Put::builder()
             .table_name(&self.tables.consents)
-            .set_item(Some(consent_item(consent)))
+            .set_item(Some(consent_item))
             .build()
             .map_err(build_error)?;
         let put_code = Put::builder()
             .table_name(&self.tables.codes)
-            .set_item(Some(grant_item(grant)))
+            .set_item(Some(code_item))
             .condition_expression("attribute_not_exists(code_hash)")
             .build()
             .map_err(build_error)?;
-        self.client
+        let result = self
+            .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put_consent).build())
             .transact_items(TransactWriteItem::builder().put(put_code).build())
             .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+            .await;
+        // Only the code has a condition: a code with this hash exists.
+        if transaction_written(result)? {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists)
+        }
     }
 }
 
@@ -1142,5 +1452,288 @@ impl DynamoStore {
             DynamoStore::new(DynamoClient::from_conf(config), tables),
             counter,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use std::cell::RefCell;
+
+    fn cancelled(codes: &[&str]) -> TransactionCanceledException {
+        codes
+            .iter()
+            .fold(TransactionCanceledException::builder(), |builder, code| {
+                builder.cancellation_reasons(CancellationReason::builder().code(*code).build())
+            })
+            .build()
+    }
+
+    #[test]
+    fn cancellations_are_told_apart_by_their_reasons() {
+        assert_eq!(
+            cancellation(&cancelled(&["ConditionalCheckFailed", "None"])),
+            Cancellation::ConditionFailed
+        );
+        assert_eq!(
+            cancellation(&cancelled(&["None", "ConditionalCheckFailed"])),
+            Cancellation::ConditionFailed
+        );
+        for (codes, listed) in [
+            (&["TransactionConflict", "None"][..], "TransactionConflict"),
+            (&["None", "ThrottlingError"][..], "ThrottlingError"),
+            (
+                &["ProvisionedThroughputExceeded", "None"][..],
+                "ProvisionedThroughputExceeded",
+            ),
+            // A conflict beside a failed condition may pass on a retry: not a domain outcome.
+            (
+                &["ConditionalCheckFailed", "TransactionConflict"][..],
+                "ConditionalCheckFailed, TransactionConflict",
+            ),
+        ] {
+            assert_eq!(
+                cancellation(&cancelled(codes)),
+                Cancellation::Contention(listed.to_string()),
+                "{codes:?}"
+            );
+        }
+        assert_eq!(
+            cancellation(&cancelled(&["ValidationError", "None"])),
+            Cancellation::Other("ValidationError".to_string())
+        );
+        assert_eq!(
+            cancellation(&cancelled(&["ItemCollectionSizeLimitExceeded"])),
+            Cancellation::Other("ItemCollectionSizeLimitExceeded".to_string())
+        );
+        assert!(matches!(
+            cancellation(&cancelled(&[])),
+            Cancellation::Other(_)
+        ));
+        assert!(matches!(
+            cancellation(&cancelled(&["None", "None"])),
+            Cancellation::Other(_)
+        ));
+    }
+
+    fn outcome(codes: &[&str]) -> StoreResult<bool> {
+        let error = TransactWriteItemsError::TransactionCanceledException(cancelled(codes));
+        transaction_written::<()>(Err(SdkError::service_error(error, ())))
+    }
+
+    #[test]
+    fn only_failed_conditions_are_a_domain_outcome() {
+        assert!(matches!(
+            transaction_written::<()>(Ok(TransactWriteItemsOutput::builder().build())),
+            Ok(true)
+        ));
+        assert!(matches!(
+            outcome(&["ConditionalCheckFailed", "None"]),
+            Ok(false)
+        ));
+        assert!(matches!(
+            outcome(&["None", "TransactionConflict"]),
+            Err(StoreError::Contention(reasons)) if reasons == "TransactionConflict"
+        ));
+        assert!(matches!(
+            outcome(&["ThrottlingError", "None"]),
+            Err(StoreError::Contention(_))
+        ));
+        assert!(matches!(
+            outcome(&["ValidationError"]),
+            Err(StoreError::Unavailable(_))
+        ));
+        let other = TransactWriteItemsError::unhandled("connection reset");
+        assert!(matches!(
+            transaction_written::<()>(Err(SdkError::service_error(other, ()))),
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+
+    fn batch_key(id: &str) -> KeysAndAttributes {
+        match KeysAndAttributes::builder()
+            .keys(key("client_id", id))
+            .build()
+        {
+            Ok(keys) => keys,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    fn request_of(tables: &[&str]) -> BatchRequest {
+        tables
+            .iter()
+            .map(|table| (table.to_string(), batch_key(table)))
+            .collect()
+    }
+
+    /// `batch_get` over scripted pages: each send answers the next page (found tables,
+    /// unprocessed tables); returns the result, the tables asked for per send, and the waits.
+    async fn scripted(
+        pages: Vec<(Vec<&'static str>, Vec<&'static str>)>,
+    ) -> (
+        StoreResult<HashMap<String, Vec<Item>>>,
+        Vec<Vec<String>>,
+        Vec<Duration>,
+    ) {
+        let pages = RefCell::new(pages.into_iter());
+        let sent = RefCell::new(Vec::new());
+        let waits = RefCell::new(Vec::new());
+        let send = |request: BatchRequest| {
+            let mut asked: Vec<String> = request.keys().cloned().collect();
+            asked.sort();
+            sent.borrow_mut().push(asked);
+            let page = pages.borrow_mut().next();
+            async move {
+                let Some((found, unprocessed)) = page else {
+                    panic!("sent more often than scripted")
+                };
+                Ok(BatchPage {
+                    found: found
+                        .iter()
+                        .map(|table| (table.to_string(), vec![key("client_id", table)]))
+                        .collect(),
+                    unprocessed: request_of(&unprocessed),
+                })
+            }
+        };
+        let wait = |delay: Duration| {
+            waits.borrow_mut().push(delay);
+            async {}
+        };
+        let result = batch_get(request_of(&["clients", "sessions"]), send, wait).await;
+        (result, sent.into_inner(), waits.into_inner())
+    }
+
+    #[tokio::test]
+    async fn unprocessed_keys_are_asked_again_after_a_growing_wait() {
+        let (result, sent, waits) = scripted(vec![
+            (vec![], vec!["clients", "sessions"]),
+            (vec!["clients"], vec!["sessions"]),
+            (vec!["sessions"], vec![]),
+        ])
+        .await;
+        let Ok(items) = result else {
+            panic!("{result:?}")
+        };
+        let mut tables: Vec<&String> = items.keys().collect();
+        tables.sort();
+        assert_eq!(tables, ["clients", "sessions"]);
+        assert_eq!(
+            sent,
+            [
+                vec!["clients", "sessions"],
+                vec!["clients", "sessions"],
+                vec!["sessions"]
+            ]
+        );
+        assert_eq!(
+            waits,
+            [Duration::from_millis(25), Duration::from_millis(50)]
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_still_unprocessed_are_a_failure_not_absent_items() {
+        let always_unprocessed = (vec!["clients"], vec!["sessions"]);
+        let (result, sent, waits) = scripted(vec![always_unprocessed; 4]).await;
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "{result:?}"
+        );
+        assert_eq!(sent.len(), 4, "bounded attempts");
+        assert_eq!(
+            waits,
+            [25, 50, 100].map(Duration::from_millis),
+            "exponential backoff"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_request_sends_nothing() {
+        let result = batch_get(
+            BatchRequest::new(),
+            |_| async { panic!("sent an empty request") },
+            |_| async {},
+        )
+        .await;
+        assert!(matches!(result, Ok(items) if items.is_empty()));
+    }
+
+    #[test]
+    fn item_sizes_follow_dynamodbs_rules() {
+        // Strings: name and value bytes.
+        assert_eq!(item_size(&key("id", "abc")), 5);
+        assert_eq!(item_size(&key("id", "\u{e9}")), 4);
+        // Numbers: 1 byte per two significant digits, plus 1.
+        for (number, size) in [
+            ("0", 1),
+            ("7", 2),
+            ("12", 2),
+            ("123", 3),
+            ("1700000000", 2),
+            ("-1.50", 2),
+            ("1.2e10", 2),
+        ] {
+            assert_eq!(number_size(number), size, "{number}");
+        }
+        let flags = HashMap::from([
+            ("ok".to_string(), AttributeValue::Bool(true)),
+            ("gone".to_string(), AttributeValue::Null(true)),
+        ]);
+        assert_eq!(item_size(&flags), 2 + 1 + 4 + 1);
+        // Lists and maps: 3 bytes, 1 per element, and the elements.
+        let scopes = ["read".to_string(), "write".to_string()];
+        let listed = HashMap::from([("scopes".to_string(), list(&scopes))]);
+        assert_eq!(item_size(&listed), 6 + 3 + (1 + 4) + (1 + 5));
+        let empty = HashMap::from([("l".to_string(), AttributeValue::L(Vec::new()))]);
+        assert_eq!(item_size(&empty), 1 + 3);
+        let nested = HashMap::from([(
+            "m".to_string(),
+            AttributeValue::M(HashMap::from([("k".to_string(), n(42))])),
+        )]);
+        assert_eq!(item_size(&nested), 1 + 3 + (1 + 1 + 2));
+    }
+
+    #[test]
+    fn writes_are_checked_for_keys_and_size() {
+        let client = |name: String| {
+            HashMap::from([
+                ("client_id".to_string(), s("app")),
+                ("name".to_string(), s(name)),
+            ])
+        };
+        assert!(CLIENTS.check_item(&client("App".into())).is_ok());
+        let limit = MAX_ITEM_BYTES - "client_id".len() - "app".len() - "name".len();
+        assert!(CLIENTS.check_item(&client("n".repeat(limit))).is_ok());
+        assert!(matches!(
+            CLIENTS.check_item(&client("n".repeat(limit + 1))),
+            Err(StoreError::ItemTooLarge)
+        ));
+        assert!(matches!(
+            CLIENTS.check_item(&key("client_id", "")),
+            Err(StoreError::InvalidKey)
+        ));
+        assert!(matches!(
+            CLIENTS.check_item(&key("name", "no key at all")),
+            Err(StoreError::InvalidKey)
+        ));
+        assert!(CONSENTS.accepts_key_of(&consent_key("sub", &"c".repeat(1024))));
+        assert!(!CONSENTS.accepts_key_of(&consent_key("sub", &"c".repeat(1025))));
+        assert!(!CONSENTS.accepts_key_of(&consent_key("", "app")));
+        assert!(!CONSENTS.accepts_key_of(&key("sub", "only the partition")));
+        let family = |grant: &str| {
+            HashMap::from([
+                ("pk".to_string(), s("fam#1")),
+                ("grant_key".to_string(), s(grant)),
+            ])
+        };
+        assert!(TOKENS.check_item(&family("sub#app")).is_ok());
+        assert!(matches!(
+            TOKENS.check_item(&family(&"g".repeat(2049))),
+            Err(StoreError::InvalidKey)
+        ));
+        assert!(TOKENS.check_item(&key("pk", "jti#1")).is_ok());
     }
 }

@@ -1,14 +1,23 @@
 //! An in-memory store for fast unit tests of domain logic. It follows the same
-//! contracts as `DynamoStore` (create-if-absent, consume-once, expiry on read);
-//! the storage tests prove those contracts against a real DynamoDB-compatible server.
+//! contracts as `DynamoStore` (create-if-absent, consume-once, expiry on read), and
+//! applies the same key rules (`keys`: a read with a key DynamoDB refuses finds nothing,
+//! a write with one is `InvalidKey`); the storage tests prove those contracts against a
+//! real DynamoDB-compatible server.
 
+use super::keys::{
+    family_key, fits_partition_key, grant_key, is_storable, refresh_token_key, revoked_jti_key,
+    storable,
+};
 use super::*;
 use crate::model::{RefreshToken, TokenFamily};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 #[derive(Default)]
 pub struct MemoryStore {
+    /// Every call of a storage method, so that tests can assert that a request made none.
+    calls: AtomicUsize,
     scopes: Mutex<HashMap<String, Scope>>,
     clients: Mutex<HashMap<String, Client>>,
     users: Mutex<HashMap<String, User>>,
@@ -20,6 +29,17 @@ pub struct MemoryStore {
     revoked: Mutex<HashMap<String, i64>>,
     refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
     families: Mutex<HashMap<String, TokenFamily>>,
+}
+
+impl MemoryStore {
+    /// How many storage methods were called, whatever they answered.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn called(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -54,36 +74,50 @@ fn remove_existing<K: std::hash::Hash + Eq, V>(
 
 impl ScopeStore for MemoryStore {
     async fn list_scopes(&self) -> StoreResult<Vec<Scope>> {
+        self.called();
         let mut scopes: Vec<Scope> = lock(&self.scopes).values().cloned().collect();
         scopes.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(scopes)
     }
 
     async fn create_scope(&self, scope: &Scope) -> StoreResult<()> {
+        self.called();
+        storable(&scope.name, None)?;
         insert_new(&self.scopes, scope.name.clone(), scope.clone())
     }
 
     async fn delete_scope(&self, name: &str) -> StoreResult<()> {
+        self.called();
+        storable(name, None)?;
         remove_existing(&self.scopes, &name.to_string())
     }
 }
 
 impl ClientStore for MemoryStore {
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        self.called();
+        if !is_storable(client_id, None) {
+            return Ok(None);
+        }
         Ok(lock(&self.clients).get(client_id).cloned())
     }
 
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        self.called();
         let mut clients: Vec<Client> = lock(&self.clients).values().cloned().collect();
         clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         Ok(clients)
     }
 
     async fn create_client(&self, client: &Client) -> StoreResult<()> {
+        self.called();
+        storable(&client.client_id, None)?;
         insert_new(&self.clients, client.client_id.clone(), client.clone())
     }
 
     async fn replace_client(&self, client: &Client) -> StoreResult<()> {
+        self.called();
+        storable(&client.client_id, None)?;
         match lock(&self.clients).get_mut(&client.client_id) {
             Some(existing) => {
                 *existing = client.clone();
@@ -94,30 +128,46 @@ impl ClientStore for MemoryStore {
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
+        self.called();
+        storable(client_id, None)?;
         remove_existing(&self.clients, &client_id.to_string())
     }
 }
 
 impl UserStore for MemoryStore {
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
+        self.called();
+        if !is_storable(username, None) {
+            return Ok(None);
+        }
         Ok(lock(&self.users).get(username).cloned())
     }
 
     async fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.called();
+        storable(&user.username, None)?;
         insert_new(&self.users, user.username.clone(), user.clone())
     }
 
     async fn delete_user(&self, username: &str) -> StoreResult<()> {
+        self.called();
+        storable(username, None)?;
         remove_existing(&self.users, &username.to_string())
     }
 }
 
 impl SessionStore for MemoryStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        self.called();
+        storable(&session.id_hash, None)?;
         insert_new(&self.sessions, session.id_hash.clone(), session.clone())
     }
 
     async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+        self.called();
+        if !is_storable(id_hash, None) {
+            return Ok(None);
+        }
         Ok(lock(&self.sessions)
             .get(id_hash)
             .filter(|s| s.expires_at > now)
@@ -132,6 +182,10 @@ impl ConsentStore for MemoryStore {
         client_id: &str,
         now: i64,
     ) -> StoreResult<Option<Consent>> {
+        self.called();
+        if !is_storable(sub, Some(client_id)) {
+            return Ok(None);
+        }
         Ok(lock(&self.consents)
             .get(&(sub.to_string(), client_id.to_string()))
             .filter(|c| c.expires_at > now)
@@ -139,6 +193,8 @@ impl ConsentStore for MemoryStore {
     }
 
     async fn put_consent(&self, consent: &Consent) -> StoreResult<()> {
+        self.called();
+        storable(&consent.sub, Some(&consent.client_id))?;
         lock(&self.consents).insert(
             (consent.sub.clone(), consent.client_id.clone()),
             consent.clone(),
@@ -147,6 +203,10 @@ impl ConsentStore for MemoryStore {
     }
 
     async fn list_consents(&self, sub: &str) -> StoreResult<Vec<Consent>> {
+        self.called();
+        if !fits_partition_key(sub) {
+            return Ok(Vec::new());
+        }
         let mut consents: Vec<Consent> = lock(&self.consents)
             .values()
             .filter(|c| c.sub == sub)
@@ -157,12 +217,16 @@ impl ConsentStore for MemoryStore {
     }
 
     async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
+        self.called();
+        storable(sub, Some(client_id))?;
         remove_existing(&self.consents, &(sub.to_string(), client_id.to_string()))
     }
 }
 
 impl CodeStore for MemoryStore {
     async fn create_code(&self, grant: &Grant) -> StoreResult<()> {
+        self.called();
+        storable(&grant.code_hash, None)?;
         insert_new(&self.codes, grant.code_hash.clone(), grant.clone())
     }
 
@@ -173,6 +237,8 @@ impl CodeStore for MemoryStore {
         issued_jti: &str,
         issued_family: Option<&str>,
     ) -> StoreResult<Redemption> {
+        self.called();
+        storable(code_hash, None)?;
         let mut codes = lock(&self.codes);
         let Some(grant) = codes.get_mut(code_hash) else {
             return Ok(Redemption::Invalid);
@@ -192,6 +258,7 @@ impl CodeStore for MemoryStore {
 
 impl KeyStore for MemoryStore {
     async fn list_keys(&self, private: bool) -> StoreResult<Vec<SigningKey>> {
+        self.called();
         let mut keys: Vec<SigningKey> = lock(&self.keys)
             .iter()
             .map(|k| SigningKey {
@@ -212,6 +279,8 @@ impl KeyStore for MemoryStore {
     }
 
     async fn put_key(&self, key: &SigningKey) -> StoreResult<()> {
+        self.called();
+        storable(&key.kid, None)?;
         let mut keys = lock(&self.keys);
         if keys.iter().any(|k| k.kid == key.kid) {
             return Err(StoreError::AlreadyExists);
@@ -228,6 +297,8 @@ impl KeyStore for MemoryStore {
     }
 
     async fn delete_key(&self, kid: &str) -> StoreResult<()> {
+        self.called();
+        storable(kid, None)?;
         let mut keys = lock(&self.keys);
         let before = keys.len();
         keys.retain(|k| k.kid != kid);
@@ -241,6 +312,10 @@ impl KeyStore for MemoryStore {
 
 impl ThrottleStore for MemoryStore {
     async fn failures(&self, username: &str, now: i64) -> StoreResult<u32> {
+        self.called();
+        if !is_storable(username, None) {
+            return Ok(0);
+        }
         Ok(lock(&self.throttle)
             .get(username)
             .filter(|(_, expires_at)| *expires_at > now)
@@ -253,6 +328,8 @@ impl ThrottleStore for MemoryStore {
         now: i64,
         window_seconds: i64,
     ) -> StoreResult<u32> {
+        self.called();
+        storable(username, None)?;
         let mut throttle = lock(&self.throttle);
         let entry = throttle.entry(username.to_string()).or_insert((0, 0));
         if entry.1 <= now {
@@ -263,6 +340,8 @@ impl ThrottleStore for MemoryStore {
     }
 
     async fn clear_failures(&self, username: &str) -> StoreResult<()> {
+        self.called();
+        storable(username, None)?;
         lock(&self.throttle).remove(username);
         Ok(())
     }
@@ -270,11 +349,17 @@ impl ThrottleStore for MemoryStore {
 
 impl RevocationStore for MemoryStore {
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+        self.called();
+        storable(&revoked_jti_key(jti), None)?;
         lock(&self.revoked).insert(jti.to_string(), expires_at);
         Ok(())
     }
 
     async fn is_jti_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
+        self.called();
+        if !is_storable(&revoked_jti_key(jti), None) {
+            return Ok(false);
+        }
         Ok(lock(&self.revoked)
             .get(jti)
             .is_some_and(|expires_at| *expires_at > now))
@@ -283,6 +368,10 @@ impl RevocationStore for MemoryStore {
 
 impl RefreshTokenStore for MemoryStore {
     async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
+        self.called();
+        storable(&family_key(&family.family_id), None)?;
+        storable(&grant_key(&family.sub, &family.client_id), None)?;
+        storable(&refresh_token_key(&first.token_hash), None)?;
         insert_new(&self.families, family.family_id.clone(), family.clone())?;
         insert_new(
             &self.refresh_tokens,
@@ -297,6 +386,8 @@ impl RefreshTokenStore for MemoryStore {
         client_id: &str,
         now: i64,
     ) -> StoreResult<RefreshUse> {
+        self.called();
+        storable(&refresh_token_key(token_hash), None)?;
         let mut tokens = lock(&self.refresh_tokens);
         let Some(token) = tokens
             .get_mut(token_hash)
@@ -320,6 +411,9 @@ impl RefreshTokenStore for MemoryStore {
         next: &RefreshToken,
         now: i64,
     ) -> StoreResult<bool> {
+        self.called();
+        storable(&family_key(&used.family_id), None)?;
+        storable(&refresh_token_key(&next.token_hash), None)?;
         let mut families = lock(&self.families);
         let Some(family) = families.get_mut(&used.family_id) else {
             return Ok(false);
@@ -333,6 +427,8 @@ impl RefreshTokenStore for MemoryStore {
     }
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<bool> {
+        self.called();
+        storable(&family_key(family_id), None)?;
         let mut families = lock(&self.families);
         let Some(family) = families.get_mut(family_id).filter(|f| !f.revoked) else {
             return Ok(false);
@@ -345,14 +441,26 @@ impl RefreshTokenStore for MemoryStore {
     }
 
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        self.called();
+        if !is_storable(&refresh_token_key(token_hash), None) {
+            return Ok(None);
+        }
         Ok(lock(&self.refresh_tokens).get(token_hash).cloned())
     }
 
     async fn get_family(&self, family_id: &str) -> StoreResult<Option<TokenFamily>> {
+        self.called();
+        if !is_storable(&family_key(family_id), None) {
+            return Ok(None);
+        }
         Ok(lock(&self.families).get(family_id).cloned())
     }
 
     async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
+        self.called();
+        if !fits_partition_key(&grant_key(sub, client_id)) {
+            return Ok(Vec::new());
+        }
         Ok(lock(&self.families)
             .values()
             .filter(|f| f.sub == sub && f.client_id == client_id)
@@ -368,34 +476,113 @@ impl AuthorizationStore for MemoryStore {
         session: Option<SessionKey<'_>>,
         now: i64,
     ) -> StoreResult<AuthorizationContext> {
-        let client = match client_id {
-            Some(id) => self.get_client(id).await?,
-            None => None,
-        };
-        let Some(key) = session else {
-            return Ok(AuthorizationContext {
-                client,
-                session: None,
-                consent: None,
+        self.called();
+        let client = client_id
+            .filter(|id| is_storable(id, None))
+            .and_then(|id| lock(&self.clients).get(id).cloned());
+        let found_session = session
+            .filter(|key| is_storable(key.id_hash, None))
+            .and_then(|key| {
+                lock(&self.sessions)
+                    .get(key.id_hash)
+                    .filter(|s| s.expires_at > now && s.sub == key.sub)
+                    .cloned()
             });
-        };
-        let session = self
-            .get_session(key.id_hash, now)
-            .await?
-            .filter(|s| s.sub == key.sub);
-        let consent = match (client_id, &session) {
-            (Some(id), Some(_)) => self.get_consent(key.sub, id, now).await?,
+        let consent = match (client_id, session, &found_session) {
+            (Some(id), Some(key), Some(_)) if is_storable(key.sub, Some(id)) => {
+                lock(&self.consents)
+                    .get(&(key.sub.to_string(), id.to_string()))
+                    .filter(|c| c.expires_at > now)
+                    .cloned()
+            }
             _ => None,
         };
         Ok(AuthorizationContext {
             client,
-            session,
+            session: found_session,
             consent,
         })
     }
 
     async fn save_consent_and_code(&self, consent: &Consent, grant: &Grant) -> StoreResult<()> {
-        self.create_code(grant).await?;
-        self.put_consent(consent).await
+        self.called();
+        // One transaction: both keys are checked before either item is written.
+        storable(&consent.sub, Some(&consent.client_id))?;
+        storable(&grant.code_hash, None)?;
+        insert_new(&self.codes, grant.code_hash.clone(), grant.clone())?;
+        lock(&self.consents).insert(
+            (consent.sub.clone(), consent.client_id.clone()),
+            consent.clone(),
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ClientKind;
+
+    fn client(client_id: &str) -> Client {
+        Client {
+            client_id: client_id.into(),
+            name: "App".into(),
+            redirect_uris: Vec::new(),
+            allowed_scopes: Default::default(),
+            default_scopes: Default::default(),
+            kind: ClientKind::Public,
+            secret_hash: None,
+            pkce_optional: false,
+            allow_plain_pkce: false,
+            grant_types: Vec::new(),
+            resource_server: false,
+        }
+    }
+
+    /// The same rules as `DynamoStore`: impossible keys are found nowhere and never written.
+    #[tokio::test]
+    async fn keys_dynamodb_refuses_are_read_as_absent_and_refused_on_write() {
+        let store = MemoryStore::default();
+        for impossible in [String::new(), "c".repeat(2049)] {
+            assert!(matches!(store.get_client(&impossible).await, Ok(None)));
+            assert!(matches!(
+                store.create_client(&client(&impossible)).await,
+                Err(StoreError::InvalidKey)
+            ));
+            assert!(matches!(store.failures(&impossible, 0).await, Ok(0)));
+            assert!(matches!(
+                store.record_failure(&impossible, 0, 60).await,
+                Err(StoreError::InvalidKey)
+            ));
+        }
+        // A sort key (the consent's client id) is limited to 1024 bytes.
+        let long_client = "c".repeat(1025);
+        assert!(matches!(
+            store.get_consent("sub", &long_client, 0).await,
+            Ok(None)
+        ));
+        let consent = Consent {
+            sub: "sub".into(),
+            client_id: long_client.clone(),
+            scopes: Default::default(),
+            expires_at: 1,
+        };
+        assert!(matches!(
+            store.put_consent(&consent).await,
+            Err(StoreError::InvalidKey)
+        ));
+        // The tokens table's keys carry a prefix: a 2046-byte hash makes a 2049-byte `rt#` key.
+        assert!(matches!(
+            store.get_refresh_token(&"h".repeat(2046)).await,
+            Ok(None)
+        ));
+        assert!(store.create_client(&client("app")).await.is_ok());
+        let context = store
+            .load_authorization_context(Some(""), None, 0)
+            .await
+            .ok()
+            .unwrap_or_default();
+        assert!(context.client.is_none());
+        assert_eq!(store.calls(), 13);
     }
 }

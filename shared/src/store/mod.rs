@@ -1,8 +1,10 @@
 //! Storage, split by capability so that each handler asks only for what it uses
 //! (which matches each function's least-privilege IAM policy). `dynamo` is the
-//! implementation that runs; `memory` serves fast unit tests of domain logic.
+//! implementation that runs; `memory` serves fast unit tests of domain logic. Both check
+//! keys against DynamoDB's limits before anything else (`keys`).
 
 pub mod dynamo;
+pub mod keys;
 pub mod memory;
 
 use crate::model::{Client, Consent, Grant, RefreshToken, Scope, Session, TokenFamily, User};
@@ -20,6 +22,22 @@ pub enum StoreError {
     Unavailable(Box<dyn std::error::Error + Send + Sync>),
     /// An item is missing an attribute or has one of the wrong type.
     Corrupt(String),
+    /// A write named a key DynamoDB refuses (empty, or over its length limit): nothing was sent.
+    /// The key came from a request, so this is the request's fault, not the store's.
+    InvalidKey,
+    /// An item over DynamoDB's 400 KB limit: nothing was sent.
+    ItemTooLarge,
+    /// A transaction was cancelled by a concurrent one or by throttling (the reason codes):
+    /// transient, never a domain outcome such as a lost race.
+    Contention(String),
+}
+
+impl StoreError {
+    /// Refused before anything was sent, because of what the request carried: the answer is
+    /// a client error, and it is no storage failure.
+    pub fn is_request_error(&self) -> bool {
+        matches!(self, StoreError::InvalidKey | StoreError::ItemTooLarge)
+    }
 }
 
 impl fmt::Display for StoreError {
@@ -29,6 +47,11 @@ impl fmt::Display for StoreError {
             StoreError::NotFound => f.write_str("no such item"),
             StoreError::Unavailable(cause) => write!(f, "storage unavailable: {cause}"),
             StoreError::Corrupt(what) => write!(f, "corrupt item: {what}"),
+            StoreError::InvalidKey => f.write_str("a key is empty or longer than DynamoDB allows"),
+            StoreError::ItemTooLarge => f.write_str("the item is larger than DynamoDB's 400 KB"),
+            StoreError::Contention(reasons) => {
+                write!(f, "transaction cancelled by contention: {reasons}")
+            }
         }
     }
 }
