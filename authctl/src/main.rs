@@ -7,9 +7,11 @@
 mod check;
 
 use auth_core::config::Tables;
+use auth_core::ids::is_scope_name;
 use auth_core::keys::{generate_signing_key, now_millis};
 use auth_core::model::{
-    is_scope_token, validate_redirect_uri, Client, ClientKind, GrantType, Scope, ScopeSet, User,
+    check_scope_description, client_name, validate_client, validate_redirect_uri, Client,
+    ClientKind, GrantType, Scope, ScopeSet, User,
 };
 use auth_core::password::hash_password;
 use auth_core::secret::{now, random_id, Secret, TOKEN_BYTES};
@@ -20,7 +22,8 @@ use auth_core::store::{
 };
 use auth_core::tokens::{signing_key, SIGNER_CACHE_SECONDS};
 use check::{
-    client_id_arg, format_time, grant_arg, non_empty_arg, table, table_prefix_arg, username_arg,
+    client_id_arg, format_time, grant_arg, kid_arg, scope_name_arg, table, table_prefix_arg,
+    username_arg,
 };
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
@@ -86,7 +89,7 @@ enum ScopeCommand {
     List,
     /// Removes a scope from the catalogue.
     Delete {
-        #[arg(value_parser = non_empty_arg)]
+        #[arg(value_parser = scope_name_arg)]
         name: String,
     },
 }
@@ -99,14 +102,14 @@ enum ClientCommand {
     List,
     /// Shows one client (never its secret).
     Show {
-        #[arg(value_parser = non_empty_arg)]
+        #[arg(value_parser = client_id_arg)]
         id: String,
     },
     /// Changes a client; list options replace the stored list.
     Update(ClientUpdate),
     /// Deletes a client.
     Delete {
-        #[arg(value_parser = non_empty_arg)]
+        #[arg(value_parser = client_id_arg)]
         id: String,
     },
 }
@@ -153,7 +156,7 @@ struct ClientCreate {
 
 #[derive(Args, Debug)]
 struct ClientUpdate {
-    #[arg(value_parser = non_empty_arg)]
+    #[arg(value_parser = client_id_arg)]
     id: String,
     /// New display name.
     #[arg(long)]
@@ -226,12 +229,12 @@ enum UserCommand {
     },
     /// Shows a user's username and subject identifier.
     Show {
-        #[arg(value_parser = non_empty_arg)]
+        #[arg(value_parser = username_arg)]
         username: String,
     },
     /// Deletes a user.
     Delete {
-        #[arg(value_parser = non_empty_arg)]
+        #[arg(value_parser = username_arg)]
         username: String,
     },
 }
@@ -240,15 +243,15 @@ enum UserCommand {
 enum ConsentCommand {
     /// Lists a user's consents.
     List {
-        #[arg(long, value_name = "USERNAME", value_parser = non_empty_arg)]
+        #[arg(long, value_name = "USERNAME", value_parser = username_arg)]
         user: String,
     },
     /// Revokes a user's consent for one client, or all of them.
     Revoke {
-        #[arg(long, value_name = "USERNAME", value_parser = non_empty_arg)]
+        #[arg(long, value_name = "USERNAME", value_parser = username_arg)]
         user: String,
         /// Only this client's consent [default: all].
-        #[arg(long, value_name = "CLIENT_ID", value_parser = non_empty_arg)]
+        #[arg(long, value_name = "CLIENT_ID", value_parser = client_id_arg)]
         client: Option<String>,
     },
 }
@@ -269,7 +272,7 @@ enum KeysCommand {
     /// Deletes a key that no longer signs (after a compromise: `rotate --activate-in 0`,
     /// then delete the old key; warm containers stop using it within 300 s).
     Delete {
-        #[arg(value_parser = non_empty_arg)]
+        #[arg(value_parser = kid_arg)]
         kid: String,
     },
 }
@@ -305,6 +308,9 @@ impl From<StoreError> for Error {
                 error_chain(cause.as_ref())
             )),
             StoreError::Corrupt(what) => Error(format!("DynamoDB holds a malformed item: {what}")),
+            StoreError::Contention(reasons) => Error(format!(
+                "DynamoDB cancelled the change ({reasons}): try again"
+            )),
             other => Error(other.to_string()),
         }
     }
@@ -402,19 +408,17 @@ async fn scope_create(
     name: &str,
     description: &str,
 ) -> Result<Output, Error> {
-    if !is_scope_token(name) {
+    if !is_scope_name(name) {
         return Err(Error(format!(
-            "{name:?} is not a valid scope name (RFC 6749 3.3: printable ASCII without space, \" or \\)"
+            "{name:?} is not a valid scope name: {}",
+            check::scope_name_rule()
         )));
     }
-    if description.chars().any(char::is_control) {
-        return Err(Error(
-            "the description must not contain control characters".into(),
-        ));
-    }
+    let description = description.trim();
+    check_scope_description(description)?;
     let scope = Scope {
         name: name.to_string(),
-        description: description.trim().to_string(),
+        description: description.to_string(),
     };
     store
         .create_scope(&scope)
@@ -481,7 +485,7 @@ async fn client_create(
     let secret = (kind == ClientKind::Confidential).then(|| Secret::generate(TOKEN_BYTES));
     let client = Client {
         client_id: args.id.unwrap_or_else(random_id),
-        name: check::client_name(&args.name)?,
+        name: client_name(&args.name)?,
         redirect_uris: checked_redirect_uris(&args.redirect_uris)?,
         allowed_scopes: catalogued_scopes(store, &args.scopes).await?,
         default_scopes: args.default_scopes.into_iter().collect(),
@@ -493,6 +497,7 @@ async fn client_create(
         resource_server: args.resource_server,
     };
     check_default_scopes(&client)?;
+    validate_client(&client)?;
     let what = format!("client {}", client.client_id);
     store
         .create_client(&client)
@@ -557,7 +562,7 @@ async fn client_update(
         .await?
         .ok_or_else(|| Error(format!("{what} does not exist")))?;
     if let Some(name) = &args.name {
-        client.name = check::client_name(name)?;
+        client.name = client_name(name)?;
     }
     if !args.redirect_uris.is_empty() {
         client.redirect_uris = checked_redirect_uris(&args.redirect_uris)?;
@@ -606,6 +611,7 @@ async fn client_update(
     } else {
         None
     };
+    validate_client(&client)?;
     store
         .replace_client(&client)
         .await
@@ -639,8 +645,11 @@ fn checked_redirect_uris(uris: &[String]) -> Result<Vec<String>, Error> {
 
 /// The named scopes, each a valid scope token that exists in the catalogue.
 async fn catalogued_scopes(store: &impl ScopeStore, names: &[String]) -> Result<ScopeSet, Error> {
-    if let Some(bad) = names.iter().find(|name| !is_scope_token(name)) {
-        return Err(Error(format!("{bad:?} is not a valid scope name")));
+    if let Some(bad) = names.iter().find(|name| !is_scope_name(name)) {
+        return Err(Error(format!(
+            "{bad:?} is not a valid scope name: {}",
+            check::scope_name_rule()
+        )));
     }
     if names.is_empty() {
         return Ok(ScopeSet::new());

@@ -82,6 +82,16 @@ fn usage_errors() {
         "client update x --allow-plain-pkce maybe".to_string(),
         "client update x --scope a --no-scope".to_string(),
         "scope create x".to_string(),
+        // Identifiers that name a stored item follow the domain's rules (auth_core::ids).
+        "client show bad/id".to_string(),
+        format!("client delete {}", "x".repeat(65)),
+        "client update bad/id --name X".to_string(),
+        "user show al:ice".to_string(),
+        "user delete al:ice".to_string(),
+        "consent list --user al:ice".to_string(),
+        "consent revoke --user alice --client bad/id".to_string(),
+        "keys delete a/b".to_string(),
+        "scope delete bad\\name".to_string(),
     ] {
         assert!(parse(&bad).is_err(), "{bad}");
     }
@@ -238,6 +248,81 @@ async fn client_validation() {
         .list_clients()
         .await
         .is_ok_and(|clients| clients.is_empty()));
+}
+
+/// The registration limits (docs/security.md, "Limits"), each named in its error; nothing
+/// over them is stored.
+#[tokio::test]
+async fn registration_limits_are_named_in_their_errors() {
+    let store = store_with_scopes().await;
+    let uris = |count: usize| -> String {
+        (0..count)
+            .map(|i| format!(" --redirect-uri https://a.example/cb{i}"))
+            .collect()
+    };
+    let message =
+        error_of(client_create(&store, create_args(&format!("--name A{}", uris(33)))).await);
+    assert!(message.contains("at most 32 redirect URIs"), "{message}");
+    // Repeated URIs count once.
+    let repeated = " --redirect-uri https://a.example/cb".repeat(40);
+    ok(client_create(&store, create_args(&format!("--id app --name A{repeated}"))).await);
+    let message = error_of(client_update(&store, update_args(&format!("app{}", uris(33)))).await);
+    assert!(message.contains("at most 32 redirect URIs"), "{message}");
+    ok(client_update(&store, update_args(&format!("app{}", uris(32)))).await);
+
+    let long_uri = format!("https://a.example/{}", "p".repeat(2000));
+    let message = error_of(
+        client_create(
+            &store,
+            create_args(&format!("--name A --redirect-uri {long_uri}")),
+        )
+        .await,
+    );
+    assert!(message.contains("at most 2000 bytes"), "{message}");
+    let message = error_of(
+        client_create(
+            &store,
+            create_args(&format!(
+                "--name {} --redirect-uri https://a.example/cb",
+                "n".repeat(201)
+            )),
+        )
+        .await,
+    );
+    assert!(message.contains("at most 200 characters"), "{message}");
+
+    let message = error_of(scope_create(&store, "big", &"d".repeat(1001)).await);
+    assert!(message.contains("at most 1000 characters"), "{message}");
+    let message = error_of(scope_create(&store, &"s".repeat(129), "x").await);
+    assert!(message.contains("1 to 128 characters"), "{message}");
+    let names: Vec<String> = (0..201).map(|i| format!("s{i}")).collect();
+    for name in &names {
+        ok(scope_create(&store, name, "x").await);
+    }
+    let scopes: String = names
+        .iter()
+        .map(|name| format!(" --scope {name}"))
+        .collect();
+    let message = error_of(
+        client_create(
+            &store,
+            create_args(&format!(
+                "--name A --redirect-uri https://a.example/cb{scopes}"
+            )),
+        )
+        .await,
+    );
+    assert!(message.contains("at most 200 allowed scopes"), "{message}");
+
+    let stored: Vec<String> = store
+        .list_clients()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(stored, ["app"]);
+    assert_eq!(stored_client(&store, "app").await.redirect_uris.len(), 32);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::http::{append_query, Params};
+use crate::ids;
 use crate::model::{parse_scope, scope_string, Client, Grant, PkceChallenge, PkceMethod, ScopeSet};
 use crate::pkce;
 use crate::secret::{now, Secret, TOKEN_BYTES};
@@ -44,13 +45,17 @@ fn page(title: &'static str, message: &str) -> AuthorizationError {
     }
 }
 
-/// Checks the request in the order of the spec: client and redirect URI first (errors
-/// shown as a page), then response type, repeated parameters, scope and PKCE (errors
-/// redirected). `client` is the stored client that `client_id` names, if there is one.
-pub fn validate(
-    client: Option<Client>,
-    params: &Params,
-) -> Result<AuthorizationRequest, AuthorizationError> {
+fn unknown_client() -> AuthorizationError {
+    page(
+        "Unknown application",
+        "The application that sent you here is not registered.",
+    )
+}
+
+/// The client id to look up: the first checks of `validate`, made before any storage call.
+/// A client id outside `ids::is_client_id` (empty, too long, odd characters) cannot be
+/// registered, so it gets the unknown client's page without a lookup.
+pub fn requested_client_id(params: &Params) -> Result<&str, AuthorizationError> {
     if params.is_repeated("client_id") || params.is_repeated("redirect_uri") {
         return Err(page(
             "Invalid request",
@@ -63,11 +68,22 @@ pub fn validate(
             "The request does not say which application is asking.",
         ));
     };
+    if !ids::is_client_id(client_id) {
+        return Err(unknown_client());
+    }
+    Ok(client_id)
+}
+
+/// Checks the request in the order of the spec: client and redirect URI first (errors
+/// shown as a page), then response type, repeated parameters, scope and PKCE (errors
+/// redirected). `client` is the stored client that `client_id` names, if there is one.
+pub fn validate(
+    client: Option<Client>,
+    params: &Params,
+) -> Result<AuthorizationRequest, AuthorizationError> {
+    let client_id = requested_client_id(params)?;
     let Some(client) = client.filter(|c| c.client_id == client_id) else {
-        return Err(page(
-            "Unknown application",
-            "The application that sent you here is not registered.",
-        ));
+        return Err(unknown_client());
     };
     let (redirect_uri, redirect_uri_given) = match params.get("redirect_uri") {
         // Exact string comparison: no normalisation, no prefix or pattern matching (RFC 9700 2.1).

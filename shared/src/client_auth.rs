@@ -1,9 +1,11 @@
 //! Client authentication at the token endpoint (RFC 6749 2.3.1): `client_secret_basic`,
 //! `client_secret_post`, and `none` for public clients. Secrets are compared as
-//! SHA-256 hashes in constant time.
+//! SHA-256 hashes in constant time. A client id that no registration could have
+//! produced (`ids::is_client_id`) fails like an unknown one, without a lookup.
 
 use crate::cache::ClientCache;
 use crate::http::{HttpRequest, Params};
+use crate::ids;
 use crate::metrics::{self, Event};
 use crate::model::{Client, ClientKind};
 use crate::secret::{constant_time_eq, Secret};
@@ -98,6 +100,12 @@ pub async fn authenticate<S: ClientStore>(
     let failed = ClientAuthError::Failed {
         used_basic: presented.used_basic,
     };
+    // Empty (`Basic Og==`), oversized or outside the alphabet: no such client can exist, and
+    // DynamoDB would refuse some of these as keys.
+    if !ids::is_client_id(&presented.client_id) {
+        metrics::count(Event::ClientAuthFailed);
+        return Err(failed);
+    }
     let Some(client) = clients
         .get(store, &presented.client_id)
         .await

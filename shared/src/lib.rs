@@ -9,6 +9,7 @@ pub mod config;
 pub mod consent;
 pub mod endpoints;
 pub mod http;
+pub mod ids;
 pub mod keys;
 pub mod lambda;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! The domain's records. Storage converts DynamoDB items to and from these; nothing
 //! outside `store` sees an attribute map.
 
+use crate::ids;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -27,12 +28,9 @@ pub fn parse_scope(value: &str) -> Option<ScopeSet> {
     Some(scopes)
 }
 
+/// A scope token (RFC 6749 3.3) of at most 128 characters: the rule of `ids::is_scope_name`.
 pub fn is_scope_token(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && name
-            .bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+    ids::is_scope_name(name)
 }
 
 pub fn scope_string(scopes: &ScopeSet) -> String {
@@ -109,8 +107,12 @@ impl Client {
 /// Checks a redirect URI for registration (RFC 6749 3.1.2, RFC 8252): absolute,
 /// no fragment, `https`, or `http` on a loopback host, or a private-use scheme for native apps.
 pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
-    if uri.len() > 2000 || uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("a redirect URI must be at most 2000 characters without spaces".into());
+    if uri.len() > MAX_REDIRECT_URI_BYTES
+        || uri.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "a redirect URI must be at most {MAX_REDIRECT_URI_BYTES} bytes without spaces"
+        ));
     }
     if uri.contains('#') {
         return Err("a redirect URI must not contain a fragment (RFC 6749 3.1.2)".into());
@@ -156,6 +158,91 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
                 .into(),
         ),
     }
+}
+
+// --- registration limits ---------------------------------------------------------------
+// They keep every item far below DynamoDB's 400 KB (the largest client they allow is about
+// 120 KB: 32 redirect URIs of 2000 bytes, twice 200 scope names of 128 bytes) and the
+// consent page readable. docs/security.md ("Limits") lists them.
+
+pub const MAX_CLIENT_NAME_CHARS: usize = 200;
+pub const MAX_REDIRECT_URIS: usize = 32;
+pub const MAX_REDIRECT_URI_BYTES: usize = 2000;
+/// For allowed scopes and for default scopes, each.
+pub const MAX_CLIENT_SCOPES: usize = 200;
+pub const MAX_SCOPE_DESCRIPTION_CHARS: usize = 1000;
+
+/// The display name of a client as registered: trimmed, then held to `check_client_name`.
+pub fn client_name(value: &str) -> Result<String, String> {
+    let name = value.trim();
+    check_client_name(name)?;
+    Ok(name.to_string())
+}
+
+/// Not blank, at most 200 characters, no control characters (it is shown on the consent page).
+pub fn check_client_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("the client name must not be empty".into());
+    }
+    if name.chars().count() > MAX_CLIENT_NAME_CHARS {
+        return Err(format!(
+            "the client name must be at most {MAX_CLIENT_NAME_CHARS} characters"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the client name must not contain control characters".into());
+    }
+    Ok(())
+}
+
+/// A scope's description, shown on the consent page: at most 1000 characters, no control characters.
+pub fn check_scope_description(description: &str) -> Result<(), String> {
+    if description.chars().count() > MAX_SCOPE_DESCRIPTION_CHARS {
+        return Err(format!(
+            "the description must be at most {MAX_SCOPE_DESCRIPTION_CHARS} characters"
+        ));
+    }
+    if description.chars().any(char::is_control) {
+        return Err("the description must not contain control characters".into());
+    }
+    Ok(())
+}
+
+/// The registration rules and limits a client must meet before it is stored.
+pub fn validate_client(client: &Client) -> Result<(), String> {
+    if !ids::is_client_id(&client.client_id) {
+        return Err(format!(
+            "a client id is 1 to {} characters of A-Z a-z 0-9 . _ -",
+            ids::MAX_CLIENT_ID_LEN
+        ));
+    }
+    check_client_name(&client.name)?;
+    if client.redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(format!(
+            "a client has at most {MAX_REDIRECT_URIS} redirect URIs"
+        ));
+    }
+    for uri in &client.redirect_uris {
+        validate_redirect_uri(uri)
+            .map_err(|why| format!("redirect URI {uri:?} is refused: {why}"))?;
+    }
+    for (scopes, what) in [
+        (&client.allowed_scopes, "allowed"),
+        (&client.default_scopes, "default"),
+    ] {
+        if scopes.len() > MAX_CLIENT_SCOPES {
+            return Err(format!(
+                "a client has at most {MAX_CLIENT_SCOPES} {what} scopes"
+            ));
+        }
+        if let Some(bad) = scopes.iter().find(|name| !ids::is_scope_name(name)) {
+            return Err(format!(
+                "{bad:?} is not a valid scope name (at most {} characters of printable ASCII without space, \" or \\)",
+                ids::MAX_SCOPE_NAME_LEN
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -246,6 +333,128 @@ mod tests {
         assert!(parse_scope("back\\slash").is_none());
         assert!(parse_scope("caf\u{e9}").is_none());
         assert_eq!(parse_scope("").map(|s| s.len()), Some(0));
+    }
+
+    #[test]
+    fn client_names_are_trimmed_and_limited() {
+        assert_eq!(client_name("  Shop  "), Ok("Shop".to_string()));
+        assert!(client_name("   ").is_err());
+        assert!(client_name("a\u{7}b").is_err());
+        assert!(client_name(&"n".repeat(201)).is_err());
+        // Characters, not bytes.
+        assert!(client_name(&"\u{e9}".repeat(200)).is_ok());
+    }
+
+    fn registered() -> Client {
+        Client {
+            client_id: "app".into(),
+            name: "App".into(),
+            redirect_uris: vec!["https://app.example/cb".into()],
+            allowed_scopes: ["read".to_string()].into(),
+            default_scopes: ScopeSet::new(),
+            kind: ClientKind::Confidential,
+            secret_hash: None,
+            pkce_optional: false,
+            allow_plain_pkce: false,
+            grant_types: vec![GrantType::AuthorizationCode],
+            resource_server: false,
+        }
+    }
+
+    fn scopes(count: usize) -> ScopeSet {
+        (0..count).map(|i| format!("scope{i}")).collect()
+    }
+
+    #[test]
+    fn clients_are_held_to_the_registration_limits() {
+        let uris = |count: usize| -> Vec<String> {
+            (0..count)
+                .map(|i| format!("https://app.example/cb{i}"))
+                .collect()
+        };
+        let longest_uri = format!("https://app.example/{}", "p".repeat(2000 - 20));
+        assert_eq!(longest_uri.len(), MAX_REDIRECT_URI_BYTES);
+        let largest = Client {
+            name: "n".repeat(MAX_CLIENT_NAME_CHARS),
+            redirect_uris: vec![longest_uri.clone(); MAX_REDIRECT_URIS],
+            allowed_scopes: scopes(MAX_CLIENT_SCOPES),
+            default_scopes: scopes(MAX_CLIENT_SCOPES),
+            ..registered()
+        };
+        assert_eq!(validate_client(&largest), Ok(()));
+        assert_eq!(validate_client(&registered()), Ok(()));
+        let rows: Vec<(Client, &str)> = vec![
+            (
+                Client {
+                    client_id: String::new(),
+                    ..registered()
+                },
+                "a client id is 1 to 64 characters",
+            ),
+            (
+                Client {
+                    client_id: "x".repeat(3000),
+                    ..registered()
+                },
+                "a client id is 1 to 64 characters",
+            ),
+            (
+                Client {
+                    name: "n".repeat(201),
+                    ..registered()
+                },
+                "at most 200 characters",
+            ),
+            (
+                Client {
+                    redirect_uris: uris(33),
+                    ..registered()
+                },
+                "at most 32 redirect URIs",
+            ),
+            (
+                Client {
+                    redirect_uris: vec![format!("{longest_uri}x")],
+                    ..registered()
+                },
+                "at most 2000 bytes",
+            ),
+            (
+                Client {
+                    allowed_scopes: scopes(201),
+                    ..registered()
+                },
+                "at most 200 allowed scopes",
+            ),
+            (
+                Client {
+                    default_scopes: scopes(201),
+                    ..registered()
+                },
+                "at most 200 default scopes",
+            ),
+            (
+                Client {
+                    allowed_scopes: ["s".repeat(129)].into(),
+                    ..registered()
+                },
+                "is not a valid scope name (at most 128 characters",
+            ),
+        ];
+        for (client, expected) in rows {
+            match validate_client(&client) {
+                Err(message) => assert!(message.contains(expected), "{message}"),
+                Ok(()) => panic!("accepted, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn scope_descriptions_are_limited() {
+        assert!(check_scope_description(&"d".repeat(1000)).is_ok());
+        assert!(check_scope_description(&"d".repeat(1001))
+            .is_err_and(|e| e.contains("at most 1000 characters")));
+        assert!(check_scope_description("a\u{1b}[31m").is_err());
     }
 
     #[test]

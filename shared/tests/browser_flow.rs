@@ -247,6 +247,107 @@ async fn authorize_shows_a_page_for_bad_client_or_redirect_uri() {
     }
 }
 
+/// A client id no registration could produce (`ids::is_client_id`) is an unknown client: the
+/// page, never a redirect, decided before any storage call (DynamoDB refuses empty and
+/// over-long keys). Signed in or not, at authorize and at consent.
+#[tokio::test]
+async fn impossible_client_ids_get_the_unknown_client_page_without_a_storage_call() {
+    let w = world().await;
+    let long = "c".repeat(3000);
+    type Pairs<'a> = Vec<(&'a str, &'a str)>;
+    fn with_client(client_id: Option<&str>) -> Pairs<'_> {
+        let mut pairs = valid_pairs();
+        pairs.retain(|(n, _)| *n != "client_id");
+        if let Some(client_id) = client_id {
+            pairs.push(("client_id", client_id));
+        }
+        pairs
+    }
+    let rows: Vec<(&str, Pairs, &str)> = vec![
+        (
+            "empty client_id: dropped, so missing",
+            with_client(Some("")),
+            "does not say which application",
+        ),
+        (
+            "missing client_id",
+            with_client(None),
+            "does not say which application",
+        ),
+        (
+            "3000-byte client_id",
+            with_client(Some(&long)),
+            "is not registered",
+        ),
+        (
+            "65-character client_id",
+            with_client(Some(&long[..65])),
+            "is not registered",
+        ),
+        (
+            "client_id with a space",
+            with_client(Some("a b")),
+            "is not registered",
+        ),
+        (
+            "client_id outside ASCII",
+            with_client(Some("caf\u{e9}")),
+            "is not registered",
+        ),
+        (
+            "client_id with a slash",
+            with_client(Some("app/..")),
+            "is not registered",
+        ),
+    ];
+    let cookie = w.cookie();
+    for (rule, pairs, message) in &rows {
+        for signed_in in [false, true] {
+            let rule = format!("authorize, {rule}, signed in: {signed_in}");
+            let calls = w.store.calls();
+            let response = w.authorize(&query(pairs), signed_in).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
+            assert!(
+                response.headers().get("location").is_none(),
+                "{rule}: must not redirect"
+            );
+            assert!(
+                response.body().contains(message),
+                "{rule}: {}",
+                response.body()
+            );
+            assert_page_headers(&response);
+            assert_eq!(w.store.calls(), calls, "{rule}: no storage call");
+        }
+        let rule = format!("consent, {rule}");
+        let calls = w.store.calls();
+        let response = w
+            .consent(&w.consent_body(pairs, "approve"), Some(&cookie))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
+        assert!(
+            response.headers().get("location").is_none(),
+            "{rule}: must not redirect"
+        );
+        assert!(
+            response.body().contains(message),
+            "{rule}: {}",
+            response.body()
+        );
+        assert_page_headers(&response);
+        assert_eq!(w.store.calls(), calls, "{rule}: no storage call");
+    }
+    assert_eq!(
+        w.store
+            .list_consents("sub-alice")
+            .await
+            .ok()
+            .map(|c| c.len()),
+        Some(0),
+        "nothing was granted"
+    );
+}
+
 /// RFC 6749 4.1.2.1, RFC 9207: every other error redirects with error, the exact state, and iss.
 #[tokio::test]
 async fn authorize_redirects_other_errors_with_state_and_iss() {
@@ -765,6 +866,42 @@ async fn login_failures_are_generic_and_lock_the_account() {
     assert_eq!(
         login_post(&w, "alice", "correct horse", "").await.status(),
         StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// A username no account can have (`ids::is_username`: 1 to 64 characters of A-Z a-z 0-9 . _
+/// @ -) gets the answer of a wrong password, without a lookup (DynamoDB refuses empty and
+/// over-long keys) and without counting a failure against any account.
+#[tokio::test]
+async fn impossible_usernames_are_a_wrong_password_without_a_storage_call() {
+    let w = world().await;
+    let wrong = login_post(&w, "alice", "wrong password", "").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let long = "u".repeat(3000);
+    for username in [
+        "al ice",
+        "alice:x",
+        "\u{e9}mile",
+        "a\0",
+        "a/b",
+        &long[..65],
+        &long[..129],
+        long.as_str(),
+    ] {
+        let calls = w.store.calls();
+        let response = login_post(&w, username, "correct horse", "").await;
+        assert_eq!(response.status(), wrong.status(), "{username:?}");
+        assert!(
+            response.body().contains("Incorrect username or password."),
+            "{username:?}: the wrong password's message"
+        );
+        assert_page_headers(&response);
+        assert_eq!(w.store.calls(), calls, "{username:?}: no storage call");
+    }
+    assert_eq!(
+        w.store.failures("alice", now()).await.ok(),
+        Some(1),
+        "only the wrong password counted"
     );
 }
 

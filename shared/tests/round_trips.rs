@@ -199,3 +199,50 @@ async fn token_exchange_with_a_refresh_token_adds_one_write() {
         "warm container: the code, then the refresh token family"
     );
 }
+
+/// A client id no registration could produce is refused before any round trip: before, an
+/// empty one (`Basic Og==`) reached DynamoDB, which refuses empty keys, and answered 500.
+#[tokio::test]
+async fn impossible_client_ids_cost_no_round_trip() {
+    use base64::Engine;
+    let Some(w) = world(vec![GrantType::AuthorizationCode]).await else {
+        return;
+    };
+    let signers = WarmCache::default();
+    let long = "c".repeat(3000);
+    let long_basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{long}:s"))
+    );
+    let requests = [
+        HttpRequest::new(Method::POST, "/oauth/token")
+            .with_form("grant_type=x")
+            .with_header("authorization", "Basic Og=="),
+        HttpRequest::new(Method::POST, "/oauth/token")
+            .with_form("grant_type=x")
+            .with_header("authorization", &long_basic),
+        HttpRequest::new(Method::POST, "/oauth/token")
+            .with_form(&form_encode(&[("grant_type", "x"), ("client_id", &long)])),
+    ];
+    for request in &requests {
+        let (response, trips) = w
+            .counted(token::handle(&w.store, &w.config, &signers, request))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            response.body()
+        );
+        assert_eq!(trips, 0);
+    }
+    let query = authorization_query("read").replace("client_id=app", &format!("client_id={long}"));
+    let request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{query}"))
+        .with_header("cookie", &w.cookie);
+    let (response, trips) = w
+        .counted(authorize::handle(&w.store, &w.config, &request))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    assert_eq!(trips, 0);
+}

@@ -682,6 +682,90 @@ async fn client_authentication_failures_are_401_invalid_client() {
     issued("the code still works", &w.redeem("app", "the-code").await);
 }
 
+/// A client id no registration could produce (`ids::is_client_id`: 1 to 64 characters of
+/// A-Z a-z 0-9 . _ -) is an unknown client at token, revoke and introspect: `401
+/// invalid_client`, with the Basic challenge when Basic was tried, decided without a storage
+/// call. DynamoDB refuses an empty or over-long key, which used to make these a 500.
+#[tokio::test]
+async fn impossible_client_ids_are_401_invalid_client_without_a_storage_call() {
+    let w = world().await;
+    let long = "c".repeat(3000);
+    let post = |client_id: &str| {
+        form_encode(&[
+            ("grant_type", "x"),
+            ("token", "t"),
+            ("client_id", client_id),
+            ("client_secret", "s"),
+        ])
+    };
+    let rows: Vec<(&str, String, Option<String>, bool)> = vec![
+        (
+            "Basic Og==: empty id and secret",
+            "grant_type=x&token=t".into(),
+            Some("Basic Og==".into()),
+            true,
+        ),
+        (
+            "Basic: empty id, a secret",
+            "grant_type=x&token=t".into(),
+            Some(basic_raw(":app-secret")),
+            true,
+        ),
+        (
+            "Basic: a 3000-byte id",
+            "grant_type=x&token=t".into(),
+            Some(basic(&long, "s")),
+            true,
+        ),
+        (
+            "Basic: an id outside the alphabet",
+            "grant_type=x&token=t".into(),
+            Some(basic("app/x", "app-secret")),
+            true,
+        ),
+        ("client_id of 3000 bytes", post(&long), None, false),
+        (
+            "client_id of 65 characters",
+            post(&"c".repeat(65)),
+            None,
+            false,
+        ),
+        ("client_id with a space", post("a b"), None, false),
+        ("client_id outside ASCII", post("caf\u{e9}"), None, false),
+        (
+            "public client form: client_id with a NUL",
+            form_encode(&[("grant_type", "x"), ("token", "t"), ("client_id", "a\0")]),
+            None,
+            false,
+        ),
+        (
+            "empty client_id: dropped, so no credentials",
+            "grant_type=x&token=t&client_id=&client_secret=s".into(),
+            None,
+            false,
+        ),
+    ];
+    for path in ["/oauth/token", "/oauth/revoke", "/oauth/introspect"] {
+        for (rule, body, authorization, used_basic) in &rows {
+            let rule = format!("{path}, {rule}");
+            let request = request(path, body, authorization.as_deref());
+            let calls = w.store.calls();
+            let response = match path {
+                "/oauth/token" => w.token(&request).await,
+                "/oauth/revoke" => revoke::handle(&w.store, &w.config, &w.signers, &request).await,
+                _ => introspect::handle(&w.store, &w.config, &w.signers, &request).await,
+            };
+            assert_error(&rule, &response, StatusCode::UNAUTHORIZED, "invalid_client");
+            assert_eq!(
+                header(&response, "www-authenticate").is_some_and(|c| c.starts_with("Basic ")),
+                *used_basic,
+                "{rule}: a challenge exactly when Basic was tried (RFC 6749 5.2)"
+            );
+            assert_eq!(w.store.calls(), calls, "{rule}: no storage call");
+        }
+    }
+}
+
 /// RFC 6749 5.2: the request errors, each `400` with its error code; none spends the code.
 #[tokio::test]
 async fn request_errors_are_400_with_their_error_code() {

@@ -3,6 +3,7 @@
 Codes come from the real browser-side flow (`get_code` in conftest.py); every
 response is checked to be a 4xx or 200, never a 5xx.
 """
+import base64
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -366,6 +367,35 @@ def test_a_body_client_id_other_than_the_basic_one_is_invalid_request(token, cod
     data = redeem(confidential, code, verifier, client_secret=None, client_id=other_confidential["client_id"])
     response = token(data, auth=(confidential["client_id"], confidential["client_secret"]))
     assert_error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+@pytest.mark.parametrize("credentials", ["basic-empty", "basic-3000-bytes", "post-3000-bytes", "post-bad-alphabet"])
+def test_an_impossible_client_id_is_401_invalid_client_never_a_5xx(base_url, path, credentials):
+    """An empty client id (`curl -H 'Authorization: Basic Og==' -d grant_type=x`), one of 3000
+    bytes, or one outside the client id alphabet is an unknown client: 401 invalid_client, with
+    the Basic challenge when Basic was used (RFC 6749 5.2). DynamoDB refuses empty and over-long
+    key values, which the local server let through: these were 500s in AWS."""
+    long_id = "c" * 3000
+    data = {"grant_type": "x", "token": "t"}
+    headers = {}
+    if credentials == "basic-empty":
+        headers["Authorization"] = "Basic Og=="
+    elif credentials == "basic-3000-bytes":
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{long_id}:s".encode()).decode()
+    elif credentials == "post-3000-bytes":
+        data.update(client_id=long_id, client_secret="s")
+    else:
+        data.update(client_id="caf\u00e9/app", client_secret="s")
+    response = requests.post(f"{base_url}{path}", data=data, headers=headers, allow_redirects=False,
+                             timeout=TIMEOUT)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"] == "invalid_client"
+    assert response.headers["cache-control"] == "no-store"
+    if credentials.startswith("basic"):
+        assert response.headers["www-authenticate"].lower().startswith("basic")
+    else:
+        assert "www-authenticate" not in response.headers
 
 
 # --- malformed requests (RFC 6749 5.2 invalid_request, checklist 23 and 25) -------------------

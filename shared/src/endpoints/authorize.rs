@@ -21,6 +21,11 @@ where
         Ok(params) => params,
         Err(error) => return pages::invalid_input(&error),
     };
+    // A missing, repeated or impossible client id is refused before any storage call.
+    let client_id = match authorization::requested_client_id(&params) {
+        Ok(client_id) => client_id,
+        Err(error) => return authorization_failure(config, error, StatusCode::FOUND),
+    };
     let cookie = SessionCookie::from_request(config, request);
     let id_hash = cookie.as_ref().map(SessionCookie::id_hash);
     let session_key = cookie
@@ -31,7 +36,7 @@ where
             id_hash,
         });
     let context = match store
-        .load_authorization_context(params.get("client_id"), session_key, now())
+        .load_authorization_context(Some(client_id), session_key, now())
         .await
     {
         Ok(context) => context,

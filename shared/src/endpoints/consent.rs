@@ -33,6 +33,11 @@ pub async fn handle<S: AuthorizationStore>(
     let Some(cookie) = SessionCookie::from_request(config, request) else {
         return session_ended();
     };
+    // A missing, repeated or impossible client id is refused before any storage call.
+    let client_id = match authorization::requested_client_id(&params) {
+        Ok(client_id) => client_id,
+        Err(error) => return authorization_failure(config, error, StatusCode::SEE_OTHER),
+    };
     let id_hash = cookie.id_hash();
     let t = now();
     let session_key = SessionKey {
@@ -40,7 +45,7 @@ pub async fn handle<S: AuthorizationStore>(
         id_hash: &id_hash,
     };
     let context = match store
-        .load_authorization_context(params.get("client_id"), Some(session_key), t)
+        .load_authorization_context(Some(client_id), Some(session_key), t)
         .await
     {
         Ok(context) => context,

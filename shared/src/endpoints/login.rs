@@ -4,6 +4,7 @@
 use super::storage_failure_page;
 use crate::config::Config;
 use crate::http::{redirect, HttpRequest, HttpResponse};
+use crate::ids;
 use crate::metrics::{self, Event};
 use crate::pages::{self, LoginForm};
 use crate::password::{dummy_hash, verify_password};
@@ -150,6 +151,21 @@ where
             StatusCode::UNAUTHORIZED,
             return_to,
             "",
+            Some(GENERIC_FAILURE),
+        );
+    }
+    if !ids::is_username(username) {
+        // No account can have this name, and DynamoDB might refuse it as a key: no lookup, but
+        // the argon2 work and the answer of a wrong password, so that nothing tells them apart.
+        std::hint::black_box(verify_password(password, dummy_hash()));
+        tracing::info!("sign-in refused");
+        metrics::count(Event::SignInFailed);
+        return form(
+            config,
+            request,
+            StatusCode::UNAUTHORIZED,
+            return_to,
+            username,
             Some(GENERIC_FAILURE),
         );
     }
