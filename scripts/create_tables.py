@@ -11,43 +11,15 @@ import os
 import sys
 
 import boto3
-import yaml
 
-
-class CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation short-form tags (!Sub, !Ref, ...) as plain values."""
-
-
-def _tag(loader, suffix, node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {"Fn::" + suffix if suffix not in ("Ref",) else "Ref": value}
-
-
-CfnLoader.add_multi_constructor("!", _tag)
-
-
-def resolve(value, stack_name):
-    if isinstance(value, dict) and "Fn::Sub" in value:
-        return value["Fn::Sub"].replace("${AWS::StackName}", stack_name)
-    if isinstance(value, dict) and value.get("Ref") == "AWS::StackName":
-        return stack_name
-    return value
+import cfn
 
 
 def table_definitions(template_path, stack_name):
-    with open(template_path, encoding="utf-8") as f:
-        template = yaml.load(f, Loader=CfnLoader)
-    for logical_id, resource in template["Resources"].items():
-        if resource.get("Type") != "AWS::DynamoDB::Table":
-            continue
-        props = resource["Properties"]
+    template = cfn.load(template_path)
+    for logical_id, props in cfn.tables(template):
         table = {
-            "TableName": resolve(props["TableName"], stack_name),
+            "TableName": cfn.resolve(props["TableName"], stack_name, template),
             "AttributeDefinitions": props["AttributeDefinitions"],
             "KeySchema": props["KeySchema"],
             "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
@@ -58,9 +30,8 @@ def table_definitions(template_path, stack_name):
 
 
 def main():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--template", default=os.path.join(root, "template.yaml"))
+    parser.add_argument("--template", default=cfn.TEMPLATE)
     parser.add_argument("--prefix", default=os.environ.get("AUTH_TABLE_PREFIX"),
                         help="stack name that prefixes every table (default: $AUTH_TABLE_PREFIX)")
     parser.add_argument("--quiet", action="store_true")

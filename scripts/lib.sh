@@ -10,12 +10,13 @@ export SAM_CLI_TELEMETRY=0
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Dummy credentials: the local DynamoDB server accepts any.
+# The local DynamoDB server enforces IAM: start_dynamodb exports its admin identity for the
+# scripts, authctl and the storage tests; each function gets its own (watch_functions).
 use_local_aws() {
-  export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
   export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$1"
-  unset AWS_PROFILE AWS_SESSION_TOKEN
+  export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+  unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 }
 
 # The settings that template.yaml gives the functions in AWS, for a local stack.
@@ -53,17 +54,50 @@ wait_for_port() { # port seconds what
   die "$3 did not start on port $1 within $2 s"
 }
 
-# Starts moto's DynamoDB server unless one already listens there; sets DYNAMO_PID (empty if reused).
+# Starts the local DynamoDB server (moto with IAM enforced and every call recorded, see
+# scripts/dynamodb_server.py) unless this script started one there already; exports its
+# admin identity. Sets DYNAMO_PID (empty if reused) and DYNAMO_CALLS (the recording).
 start_dynamodb() { # port logfile
+  local admin_env="$STATE/dynamodb-$1.env"
   DYNAMO_PID=
+  DYNAMO_CALLS="$STATE/dynamodb-$1.calls.jsonl"
+  mkdir -p "$STATE" "$(dirname "$2")"
   if port_open "$1"; then
+    [ -f "$admin_env" ] || die "a server that these scripts did not start listens on port $1: stop it"
     log "DynamoDB server already on port $1: reusing it"
-    return 0
+  else
+    rm -f "$admin_env" "$DYNAMO_CALLS"
+    "$VENV/bin/python" "$ROOT/scripts/dynamodb_server.py" --port "$1" --admin-env "$admin_env" \
+      --record "$DYNAMO_CALLS" >"$2" 2>&1 &
+    DYNAMO_PID=$!
+    local i
+    for ((i = 0; i < 300; i++)); do
+      [ -f "$admin_env" ] && break
+      kill -0 "$DYNAMO_PID" 2>/dev/null || { cat "$2" >&2; die "the DynamoDB server did not start"; }
+      sleep 0.1
+    done
+    [ -f "$admin_env" ] || die "the DynamoDB server did not start on port $1 within 30 s"
   fi
-  mkdir -p "$(dirname "$2")"
-  "$VENV/bin/python" -m moto.server -H 127.0.0.1 -p "$1" >"$2" 2>&1 &
-  DYNAMO_PID=$!
-  wait_for_port "$1" 30 "moto's DynamoDB server"
+  # shellcheck disable=SC1090
+  source "$admin_env"
+}
+
+# One IAM user per function on the local server, holding that function's policy from
+# template.yaml; their keys go to a credentials file that watch_functions hands over.
+create_function_identities() { # credentials_file
+  "$VENV/bin/python" "$ROOT/scripts/local_iam.py" --credentials "$1"
+}
+
+# Serves every function with `cargo lambda watch`, each under its own IAM identity: the
+# admin keys are not passed on, and AWS_PROFILE (set per function in its Cargo.toml) picks
+# the function's profile from the credentials file. cargo-lambda runs as this process
+# itself (not as a child of cargo), so stopping it stops the functions too.
+watch_functions() { # credentials_file port [cargo lambda watch flags...]
+  local credentials=$1 port=$2
+  shift 2
+  (cd "$ROOT" && exec env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+    AWS_SHARED_CREDENTIALS_FILE="$credentials" \
+    cargo-lambda lambda watch -A 127.0.0.1 -P "$port" "$@")
 }
 
 authctl() { "$ROOT/target/debug/authctl" "$@"; }
