@@ -90,14 +90,15 @@ create_function_identities() { # credentials_file
 
 # Serves every function with `cargo lambda watch`, each under its own IAM identity: the
 # admin keys are not passed on, and AWS_PROFILE (set per function in its Cargo.toml) picks
-# the function's profile from the credentials file. cargo-lambda runs as this process
-# itself (not as a child of cargo), so stopping it stops the functions too.
+# the function's profile from the credentials file. Run it in the background (`&`): it
+# replaces that background process with cargo-lambda itself, so that $! is cargo-lambda
+# and stopping it stops the functions too.
 watch_functions() { # credentials_file port [cargo lambda watch flags...]
   local credentials=$1 port=$2
   shift 2
-  (cd "$ROOT" && exec env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
-    AWS_SHARED_CREDENTIALS_FILE="$credentials" \
-    cargo-lambda lambda watch -A 127.0.0.1 -P "$port" "$@")
+  cd "$ROOT"
+  exec env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY AWS_SHARED_CREDENTIALS_FILE="$credentials" \
+    cargo-lambda lambda watch -A 127.0.0.1 -P "$port" "$@"
 }
 
 authctl() { "$ROOT/target/debug/authctl" "$@"; }

@@ -45,7 +45,17 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::AlreadyExists => f.write_str("the item already exists"),
             StoreError::NotFound => f.write_str("no such item"),
-            StoreError::Unavailable(cause) => write!(f, "storage unavailable: {cause}"),
+            StoreError::Unavailable(cause) => {
+                // The SDK's top-level error says only "service error": the chain says which
+                // (e.g. AccessDeniedException naming the function's identity and the action).
+                write!(f, "storage unavailable: {cause}")?;
+                let mut source = cause.source();
+                while let Some(error) = source {
+                    write!(f, ": {error}")?;
+                    source = error.source();
+                }
+                Ok(())
+            }
             StoreError::Corrupt(what) => write!(f, "corrupt item: {what}"),
             StoreError::InvalidKey => f.write_str("a key is empty or longer than DynamoDB allows"),
             StoreError::ItemTooLarge => f.write_str("the item is larger than DynamoDB's 400 KB"),
@@ -267,4 +277,40 @@ pub trait RefreshTokenStore: Send + Sync {
         sub: &str,
         client_id: &str,
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+    use std::fmt;
+
+    #[derive(Debug)]
+    struct Outer(Inner);
+    #[derive(Debug)]
+    struct Inner;
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("service error")
+        }
+    }
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("AccessDeniedException: not authorized to perform: dynamodb:Scan")
+        }
+    }
+    impl std::error::Error for Inner {}
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn an_unavailable_store_is_logged_with_its_whole_cause() {
+        let error = StoreError::Unavailable(Box::new(Outer(Inner)));
+        assert_eq!(
+            error.to_string(),
+            "storage unavailable: service error: AccessDeniedException: not authorized to perform: dynamodb:Scan"
+        );
+    }
 }
