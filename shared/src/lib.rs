@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod authorization;
+pub mod authorization_context;
 pub mod cache;
 pub mod client_auth;
 pub mod config;

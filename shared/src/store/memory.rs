@@ -1,8 +1,9 @@
 //! An in-memory store for fast unit tests of domain logic. It follows the same
 //! contracts as `DynamoStore` (create-if-absent, consume-once, expiry on read), and
 //! applies the same key rules (`keys`: a read with a key DynamoDB refuses finds nothing,
-//! a write with one is `InvalidKey`); the storage tests prove those contracts against a
-//! real DynamoDB-compatible server.
+//! a write with one is `InvalidKey`); one suite of the contracts
+//! (`shared/tests/store_contract.rs`) runs on both stores, `DynamoStore` against a real
+//! DynamoDB-compatible server.
 
 use super::keys::{
     family_key, fits_partition_key, grant_key, is_storable, refresh_token_key, revoked_jti_key,
@@ -470,34 +471,27 @@ impl RefreshTokenStore for MemoryStore {
 }
 
 impl AuthorizationStore for MemoryStore {
-    async fn load_authorization_context(
+    async fn load_authorization_records(
         &self,
         client_id: Option<&str>,
         session: Option<SessionKey<'_>>,
-        now: i64,
-    ) -> StoreResult<AuthorizationContext> {
+    ) -> StoreResult<AuthorizationRecords> {
         self.called();
         let client = client_id
             .filter(|id| is_storable(id, None))
             .and_then(|id| lock(&self.clients).get(id).cloned());
         let found_session = session
             .filter(|key| is_storable(key.id_hash, None))
-            .and_then(|key| {
-                lock(&self.sessions)
-                    .get(key.id_hash)
-                    .filter(|s| s.expires_at > now && s.sub == key.sub)
-                    .cloned()
-            });
-        let consent = match (client_id, session, &found_session) {
-            (Some(id), Some(key), Some(_)) if is_storable(key.sub, Some(id)) => {
+            .and_then(|key| lock(&self.sessions).get(key.id_hash).cloned());
+        let consent = client_id
+            .zip(session)
+            .filter(|(id, key)| is_storable(key.sub, Some(id)))
+            .and_then(|(id, key)| {
                 lock(&self.consents)
                     .get(&(key.sub.to_string(), id.to_string()))
-                    .filter(|c| c.expires_at > now)
                     .cloned()
-            }
-            _ => None,
-        };
-        Ok(AuthorizationContext {
+            });
+        Ok(AuthorizationRecords {
             client,
             session: found_session,
             consent,

@@ -7,6 +7,9 @@ pub mod dynamo;
 pub mod keys;
 pub mod memory;
 
+pub use crate::authorization_context::{AuthorizationContext, AuthorizationRecords};
+
+use crate::authorization_context;
 use crate::model::{Client, Consent, Grant, RefreshToken, Scope, Session, TokenFamily, User};
 use crate::secret::Secret;
 use std::fmt;
@@ -140,24 +143,30 @@ pub struct SessionKey<'a> {
     pub id_hash: &'a str,
 }
 
-/// What authorize and consent need before they decide.
-#[derive(Debug, Default)]
-pub struct AuthorizationContext {
-    pub client: Option<Client>,
-    /// Live and belonging to the user the cookie names.
-    pub session: Option<Session>,
-    /// Live, of that user for that client.
-    pub consent: Option<Consent>,
-}
-
 pub trait AuthorizationStore: Send + Sync {
-    /// The client, the session and the user's consent for the client, in one round trip.
+    /// The client, the session and the cookie's user's consent for the client (asked for only
+    /// with both a client id and a session), in one round trip, as stored: not judged.
+    fn load_authorization_records(
+        &self,
+        client_id: Option<&str>,
+        session: Option<SessionKey<'_>>,
+    ) -> impl Future<Output = StoreResult<AuthorizationRecords>> + Send;
+    /// The records, judged at `now` by the one rule of `authorization_context::assemble`.
     fn load_authorization_context(
         &self,
         client_id: Option<&str>,
         session: Option<SessionKey<'_>>,
         now: i64,
-    ) -> impl Future<Output = StoreResult<AuthorizationContext>> + Send;
+    ) -> impl Future<Output = StoreResult<AuthorizationContext>> + Send {
+        async move {
+            let records = self.load_authorization_records(client_id, session).await?;
+            Ok(authorization_context::assemble(
+                records,
+                session.map(|key| key.sub),
+                now,
+            ))
+        }
+    }
     /// Stores the consent and the code issued under it, in one transaction.
     fn save_consent_and_code(
         &self,

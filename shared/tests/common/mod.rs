@@ -1,15 +1,36 @@
-//! Shared by the tests that run against the local DynamoDB server (moto, started by `scripts/test`).
+//! Shared by the tests that run against the local DynamoDB server (moto, started by
+//! `scripts/test`). Without one they fail, so that a run without moto cannot pass for a run
+//! of the storage tests; `AUTH_STORAGE_TESTS=skip` leaves them out on purpose, and each
+//! says on the terminal that it was not run.
+
+pub mod records;
 
 use auth_core::config::Tables;
 use auth_core::secret::random_id;
+use std::io::Write;
 use std::process::Command;
 
-/// Fresh tables from `template.yaml` under a new prefix, or `None` (test skipped) when no
-/// local server is configured.
+/// The value of `AUTH_STORAGE_TESTS` that leaves out the tests needing the local server.
+const SKIP: &str = "skip";
+
+/// Fresh tables from `template.yaml` under a new prefix; `None` (the caller returns) only
+/// when the storage tests are skipped on purpose.
 pub fn fresh_tables() -> Option<Tables> {
-    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
-        eprintln!(
-            "AWS_ENDPOINT_URL_DYNAMODB is not set: skipped (scripts/test runs these against moto)"
+    if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("a storage test")
+            .to_string();
+        assert!(
+            std::env::var("AUTH_STORAGE_TESTS").as_deref() == Ok(SKIP),
+            "{test} needs the local DynamoDB server, and AWS_ENDPOINT_URL_DYNAMODB is not set: \
+             run scripts/test (it starts moto), or set AUTH_STORAGE_TESTS={SKIP} to leave the \
+             storage tests out"
+        );
+        // Straight to stderr: libtest would swallow `eprintln!` of a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOT RUN: {test} (AUTH_STORAGE_TESTS={SKIP}: no local DynamoDB server)"
         );
         return None;
     }

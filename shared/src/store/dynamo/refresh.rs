@@ -1,0 +1,279 @@
+//! The tokens table: refresh tokens (`rt#`), their families (`fam#`, found by grant through
+//! a sparse index) and revoked access tokens' `jti`s (`jti#`).
+
+use super::item::{
+    build_error, get_bool, get_num, get_opt_num, get_set, get_str, is_live, key, list, n, s,
+    unless_condition_failed, Item, KeySchema,
+};
+use super::pages::read_all_pages;
+use super::transaction::{transaction_created, transaction_written};
+use super::DynamoStore;
+use crate::model::{RefreshToken, TokenFamily};
+use crate::store::keys::{
+    family_key, fits_partition_key, grant_key, is_storable, refresh_token_key, revoked_jti_key,
+    storable,
+};
+use crate::store::{RefreshTokenStore, RefreshUse, RevocationStore, StoreResult};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use std::collections::HashMap;
+
+pub(super) const TOKENS: KeySchema = KeySchema {
+    partition: "pk",
+    sort: None,
+    index_partition: Some("grant_key"),
+};
+
+pub const FAMILIES_BY_GRANT_INDEX: &str = "families_by_grant";
+
+impl RevocationStore for DynamoStore {
+    async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+        let item = HashMap::from([
+            ("pk".to_string(), s(revoked_jti_key(jti))),
+            ("expires_at".to_string(), n(expires_at)),
+        ]);
+        self.put(&self.tables.tokens, &TOKENS, item).await
+    }
+
+    async fn is_jti_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
+        Ok(self
+            .get_item(
+                &self.tables.tokens,
+                &TOKENS,
+                key("pk", &revoked_jti_key(jti)),
+            )
+            .await?
+            .is_some_and(|item| is_live(&item, now)))
+    }
+}
+
+fn refresh_item(token: &RefreshToken) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(refresh_token_key(&token.token_hash))),
+        ("family_id".to_string(), s(&token.family_id)),
+        ("client_id".to_string(), s(&token.client_id)),
+        ("sub".to_string(), s(&token.sub)),
+        ("scopes".to_string(), list(&token.scopes)),
+        ("issued_at".to_string(), n(token.issued_at)),
+        ("expires_at".to_string(), n(token.expires_at)),
+        ("family_expires_at".to_string(), n(token.family_expires_at)),
+    ])
+}
+
+fn refresh_from(item: &Item) -> StoreResult<RefreshToken> {
+    let pk = get_str(item, "pk")?;
+    Ok(RefreshToken {
+        token_hash: pk.strip_prefix("rt#").unwrap_or(&pk).to_string(),
+        family_id: get_str(item, "family_id")?,
+        client_id: get_str(item, "client_id")?,
+        sub: get_str(item, "sub")?,
+        scopes: get_set(item, "scopes")?,
+        issued_at: get_num(item, "issued_at")?,
+        expires_at: get_num(item, "expires_at")?,
+        family_expires_at: get_num(item, "family_expires_at")?,
+        used_at: get_opt_num(item, "used_at"),
+        revoked: get_bool(item, "revoked"),
+    })
+}
+
+fn family_from(item: &Item) -> StoreResult<TokenFamily> {
+    let pk = get_str(item, "pk")?;
+    Ok(TokenFamily {
+        family_id: pk.strip_prefix("fam#").unwrap_or(&pk).to_string(),
+        client_id: get_str(item, "client_id")?,
+        sub: get_str(item, "sub")?,
+        expires_at: get_num(item, "expires_at")?,
+        current: get_str(item, "current")?,
+        revoked: get_bool(item, "revoked"),
+    })
+}
+
+impl DynamoStore {
+    fn put_new_token(&self, item: Item) -> StoreResult<TransactWriteItem> {
+        TOKENS.check_item(&item)?;
+        let put = Put::builder()
+            .table_name(&self.tables.tokens)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+impl RefreshTokenStore for DynamoStore {
+    async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
+        let family_item = HashMap::from([
+            ("pk".to_string(), s(family_key(&family.family_id))),
+            ("client_id".to_string(), s(&family.client_id)),
+            ("sub".to_string(), s(&family.sub)),
+            ("expires_at".to_string(), n(family.expires_at)),
+            ("current".to_string(), s(&family.current)),
+            (
+                "grant_key".to_string(),
+                s(grant_key(&family.sub, &family.client_id)),
+            ),
+        ]);
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(self.put_new_token(family_item)?)
+            .transact_items(self.put_new_token(refresh_item(first))?)
+            .send()
+            .await;
+        transaction_created(result)
+    }
+
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: i64,
+    ) -> StoreResult<RefreshUse> {
+        let pk = refresh_token_key(token_hash);
+        storable(&pk, None)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.tokens)
+            .key("pk", s(pk))
+            .update_expression("SET used_at = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(used_at) AND attribute_not_exists(revoked) \
+                 AND expires_at > :now AND client_id = :client",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":client", s(client_id))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        if let Some(output) = unless_condition_failed(result)? {
+            let token = refresh_from(&output.attributes.unwrap_or_default())?;
+            return Ok(RefreshUse::Accepted(token));
+        }
+        // Only the failure path reads: tell reuse apart from unknown, expired or foreign.
+        match self.get_refresh_token(token_hash).await? {
+            Some(token)
+                if token.client_id == client_id && (token.used_at.is_some() || token.revoked) =>
+            {
+                Ok(RefreshUse::Reused(token))
+            }
+            _ => Ok(RefreshUse::Invalid),
+        }
+    }
+
+    async fn rotate(
+        &self,
+        used: &RefreshToken,
+        next: &RefreshToken,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let family_pk = family_key(&used.family_id);
+        storable(&family_pk, None)?;
+        let advance = Update::builder()
+            .table_name(&self.tables.tokens)
+            .key("pk", s(family_pk))
+            .update_expression("SET #current = :next")
+            .condition_expression(
+                "#current = :used AND attribute_not_exists(revoked) AND expires_at > :now",
+            )
+            .expression_attribute_names("#current", "current")
+            .expression_attribute_values(":next", s(&next.token_hash))
+            .expression_attribute_values(":used", s(&used.token_hash))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(build_error)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(advance).build())
+            .transact_items(self.put_new_token(refresh_item(next))?)
+            .send()
+            .await;
+        // Cancelled by its condition: the family was revoked, expired or rotated meanwhile.
+        transaction_written(result)
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> StoreResult<bool> {
+        let family_pk = family_key(family_id);
+        storable(&family_pk, None)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.tokens)
+            .key("pk", s(family_pk))
+            .update_expression("SET revoked = :yes")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let Some(output) = unless_condition_failed(result)? else {
+            return Ok(false);
+        };
+        let family = family_from(&output.attributes.unwrap_or_default())?;
+        // The family's one live token is revoked too, so it cannot be used even once more.
+        // Whether or not the token item is still there (it may have expired, and no item has
+        // an impossible key), the family is revoked.
+        let current_pk = refresh_token_key(&family.current);
+        if is_storable(&current_pk, None) {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.tables.tokens)
+                .key("pk", s(current_pk))
+                .update_expression("SET revoked = :yes")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .send()
+                .await;
+            unless_condition_failed(result)?;
+        }
+        Ok(true)
+    }
+
+    async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        self.get_item(
+            &self.tables.tokens,
+            &TOKENS,
+            key("pk", &refresh_token_key(token_hash)),
+        )
+        .await?
+        .as_ref()
+        .map(refresh_from)
+        .transpose()
+    }
+
+    async fn get_family(&self, family_id: &str) -> StoreResult<Option<TokenFamily>> {
+        self.get_item(
+            &self.tables.tokens,
+            &TOKENS,
+            key("pk", &family_key(family_id)),
+        )
+        .await?
+        .as_ref()
+        .map(family_from)
+        .transpose()
+    }
+
+    async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
+        let grant = grant_key(sub, client_id);
+        if !fits_partition_key(&grant) {
+            return Ok(Vec::new());
+        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.tokens)
+            .index_name(FAMILIES_BY_GRANT_INDEX)
+            .key_condition_expression("grant_key = :grant")
+            .expression_attribute_values(":grant", s(&grant));
+        read_all_pages(query, self.page_size)
+            .await?
+            .iter()
+            .map(|item| {
+                let pk = get_str(item, "pk")?;
+                Ok(pk.strip_prefix("fam#").unwrap_or(&pk).to_string())
+            })
+            .collect()
+    }
+}

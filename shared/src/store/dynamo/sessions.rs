@@ -1,0 +1,47 @@
+//! Login sessions, under the hash of the cookie's id.
+
+use super::item::{get_num, get_str, is_live, key, n, s, Item, KeySchema};
+use super::DynamoStore;
+use crate::model::Session;
+use crate::store::{SessionStore, StoreResult};
+use std::collections::HashMap;
+
+pub(super) const SESSIONS: KeySchema = KeySchema::simple("id_hash");
+
+pub(super) fn session_key(id_hash: &str) -> Item {
+    key("id_hash", id_hash)
+}
+
+pub(super) fn session_from(item: &Item) -> StoreResult<Session> {
+    Ok(Session {
+        id_hash: get_str(item, "id_hash")?,
+        sub: get_str(item, "sub")?,
+        username: get_str(item, "username")?,
+        expires_at: get_num(item, "expires_at")?,
+    })
+}
+
+impl SessionStore for DynamoStore {
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        let item = HashMap::from([
+            ("id_hash".to_string(), s(&session.id_hash)),
+            ("sub".to_string(), s(&session.sub)),
+            ("username".to_string(), s(&session.username)),
+            ("expires_at".to_string(), n(session.expires_at)),
+        ]);
+        self.put_new(&self.tables.sessions, &SESSIONS, item).await
+    }
+
+    async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<Session>> {
+        let Some(item) = self
+            .get_item(&self.tables.sessions, &SESSIONS, session_key(id_hash))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !is_live(&item, now) {
+            return Ok(None);
+        }
+        session_from(&item).map(Some)
+    }
+}

@@ -1,0 +1,604 @@
+//! The storage contracts, written once over the store traits and proven on both stores:
+//! `memory::<contract>` on `MemoryStore`, `dynamo::<contract>` on `DynamoStore` against the
+//! local DynamoDB server (moto, started by `scripts/test`), each on fresh tables created
+//! from `template.yaml`. Without a local server the `dynamo::` tests fail, unless
+//! `AUTH_STORAGE_TESTS=skip` leaves them out (they then say that they were not run).
+//!
+//! The contracts: create-if-absent, consume-once (also under concurrency), expiry on read,
+//! rotation, revocation, pagination, and the authorization records as stored.
+
+mod common;
+
+use auth_core::model::*;
+use auth_core::secret::now;
+use auth_core::store::dynamo::DynamoStore;
+use auth_core::store::*;
+use common::records::{
+    client_named, consent_for, family, grant, refresh, signing_key, store_items_of_every_listing,
+};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// DynamoDB pages of this many items, so that the few items of a test span several pages.
+const PAGE_SIZE: i32 = 2;
+
+/// A DynamoDB store on fresh tables; `None` when the storage tests are skipped on purpose.
+async fn dynamo_store() -> Option<DynamoStore> {
+    let tables = common::fresh_tables()?;
+    Some(
+        DynamoStore::from_env(tables)
+            .await
+            .with_page_size(PAGE_SIZE),
+    )
+}
+
+/// Instantiates every contract for both stores, as `memory::<name>` and `dynamo::<name>`.
+macro_rules! contracts {
+    ($($contract:ident),+ $(,)?) => {
+        mod memory {
+            use auth_core::store::memory::MemoryStore;
+            use std::sync::Arc;
+            $(
+                #[tokio::test]
+                async fn $contract() {
+                    super::$contract(Arc::new(MemoryStore::default())).await;
+                }
+            )+
+        }
+
+        mod dynamo {
+            use std::sync::Arc;
+            $(
+                #[tokio::test]
+                async fn $contract() {
+                    if let Some(store) = super::dynamo_store().await {
+                        super::$contract(Arc::new(store)).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
+contracts!(
+    scopes_are_created_once_and_deleted_once,
+    clients_round_trip_and_replace_needs_an_existing_one,
+    users_are_created_once_and_deleted_once,
+    a_code_is_consumed_once_and_a_replay_is_recognised,
+    an_expired_code_is_refused_before_ttl_deletion,
+    of_concurrent_redemptions_exactly_one_succeeds,
+    sessions_and_consents_expire_on_read,
+    login_failures_count_within_a_window,
+    keys_are_listed_newest_first_and_public_reads_omit_the_private_half,
+    revoked_access_tokens_are_deny_listed_until_expiry,
+    refresh_tokens_rotate_once_and_reuse_is_recognised,
+    an_expired_refresh_token_is_refused,
+    rotation_fails_once_the_family_is_revoked,
+    of_concurrent_refreshes_exactly_one_is_accepted,
+    transactions_cancelled_by_their_condition_are_domain_outcomes,
+    every_listing_reads_every_page,
+    authorization_records_are_read_as_stored_and_judged_by_one_rule,
+);
+
+// --- create-if-absent -----------------------------------------------------------------
+
+async fn scopes_are_created_once_and_deleted_once(store: Arc<impl ScopeStore>) {
+    let scope = Scope {
+        name: "read".into(),
+        description: "Read".into(),
+    };
+    assert!(store.create_scope(&scope).await.is_ok());
+    assert!(matches!(
+        store.create_scope(&scope).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(store.list_scopes().await.ok(), Some(vec![scope]));
+    assert!(store.delete_scope("read").await.is_ok());
+    assert!(matches!(
+        store.delete_scope("read").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl ClientStore>) {
+    let mut client = Client {
+        client_id: "app".into(),
+        name: "App".into(),
+        redirect_uris: vec!["https://app.example/cb".into()],
+        allowed_scopes: BTreeSet::from(["read".to_string(), "write".to_string()]),
+        default_scopes: BTreeSet::new(),
+        kind: ClientKind::Confidential,
+        secret_hash: Some("hash".into()),
+        pkce_optional: false,
+        allow_plain_pkce: false,
+        resource_server: true,
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+    };
+    assert!(store.create_client(&client).await.is_ok());
+    assert!(matches!(
+        store.create_client(&client).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(
+        store.get_client("app").await.ok().flatten(),
+        Some(client.clone())
+    );
+    client.name = "Renamed".into();
+    assert!(store.replace_client(&client).await.is_ok());
+    assert_eq!(
+        store.get_client("app").await.ok().flatten().map(|c| c.name),
+        Some("Renamed".into())
+    );
+    client.client_id = "missing".into();
+    assert!(matches!(
+        store.replace_client(&client).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.get_client("missing").await.ok(), Some(None));
+}
+
+async fn users_are_created_once_and_deleted_once(store: Arc<impl UserStore>) {
+    let user = User {
+        username: "alice".into(),
+        sub: "user-sub".into(),
+        password_hash: "hash".into(),
+    };
+    assert!(store.create_user(&user).await.is_ok());
+    assert!(matches!(
+        store.create_user(&user).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(store.get_user("alice").await.ok().flatten(), Some(user));
+    assert!(store.delete_user("alice").await.is_ok());
+    assert_eq!(store.get_user("alice").await.ok(), Some(None));
+    assert!(matches!(
+        store.delete_user("alice").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// On DynamoDB a transaction cancelled by its condition is the domain outcome, told apart
+/// from other cancellations by its reasons (moto reports `ConditionalCheckFailed` as
+/// DynamoDB does).
+async fn transactions_cancelled_by_their_condition_are_domain_outcomes(
+    store: Arc<impl RefreshTokenStore + AuthorizationStore>,
+) {
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+        .await
+        .is_ok());
+    assert!(matches!(
+        store
+            .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(store
+        .save_consent_and_code(&consent_for("app"), &grant("code-1", t + 60))
+        .await
+        .is_ok());
+    assert!(matches!(
+        store
+            .save_consent_and_code(&consent_for("app"), &grant("code-1", t + 60))
+            .await,
+        Err(StoreError::AlreadyExists)
+    ));
+}
+
+// --- consume-once ---------------------------------------------------------------------
+
+async fn a_code_is_consumed_once_and_a_replay_is_recognised(store: Arc<impl CodeStore>) {
+    let t = now();
+    assert!(store.create_code(&grant("code-1", t + 60)).await.is_ok());
+    assert!(matches!(
+        store.create_code(&grant("code-1", t + 60)).await,
+        Err(StoreError::AlreadyExists)
+    ));
+
+    let first = store
+        .redeem_code("code-1", t, "jti-1", Some("family-1"))
+        .await;
+    let Ok(Redemption::Redeemed(redeemed)) = first else {
+        panic!("first redemption: {first:?}")
+    };
+    assert_eq!(redeemed.issued_jti.as_deref(), Some("jti-1"));
+    assert_eq!(redeemed.pkce.map(|p| p.method), Some(PkceMethod::S256));
+
+    let second = store.redeem_code("code-1", t, "jti-2", None).await;
+    let Ok(Redemption::Replayed(replayed)) = second else {
+        panic!("second redemption: {second:?}")
+    };
+    assert_eq!(
+        replayed.issued_jti.as_deref(),
+        Some("jti-1"),
+        "the replay sees what the first issued"
+    );
+    assert_eq!(replayed.issued_family.as_deref(), Some("family-1"));
+
+    assert!(matches!(
+        store.redeem_code("unknown", t, "j", None).await,
+        Ok(Redemption::Invalid)
+    ));
+}
+
+async fn of_concurrent_redemptions_exactly_one_succeeds(store: Arc<impl CodeStore + 'static>) {
+    let t = now();
+    assert!(store.create_code(&grant("race", t + 60)).await.is_ok());
+    let attempts: Vec<_> = (0..20)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .redeem_code("race", t, &format!("jti-{i}"), None)
+                    .await
+            })
+        })
+        .collect();
+    let mut redeemed = 0;
+    let mut replayed = 0;
+    for attempt in attempts {
+        match attempt.await {
+            Ok(Ok(Redemption::Redeemed(_))) => redeemed += 1,
+            Ok(Ok(Redemption::Replayed(_))) => replayed += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!((redeemed, replayed), (1, 19));
+}
+
+async fn of_concurrent_refreshes_exactly_one_is_accepted(
+    store: Arc<impl RefreshTokenStore + 'static>,
+) {
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+        .await
+        .is_ok());
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.use_refresh_token("h1", "client", t).await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for attempt in attempts {
+        match attempt.await {
+            Ok(Ok(RefreshUse::Accepted(_))) => accepted += 1,
+            Ok(Ok(RefreshUse::Reused(_))) => {}
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(accepted, 1);
+}
+
+// --- expiry on read -------------------------------------------------------------------
+
+async fn an_expired_code_is_refused_before_ttl_deletion(store: Arc<impl CodeStore>) {
+    let t = now();
+    assert!(store.create_code(&grant("old", t - 1)).await.is_ok());
+    assert!(matches!(
+        store.redeem_code("old", t, "j", None).await,
+        Ok(Redemption::Invalid)
+    ));
+}
+
+async fn sessions_and_consents_expire_on_read(store: Arc<impl SessionStore + ConsentStore>) {
+    let t = now();
+    let live = Session {
+        id_hash: "live".into(),
+        sub: "s".into(),
+        username: "u".into(),
+        expires_at: t + 60,
+    };
+    let dead = Session {
+        id_hash: "dead".into(),
+        expires_at: t - 1,
+        ..live.clone()
+    };
+    assert!(store.create_session(&live).await.is_ok());
+    assert!(store.create_session(&dead).await.is_ok());
+    assert_eq!(
+        store.get_session("live", t).await.ok().flatten(),
+        Some(live)
+    );
+    assert_eq!(store.get_session("dead", t).await.ok().flatten(), None);
+    assert_eq!(store.get_session("none", t).await.ok().flatten(), None);
+
+    let consent = Consent {
+        sub: "s".into(),
+        client_id: "c1".into(),
+        scopes: BTreeSet::from(["read".to_string()]),
+        expires_at: t + 60,
+    };
+    assert!(store.put_consent(&consent).await.is_ok());
+    assert!(store
+        .put_consent(&Consent {
+            client_id: "c2".into(),
+            expires_at: t - 1,
+            ..consent.clone()
+        })
+        .await
+        .is_ok());
+    assert_eq!(
+        store.get_consent("s", "c1", t).await.ok().flatten(),
+        Some(consent.clone())
+    );
+    assert_eq!(store.get_consent("s", "c2", t).await.ok().flatten(), None);
+    assert_eq!(
+        store.list_consents("s").await.map(|l| l.len()).ok(),
+        Some(2)
+    );
+    assert!(store.delete_consent("s", "c1").await.is_ok());
+    assert!(matches!(
+        store.delete_consent("s", "c1").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn login_failures_count_within_a_window(store: Arc<impl ThrottleStore>) {
+    let t = now();
+    assert_eq!(store.failures("alice", t).await.ok(), Some(0));
+    assert_eq!(store.record_failure("alice", t, 60).await.ok(), Some(1));
+    assert_eq!(store.record_failure("alice", t, 60).await.ok(), Some(2));
+    assert_eq!(store.failures("alice", t).await.ok(), Some(2));
+    // After the window, counting starts again.
+    assert_eq!(store.failures("alice", t + 61).await.ok(), Some(0));
+    assert_eq!(
+        store.record_failure("alice", t + 61, 60).await.ok(),
+        Some(1)
+    );
+    assert!(store.clear_failures("alice").await.is_ok());
+    assert_eq!(store.failures("alice", t + 61).await.ok(), Some(0));
+}
+
+async fn revoked_access_tokens_are_deny_listed_until_expiry(store: Arc<impl RevocationStore>) {
+    let t = now();
+    assert!(store.revoke_jti("j1", t + 60).await.is_ok());
+    assert_eq!(store.is_jti_revoked("j1", t).await.ok(), Some(true));
+    assert_eq!(store.is_jti_revoked("j1", t + 61).await.ok(), Some(false));
+    assert_eq!(store.is_jti_revoked("j2", t).await.ok(), Some(false));
+}
+
+async fn an_expired_refresh_token_is_refused(store: Arc<impl RefreshTokenStore>) {
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t - 1), &refresh("h1", "f1", t - 1))
+        .await
+        .is_ok());
+    assert!(matches!(
+        store.use_refresh_token("h1", "client", t).await,
+        Ok(RefreshUse::Invalid)
+    ));
+}
+
+// --- rotation and revocation ----------------------------------------------------------
+
+async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl RefreshTokenStore>) {
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+        .await
+        .is_ok());
+
+    // Another client cannot use it, and that attempt does not spend it.
+    assert!(matches!(
+        store.use_refresh_token("h1", "other", t).await,
+        Ok(RefreshUse::Invalid)
+    ));
+    let Ok(RefreshUse::Accepted(used)) = store.use_refresh_token("h1", "client", t).await else {
+        panic!("first use")
+    };
+    assert!(matches!(
+        store.use_refresh_token("h1", "client", t).await,
+        Ok(RefreshUse::Reused(_))
+    ));
+
+    assert_eq!(
+        store
+            .rotate(&used, &refresh("h2", "f1", t + 600), t)
+            .await
+            .ok(),
+        Some(true)
+    );
+    assert_eq!(
+        store
+            .get_family("f1")
+            .await
+            .ok()
+            .flatten()
+            .map(|f| f.current),
+        Some("h2".into())
+    );
+    // The used token cannot be rotated a second time.
+    assert_eq!(
+        store
+            .rotate(&used, &refresh("h3", "f1", t + 600), t)
+            .await
+            .ok(),
+        Some(false)
+    );
+
+    assert_eq!(
+        store.families_of("user-sub", "client").await.ok(),
+        Some(vec!["f1".to_string()])
+    );
+    assert_eq!(store.revoke_family("f1").await.ok(), Some(true));
+    assert_eq!(
+        store.revoke_family("f1").await.ok(),
+        Some(false),
+        "already revoked"
+    );
+    let current = store.get_refresh_token("h2").await.ok().flatten();
+    assert_eq!(
+        current.map(|t| t.revoked),
+        Some(true),
+        "the family's live token is revoked too"
+    );
+    assert!(matches!(
+        store.use_refresh_token("h2", "client", t).await,
+        Ok(RefreshUse::Reused(_))
+    ));
+    assert!(matches!(
+        store.use_refresh_token("unknown", "client", t).await,
+        Ok(RefreshUse::Invalid)
+    ));
+}
+
+async fn rotation_fails_once_the_family_is_revoked(store: Arc<impl RefreshTokenStore>) {
+    let t = now();
+    assert!(store
+        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
+        .await
+        .is_ok());
+    let Ok(RefreshUse::Accepted(used)) = store.use_refresh_token("h1", "client", t).await else {
+        panic!("first use")
+    };
+    assert_eq!(store.revoke_family("f1").await.ok(), Some(true));
+    assert_eq!(
+        store
+            .rotate(&used, &refresh("h2", "f1", t + 600), t)
+            .await
+            .ok(),
+        Some(false)
+    );
+    assert_eq!(
+        store.get_refresh_token("h2").await.ok().flatten(),
+        None,
+        "nothing half-written"
+    );
+}
+
+// --- listings -------------------------------------------------------------------------
+
+async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half(
+    store: Arc<impl KeyStore>,
+) {
+    for (kid, created_at, active_from) in [("old", 1, 1), ("new", 2, 9_000)] {
+        assert!(store
+            .put_key(&signing_key(kid, created_at, active_from))
+            .await
+            .is_ok());
+    }
+    let private = store.list_keys(true).await.unwrap_or_default();
+    assert_eq!(
+        private.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+        ["new", "old"]
+    );
+    assert!(private.iter().all(|k| k.private_pem.is_some()));
+    let public = store.list_keys(false).await.unwrap_or_default();
+    assert_eq!(public.len(), 2);
+    assert!(public.iter().all(|k| k.private_pem.is_none()));
+    // active_from is among the attributes a public read (and the IAM condition) allows.
+    assert_eq!(
+        public.iter().map(|k| k.active_from).collect::<Vec<_>>(),
+        [9_000, 1]
+    );
+}
+
+/// More items than a page holds (`PAGE_SIZE` on DynamoDB): every listing returns them all.
+async fn every_listing_reads_every_page(
+    store: Arc<impl KeyStore + ScopeStore + ClientStore + ConsentStore + RefreshTokenStore>,
+) {
+    let names = store_items_of_every_listing(store.as_ref(), 5).await;
+    let newest_first: Vec<&str> = names.iter().rev().map(String::as_str).collect();
+    for private in [true, false] {
+        let keys = store.list_keys(private).await.unwrap_or_default();
+        assert_eq!(
+            keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+            newest_first,
+            "keys (private: {private})"
+        );
+    }
+    let scopes = store.list_scopes().await.unwrap_or_default();
+    assert_eq!(
+        scopes.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        names
+    );
+    let clients = store.list_clients().await.unwrap_or_default();
+    assert_eq!(
+        clients
+            .iter()
+            .map(|c| c.client_id.clone())
+            .collect::<Vec<_>>(),
+        names
+    );
+    let mut consented: Vec<String> = store
+        .list_consents("user-sub")
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    consented.sort();
+    assert_eq!(consented, names);
+    let mut families = store
+        .families_of("user-sub", "client")
+        .await
+        .unwrap_or_default();
+    families.sort();
+    assert_eq!(families, names);
+}
+
+// --- the authorization records ----------------------------------------------------------
+
+/// Stores return what is stored under the keys asked for, expired or not; the one rule
+/// (`authorization_context::assemble`) judges it, whichever store read it.
+async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
+    store: Arc<impl AuthorizationStore + ClientStore + SessionStore + ConsentStore>,
+) {
+    let t = now();
+    let client = client_named("app", "App".into());
+    assert!(store.create_client(&client).await.is_ok());
+    let session = |id_hash: &str, expires_at: i64| Session {
+        id_hash: id_hash.into(),
+        sub: "user-sub".into(),
+        username: "alice".into(),
+        expires_at,
+    };
+    assert!(store.create_session(&session("live", t + 60)).await.is_ok());
+    assert!(store.create_session(&session("dead", t - 1)).await.is_ok());
+    let consent = consent_for("app");
+    assert!(store.put_consent(&consent).await.is_ok());
+    let key = |sub, id_hash| SessionKey { sub, id_hash };
+
+    let Ok(records) = store
+        .load_authorization_records(Some("app"), Some(key("user-sub", "dead")))
+        .await
+    else {
+        panic!("reading the records")
+    };
+    assert_eq!(records.client, Some(client.clone()));
+    assert_eq!(
+        records.session,
+        Some(session("dead", t - 1)),
+        "read as stored"
+    );
+    assert_eq!(records.consent, Some(consent.clone()));
+    let Ok(without_session) = store.load_authorization_records(Some("app"), None).await else {
+        panic!("reading the records")
+    };
+    assert_eq!(without_session.client, Some(client.clone()));
+    assert_eq!(without_session.session, None);
+    assert_eq!(
+        without_session.consent, None,
+        "no consent is read without a session"
+    );
+
+    for (cookie, counts) in [
+        (key("user-sub", "live"), true),
+        (key("user-sub", "dead"), false),
+        (key("other-sub", "live"), false),
+        (key("user-sub", "unknown"), false),
+    ] {
+        let Ok(context) = store
+            .load_authorization_context(Some("app"), Some(cookie), t)
+            .await
+        else {
+            panic!("loading the context for {cookie:?}")
+        };
+        assert_eq!(context.client, Some(client.clone()), "{cookie:?}");
+        assert_eq!(context.session.is_some(), counts, "{cookie:?}");
+        assert_eq!(context.consent.is_some(), counts, "{cookie:?}");
+    }
+}
