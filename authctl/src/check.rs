@@ -1,7 +1,8 @@
-//! Pure helpers of `authctl`: the command line's value parsers (the identifiers' rules
-//! are the domain's, `auth_core::ids`), the password rule, and the human forms of times
-//! and tables. No storage here.
+//! Argument syntax: the command line's value parsers (the identifiers' rules are the
+//! domain's, `auth_core::ids`), the password rule and the reading of one input line.
+//! No storage here.
 
+use auth_core::config::{parse_access_token_ttl, MAX_ACCESS_TOKEN_TTL_SECONDS};
 use auth_core::ids::{
     is_client_id, is_kid, is_scope_name, is_username, MAX_CLIENT_ID_LEN, MAX_KID_LEN,
     MAX_SCOPE_NAME_LEN, MAX_USERNAME_LEN,
@@ -83,6 +84,15 @@ pub fn grant_arg(value: &str) -> Result<GrantType, String> {
         .ok_or_else(|| "expected authorization_code or refresh_token".to_string())
 }
 
+/// The stack's access token lifetime, read as the functions read it; empty (an
+/// `AUTH_ACCESS_TOKEN_TTL_SECONDS=` left blank) is unset, so the longest there can be.
+pub fn access_token_ttl_arg(value: &str) -> Result<i64, String> {
+    if value.is_empty() {
+        return Ok(MAX_ACCESS_TOKEN_TTL_SECONDS);
+    }
+    parse_access_token_ttl(value)
+}
+
 pub fn check_password(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(format!(
@@ -107,78 +117,6 @@ pub fn dedupe<T: PartialEq + Clone>(values: &[T]) -> Vec<T> {
         }
     }
     out
-}
-
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn format_time(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let second_of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Rows as text columns separated by two spaces; the last column is not padded.
-pub fn table(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            rows.iter()
-                .filter_map(|row| row.get(i))
-                .map(|cell| cell.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    rows.iter()
-        .map(|row| {
-            let mut line = String::new();
-            for (i, cell) in row.iter().enumerate() {
-                if i + 1 < row.len() {
-                    let pad = widths[i] - cell.chars().count();
-                    line.push_str(cell);
-                    line.push_str(&" ".repeat(pad + 2));
-                } else {
-                    line.push_str(cell);
-                }
-            }
-            line.trim_end().to_string()
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// What to check when DynamoDB answers in a way that usually means a setting is wrong.
-pub fn hint(error: &str, table_prefix: &str) -> Option<String> {
-    if error.contains("ResourceNotFoundException") {
-        Some(format!(
-            "no such table: do the tables {table_prefix}-scopes, {table_prefix}-clients, ... exist? \
-             (--table-prefix or AUTH_TABLE_PREFIX names the stack)"
-        ))
-    } else if error.contains("missing signing region") {
-        Some("set AWS_REGION (or a region in the AWS_PROFILE)".to_string())
-    } else {
-        None
-    }
 }
 
 #[cfg(test)]
@@ -224,6 +162,14 @@ mod tests {
     }
 
     #[test]
+    fn access_token_lifetimes() {
+        assert_eq!(access_token_ttl_arg("900"), Ok(900));
+        assert_eq!(access_token_ttl_arg(""), Ok(86_400));
+        assert!(access_token_ttl_arg("86401").is_err());
+        assert!(access_token_ttl_arg("0").is_err());
+    }
+
+    #[test]
     fn passwords() {
         assert!(check_password("1234567").is_err());
         assert!(check_password("12345678").is_ok());
@@ -238,39 +184,5 @@ mod tests {
     #[test]
     fn dedupe_keeps_first_order() {
         assert_eq!(dedupe(&["b", "a", "b", "c", "a"]), vec!["b", "a", "c"]);
-    }
-
-    #[test]
-    fn times() {
-        assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(format_time(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(format_time(1_700_000_000), "2023-11-14 22:13:20 UTC");
-        assert_eq!(format_time(-1), "1969-12-31 23:59:59 UTC");
-        assert_eq!(format_time(4_102_444_799), "2099-12-31 23:59:59 UTC");
-    }
-
-    #[test]
-    fn tables_align_all_but_the_last_column() {
-        let rows = vec![
-            vec!["name".to_string(), "description".to_string()],
-            vec!["orders:read".to_string(), "Read your orders".to_string()],
-            vec!["x".to_string(), String::new()],
-        ];
-        assert_eq!(
-            table(&rows),
-            "name         description\norders:read  Read your orders\nx"
-        );
-    }
-
-    #[test]
-    fn hints() {
-        let missing = "cannot reach DynamoDB (service error: ResourceNotFoundException: Requested resource not found)";
-        assert!(hint(missing, "dev").is_some_and(|h| h.contains("dev-scopes")));
-        assert!(hint(
-            "cannot reach DynamoDB (dispatch failure: other: missing signing region)",
-            "dev"
-        )
-        .is_some_and(|h| h.contains("AWS_REGION")));
-        assert_eq!(hint("client x does not exist", "dev"), None);
     }
 }

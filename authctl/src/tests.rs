@@ -1,11 +1,19 @@
 //! The commands against the in-memory store, and the command line's shape.
 
-use super::*;
-use auth_core::model::Consent;
+use crate::cli::{Cli, ClientCommand, ClientCreate, ClientUpdate, Command, KeysCommand};
+use crate::output::{Error, Output};
+use crate::{clients, consents, keys, scopes, users};
+use auth_core::keys::generate_signing_key;
+use auth_core::keys::lifecycle::KeyLifecycle;
+use auth_core::model::{Client, ClientKind, Consent, GrantType};
 use auth_core::password::verify_password;
+use auth_core::secret::{now, Secret};
 use auth_core::store::memory::MemoryStore;
-use auth_core::store::SigningKey;
-use clap::CommandFactory;
+use auth_core::store::{
+    ClientStore, ConsentStore, KeyStore, RefreshTokenStore, SigningKey, UserStore,
+};
+use clap::{CommandFactory, Parser};
+use serde_json::{json, Value};
 
 /// `authctl --table-prefix test` followed by the whitespace-separated words.
 fn parse(words: &str) -> Result<Cli, clap::Error> {
@@ -51,7 +59,7 @@ fn text_of(value: &Value, field: &str) -> String {
 async fn store_with_scopes() -> MemoryStore {
     let store = MemoryStore::default();
     for name in ["profile", "orders:read"] {
-        ok(scope_create(&store, name, "a scope").await);
+        ok(scopes::create(&store, name, "a scope").await);
     }
     store
 }
@@ -110,20 +118,22 @@ fn usage_errors() {
 async fn scopes() {
     let store = store_with_scopes().await;
     assert_eq!(
-        error_of(scope_create(&store, "profile", "again").await),
+        error_of(scopes::create(&store, "profile", "again").await),
         "scope profile already exists"
     );
     assert!(
-        error_of(scope_create(&store, "bad\"name", "x").await).contains("not a valid scope name")
+        error_of(scopes::create(&store, "bad\"name", "x").await).contains("not a valid scope name")
     );
-    assert!(error_of(scope_create(&store, "x", "a\u{1b}[31m").await).contains("control characters"));
-    let listed = ok(scope_list(&store).await);
+    assert!(
+        error_of(scopes::create(&store, "x", "a\u{1b}[31m").await).contains("control characters")
+    );
+    let listed = ok(scopes::list(&store).await);
     // scripts/seed-demo greps for this exact compact form.
     assert!(listed.json.to_string().contains(r#""name":"profile""#));
     assert!(listed.text.starts_with("NAME"));
-    ok(scope_delete(&store, "profile").await);
+    ok(scopes::delete(&store, "profile").await);
     assert_eq!(
-        error_of(scope_delete(&store, "profile").await),
+        error_of(scopes::delete(&store, "profile").await),
         "scope profile does not exist"
     );
 }
@@ -135,7 +145,7 @@ async fn confidential_client_gets_a_secret_shown_once() {
         "--id shop --name Shop --redirect-uri https://shop.example/cb --redirect-uri https://shop.example/cb \
          --scope profile --scope orders:read --default-scope profile",
     );
-    let output = ok(client_create(&store, args).await);
+    let output = ok(clients::create(&store, args).await);
     let secret = text_of(&output.json, "client_secret");
     assert_eq!(secret.len(), 43, "256 bits, base64url");
     assert!(output.text.contains(&format!("client_secret: {secret}")));
@@ -147,18 +157,18 @@ async fn confidential_client_gets_a_secret_shown_once() {
     assert_eq!(stored.grant_types, vec![GrantType::AuthorizationCode]);
     assert!(stored.requires_pkce() && !stored.allow_plain_pkce);
 
-    let shown = ok(client_show(&store, "shop").await);
+    let shown = ok(clients::show(&store, "shop").await);
     let shown = format!("{}\n{}", shown.json, shown.text);
     assert!(
         !shown.contains(&secret) && !shown.contains("secret"),
         "{shown}"
     );
-    let listed = ok(client_list(&store).await);
+    let listed = ok(clients::list(&store).await);
     assert!(!listed.json.to_string().contains("secret"));
 
     let again = create_args("--id shop --name Shop --redirect-uri https://shop.example/cb");
     assert_eq!(
-        error_of(client_create(&store, again).await),
+        error_of(clients::create(&store, again).await),
         "client shop already exists"
     );
 }
@@ -167,7 +177,7 @@ async fn confidential_client_gets_a_secret_shown_once() {
 async fn public_client_has_no_secret() {
     let store = store_with_scopes().await;
     let args = create_args("--name SPA --public --redirect-uri http://127.0.0.1:8765/cb");
-    let output = ok(client_create(&store, args).await);
+    let output = ok(clients::create(&store, args).await);
     assert!(output.json.get("client_secret").is_none());
     assert!(!output.text.contains("client_secret"));
     let id = text_of(&output.json, "client_id");
@@ -179,7 +189,7 @@ async fn public_client_has_no_secret() {
 #[tokio::test]
 async fn resource_server_needs_no_redirect_uri_and_gets_no_grant() {
     let store = store_with_scopes().await;
-    let output = ok(client_create(
+    let output = ok(clients::create(
         &store,
         create_args("--id orders-api --name Orders --resource-server"),
     )
@@ -196,20 +206,20 @@ async fn resource_server_needs_no_redirect_uri_and_gets_no_grant() {
     assert!(parse("client create --name X").is_err());
     let with_grant = create_args("--name X --resource-server --grant authorization_code");
     assert_eq!(
-        error_of(client_create(&store, with_grant).await),
+        error_of(clients::create(&store, with_grant).await),
         "a client with the authorization_code grant needs --redirect-uri"
     );
-    ok(client_create(
+    ok(clients::create(
         &store,
         create_args("--id spa --public --name SPA --redirect-uri https://a.example/cb"),
     )
     .await);
     assert!(
-        error_of(client_update(&store, update_args("spa --resource-server true")).await)
+        error_of(clients::update(&store, update_args("spa --resource-server true")).await)
             .contains("only a confidential client can introspect")
     );
 
-    ok(client_update(&store, update_args("orders-api --resource-server false")).await);
+    ok(clients::update(&store, update_args("orders-api --resource-server false")).await);
     assert!(!stored_client(&store, "orders-api").await.resource_server);
 }
 
@@ -241,7 +251,7 @@ async fn client_validation() {
         ("--scope bad\\scope", "not a valid scope name"),
     ] {
         let message =
-            error_of(client_create(&store, create_args(&format!("{base} {extra}"))).await);
+            error_of(clients::create(&store, create_args(&format!("{base} {extra}"))).await);
         assert!(message.contains(expected), "{message}");
     }
     assert!(store
@@ -261,18 +271,18 @@ async fn registration_limits_are_named_in_their_errors() {
             .collect()
     };
     let message =
-        error_of(client_create(&store, create_args(&format!("--name A{}", uris(33)))).await);
+        error_of(clients::create(&store, create_args(&format!("--name A{}", uris(33)))).await);
     assert!(message.contains("at most 32 redirect URIs"), "{message}");
     // Repeated URIs count once.
     let repeated = " --redirect-uri https://a.example/cb".repeat(40);
-    ok(client_create(&store, create_args(&format!("--id app --name A{repeated}"))).await);
-    let message = error_of(client_update(&store, update_args(&format!("app{}", uris(33)))).await);
+    ok(clients::create(&store, create_args(&format!("--id app --name A{repeated}"))).await);
+    let message = error_of(clients::update(&store, update_args(&format!("app{}", uris(33)))).await);
     assert!(message.contains("at most 32 redirect URIs"), "{message}");
-    ok(client_update(&store, update_args(&format!("app{}", uris(32)))).await);
+    ok(clients::update(&store, update_args(&format!("app{}", uris(32)))).await);
 
     let long_uri = format!("https://a.example/{}", "p".repeat(2000));
     let message = error_of(
-        client_create(
+        clients::create(
             &store,
             create_args(&format!("--name A --redirect-uri {long_uri}")),
         )
@@ -280,7 +290,7 @@ async fn registration_limits_are_named_in_their_errors() {
     );
     assert!(message.contains("at most 2000 bytes"), "{message}");
     let message = error_of(
-        client_create(
+        clients::create(
             &store,
             create_args(&format!(
                 "--name {} --redirect-uri https://a.example/cb",
@@ -291,20 +301,20 @@ async fn registration_limits_are_named_in_their_errors() {
     );
     assert!(message.contains("at most 200 characters"), "{message}");
 
-    let message = error_of(scope_create(&store, "big", &"d".repeat(1001)).await);
+    let message = error_of(scopes::create(&store, "big", &"d".repeat(1001)).await);
     assert!(message.contains("at most 1000 characters"), "{message}");
-    let message = error_of(scope_create(&store, &"s".repeat(129), "x").await);
+    let message = error_of(scopes::create(&store, &"s".repeat(129), "x").await);
     assert!(message.contains("1 to 128 characters"), "{message}");
     let names: Vec<String> = (0..201).map(|i| format!("s{i}")).collect();
     for name in &names {
-        ok(scope_create(&store, name, "x").await);
+        ok(scopes::create(&store, name, "x").await);
     }
     let scopes: String = names
         .iter()
         .map(|name| format!(" --scope {name}"))
         .collect();
     let message = error_of(
-        client_create(
+        clients::create(
             &store,
             create_args(&format!(
                 "--name A --redirect-uri https://a.example/cb{scopes}"
@@ -329,26 +339,25 @@ async fn registration_limits_are_named_in_their_errors() {
 async fn client_update_rules() {
     let store = store_with_scopes().await;
     let args = create_args("--id app --name App --redirect-uri https://a.example/cb --scope profile --default-scope profile");
-    ok(client_create(&store, args).await);
+    ok(clients::create(&store, args).await);
     let old_hash = stored_client(&store, "app").await.secret_hash;
 
-    assert!(
-        error_of(client_update(&store, update_args("app")).await).starts_with("nothing to change")
-    );
+    assert!(error_of(clients::update(&store, update_args("app")).await)
+        .starts_with("nothing to change"));
     assert_eq!(
-        error_of(client_update(&store, update_args("nope --name X")).await),
+        error_of(clients::update(&store, update_args("nope --name X")).await),
         "client nope does not exist"
     );
-    let narrowed = client_update(&store, update_args("app --scope orders:read")).await;
+    let narrowed = clients::update(&store, update_args("app --scope orders:read")).await;
     assert!(error_of(narrowed).contains("default scope profile is not among"));
-    let bad_uri = client_update(&store, update_args("app --redirect-uri ftp://x")).await;
+    let bad_uri = clients::update(&store, update_args("app --redirect-uri ftp://x")).await;
     assert!(error_of(bad_uri).contains("\"ftp://x\" is refused"));
 
     let args = update_args(
         "app --scope orders:read --no-default-scope --pkce-optional --allow-plain-pkce true \
          --grant authorization_code --grant refresh_token --rotate-secret --redirect-uri com.example.app:/cb",
     );
-    let output = ok(client_update(&store, args).await);
+    let output = ok(clients::update(&store, args).await);
     let client = stored_client(&store, "app").await;
     assert_eq!(
         client.secret_hash,
@@ -363,7 +372,7 @@ async fn client_update_rules() {
         vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
     );
 
-    let output = ok(client_update(
+    let output = ok(clients::update(
         &store,
         update_args("app --pkce-required --allow-plain-pkce false"),
     )
@@ -372,23 +381,23 @@ async fn client_update_rules() {
     let client = stored_client(&store, "app").await;
     assert!(!client.pkce_optional && !client.allow_plain_pkce);
 
-    ok(client_create(
+    ok(clients::create(
         &store,
         create_args("--id spa --public --name SPA --redirect-uri https://a.example/cb"),
     )
     .await);
     assert!(
-        error_of(client_update(&store, update_args("spa --pkce-optional")).await)
+        error_of(clients::update(&store, update_args("spa --pkce-optional")).await)
             .contains("must use PKCE")
     );
     assert!(
-        error_of(client_update(&store, update_args("spa --rotate-secret")).await)
+        error_of(clients::update(&store, update_args("spa --rotate-secret")).await)
             .contains("no secret")
     );
 
-    ok(client_delete(&store, "spa").await);
+    ok(clients::delete(&store, "spa").await);
     assert_eq!(
-        error_of(client_delete(&store, "spa").await),
+        error_of(clients::delete(&store, "spa").await),
         "client spa does not exist"
     );
 }
@@ -396,9 +405,9 @@ async fn client_update_rules() {
 #[tokio::test]
 async fn users() {
     let store = MemoryStore::default();
-    let short = user_create(&store, "alice", || Ok(Secret::new("1234567"))).await;
+    let short = users::create(&store, "alice", || Ok(Secret::new("1234567"))).await;
     assert!(error_of(short).contains("at least 8 characters"));
-    let output = ok(user_create(&store, "alice", || Ok(Secret::new("correct horse"))).await);
+    let output = ok(users::create(&store, "alice", || Ok(Secret::new("correct horse"))).await);
     let user = store.get_user("alice").await.ok().flatten();
     let Some(user) = user else {
         panic!("alice not stored")
@@ -407,19 +416,19 @@ async fn users() {
     assert!(verify_password("correct horse", &user.password_hash));
 
     // A duplicate is refused before the password is asked for.
-    let duplicate = user_create(&store, "alice", || panic!("asked for a password")).await;
+    let duplicate = users::create(&store, "alice", || panic!("asked for a password")).await;
     assert_eq!(error_of(duplicate), "user alice already exists");
 
-    let shown = ok(user_show(&store, "alice").await);
+    let shown = ok(users::show(&store, "alice").await);
     assert_eq!(shown.json, json!({ "username": "alice", "sub": user.sub }));
     assert!(!shown.text.contains("argon2"));
-    ok(user_delete(&store, "alice").await);
+    ok(users::delete(&store, "alice").await);
     assert_eq!(
-        error_of(user_show(&store, "alice").await),
+        error_of(users::show(&store, "alice").await),
         "user alice does not exist"
     );
     assert_eq!(
-        error_of(user_delete(&store, "alice").await),
+        error_of(users::delete(&store, "alice").await),
         "user alice does not exist"
     );
 }
@@ -427,7 +436,7 @@ async fn users() {
 #[tokio::test]
 async fn consents() {
     let store = MemoryStore::default();
-    ok(user_create(&store, "bob", || Ok(Secret::new("long enough"))).await);
+    ok(users::create(&store, "bob", || Ok(Secret::new("long enough"))).await);
     let Some(bob) = store.get_user("bob").await.ok().flatten() else {
         panic!("bob not stored")
     };
@@ -440,7 +449,7 @@ async fn consents() {
         };
         assert!(store.put_consent(&consent).await.is_ok());
     }
-    let listed = ok(consent_list(&store, "bob").await);
+    let listed = ok(consents::list(&store, "bob").await);
     assert_eq!(listed.json.as_array().map(Vec::len), Some(3));
     assert_eq!(listed.json[0]["scopes"], json!(["profile"]));
     assert!(listed.text.contains("(expired)"));
@@ -468,7 +477,7 @@ async fn consents() {
     };
     assert!(store.create_family(&family, &first).await.is_ok());
 
-    let one = ok(consent_revoke(&store, "bob", Some("b")).await);
+    let one = ok(consents::revoke(&store, "bob", Some("b")).await);
     assert_eq!(
         one.json,
         json!({ "removed": 1, "client_ids": ["b"], "refresh_families_revoked": 1 })
@@ -479,10 +488,10 @@ async fn consents() {
         .flatten();
     assert_eq!(revoked.map(|f| f.revoked), Some(true));
     assert_eq!(
-        error_of(consent_revoke(&store, "bob", Some("b")).await),
+        error_of(consents::revoke(&store, "bob", Some("b")).await),
         "user bob has no consent for client b"
     );
-    let all = ok(consent_revoke(&store, "bob", None).await);
+    let all = ok(consents::revoke(&store, "bob", None).await);
     assert_eq!(
         all.json,
         json!({ "removed": 2, "client_ids": ["a", "c"], "refresh_families_revoked": 0 })
@@ -492,11 +501,11 @@ async fn consents() {
         "removed 2 consents of user bob (clients a, c); revoked 0 refresh token families"
     );
     assert_eq!(
-        ok(consent_revoke(&store, "bob", None).await).text,
+        ok(consents::revoke(&store, "bob", None).await).text,
         "removed 0 consents of user bob; revoked 0 refresh token families"
     );
     assert_eq!(
-        error_of(consent_list(&store, "carol").await),
+        error_of(consents::list(&store, "carol").await),
         "user carol does not exist"
     );
 }
@@ -531,12 +540,15 @@ fn status_pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The output of `keys rotate`, `list` and `delete`; what each key does over time is
+/// tested with the lifecycle itself (`auth_core::keys::lifecycle`).
 #[tokio::test]
 async fn key_rotation_publishes_first_then_signs_and_keeps_keys_while_their_tokens_live() {
     let store = MemoryStore::default();
+    let lifecycle = KeyLifecycle::new(86_400);
     // The first key signs at once, whatever --activate-in says: nothing else could sign.
     // It is dated back a little, so that a Lambda clock behind ours does not wait for it.
-    let first = ok(keys_rotate(&store, Some(600)).await);
+    let first = ok(keys::rotate(&store, &lifecycle, Some(600)).await);
     let first_kid = text_of(&first.json, "kid");
     assert!(first.text.contains("signs now") && first.text.contains("retired: none"));
     assert!(first.json["active_from"].as_i64() < first.json["created_at"].as_i64());
@@ -553,7 +565,7 @@ async fn key_rotation_publishes_first_then_signs_and_keeps_keys_while_their_toke
     }
     // A routine rotation: published now, signs in 600 s; the first key signs until then.
     // `older` signed until `first` started (just now): kept. `oldest` stopped two days ago.
-    let rotated = ok(keys_rotate(&store, None).await);
+    let rotated = ok(keys::rotate(&store, &lifecycle, None).await);
     let new_kid = text_of(&rotated.json, "kid");
     assert!(!rotated.text.contains("PRIVATE") && !rotated.json.to_string().contains("PRIVATE"));
     assert_eq!(
@@ -564,9 +576,15 @@ async fn key_rotation_publishes_first_then_signs_and_keeps_keys_while_their_toke
     assert!(rotated
         .text
         .contains(&format!("signing until then: {first_kid}")));
+    assert!(rotated
+        .text
+        .contains(&format!("still published: {} (previous)", older.kid)));
     assert_eq!(rotated.json["previous"], json!(older.kid));
     assert_eq!(rotated.json["retired"], json!([oldest.kid]));
-    let listed = ok(keys_list(&store).await);
+    assert!(rotated
+        .text
+        .ends_with(&format!("\nretired: {}", oldest.kid)));
+    let listed = ok(keys::list(&store, &lifecycle).await);
     assert_eq!(
         statuses(&listed),
         status_pairs(&[
@@ -576,36 +594,73 @@ async fn key_rotation_publishes_first_then_signs_and_keeps_keys_while_their_toke
         ])
     );
     assert!(!listed.json.to_string().contains("PRIVATE") && listed.text.contains("pending"));
+    assert_eq!(listed.json[1]["current"], json!(true));
 
     // After a compromise: --activate-in 0 signs at once. The pending key it overtakes will
     // never sign; the first key signed until now, so it stays published until deleted.
-    let emergency = ok(keys_rotate(&store, Some(0)).await);
+    let emergency = ok(keys::rotate(&store, &lifecycle, Some(0)).await);
     let emergency_kid = text_of(&emergency.json, "kid");
     assert!(emergency.text.contains("signs now"));
+    assert!(!emergency.text.contains("signing until then"));
     assert_eq!(emergency.json["signing"], json!(emergency_kid));
     assert_eq!(emergency.json["previous"], json!(first_kid));
-    assert!(error_of(keys_delete(&store, &emergency_kid).await).contains("is the one that signs"));
-    ok(keys_delete(&store, &first_kid).await);
+    assert!(error_of(keys::delete(&store, &emergency_kid).await).contains("is the one that signs"));
+    let deleted = ok(keys::delete(&store, &first_kid).await);
     assert_eq!(
-        error_of(keys_delete(&store, &first_kid).await),
+        deleted.text,
+        format!("deleted signing key {first_kid}; tokens it signed no longer verify")
+    );
+    assert_eq!(
+        error_of(keys::delete(&store, &first_kid).await),
         format!("signing key {first_kid} does not exist")
     );
+    let listed = ok(keys::list(&store, &lifecycle).await);
+    assert_eq!(
+        statuses(&listed),
+        status_pairs(&[
+            (&emergency_kid, "current"),
+            (&new_kid, "pending"),
+            (&older.kid, "previous")
+        ])
+    );
 
-    // Later: once due, the overtaken key is useless; `older` stopped signing long ago.
-    let keys = store.list_keys(false).await.unwrap_or_default();
-    let in_an_hour = now() * 1000 + 3_600_000;
-    let roles: Vec<&str> = key_roles(&keys, in_an_hour)
-        .iter()
-        .map(|r| r.name())
-        .collect();
-    assert_eq!(roles, ["current", "retired", "previous"], "{keys:?}");
-    let in_two_days = now() * 1000 + 2 * day;
-    let roles: Vec<&str> = key_roles(&keys, in_two_days)
-        .iter()
-        .map(|r| r.name())
-        .collect();
-    assert_eq!(roles, ["current", "retired", "previous"]);
-
+    let empty = MemoryStore::default();
+    assert_eq!(
+        ok(keys::list(&empty, &lifecycle).await).text,
+        "no signing keys: create one with `authctl keys rotate`"
+    );
     assert!(parse("keys rotate --activate-in 604801").is_err());
     assert!(parse("keys rotate --activate-in -1").is_err());
+}
+
+/// How long keys stay published follows the stack's access token lifetime; unknown, the
+/// longest the template allows, so that no live token loses its key.
+#[test]
+fn the_access_token_lifetime_sets_key_retention() {
+    let lifecycle_of = |words: &str| match parse(words).map(|cli| cli.command) {
+        Ok(Command::Keys(KeysCommand::Rotate { tokens, .. } | KeysCommand::List { tokens })) => {
+            tokens.lifecycle()
+        }
+        other => panic!("not a keys rotate or list: {other:?}"),
+    };
+    assert_eq!(
+        lifecycle_of("keys rotate --access-token-ttl 900"),
+        KeyLifecycle::new(900)
+    );
+    assert_eq!(
+        lifecycle_of("keys list --access-token-ttl 3600"),
+        KeyLifecycle::new(3600)
+    );
+    // The variable the functions read sets the default; unset, it is the template's maximum.
+    if std::env::var_os("AUTH_ACCESS_TOKEN_TTL_SECONDS").is_none() {
+        assert_eq!(lifecycle_of("keys rotate"), KeyLifecycle::new(86_400));
+        assert_eq!(lifecycle_of("keys list"), KeyLifecycle::new(86_400));
+    }
+    for bad in ["0", "86401", "-1", "1h"] {
+        assert!(
+            parse(&format!("keys rotate --access-token-ttl {bad}")).is_err(),
+            "{bad}"
+        );
+    }
+    assert!(parse("keys delete abc --access-token-ttl 900").is_err());
 }

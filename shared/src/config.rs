@@ -63,6 +63,13 @@ pub struct Config {
 }
 
 pub const MAX_CODE_TTL_SECONDS: i64 = 600;
+pub const DEFAULT_ACCESS_TOKEN_TTL_SECONDS: i64 = 900;
+/// The longest access token lifetime: `MaxValue` of `AccessTokenTtlSeconds` in template.yaml.
+/// Signing keys stay published this long after they stop signing (`keys::lifecycle`), so a
+/// deployment that set a longer one would see its tokens stop verifying before they expire.
+pub const MAX_ACCESS_TOKEN_TTL_SECONDS: i64 = 86_400;
+/// The variable that sets the access token lifetime, for the functions and for authctl.
+pub const ACCESS_TOKEN_TTL_VARIABLE: &str = "AUTH_ACCESS_TOKEN_TTL_SECONDS";
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -87,7 +94,7 @@ impl Config {
             audience,
             tables: Tables::from_env()?,
             code_ttl_seconds,
-            access_token_ttl_seconds: seconds("AUTH_ACCESS_TOKEN_TTL_SECONDS", 900)?,
+            access_token_ttl_seconds: access_token_ttl_from_env()?,
             consent_ttl_seconds: seconds("AUTH_CONSENT_TTL_SECONDS", 90 * 24 * 3600)?,
             session_ttl_seconds: seconds("AUTH_SESSION_TTL_SECONDS", 8 * 3600)?,
             refresh_idle_ttl_seconds: seconds("AUTH_REFRESH_IDLE_TTL_SECONDS", 14 * 24 * 3600)?,
@@ -105,7 +112,7 @@ impl Config {
             audience: "https://api.example.test".into(),
             tables: Tables::with_prefix("test"),
             code_ttl_seconds: 60,
-            access_token_ttl_seconds: 900,
+            access_token_ttl_seconds: DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
             consent_ttl_seconds: 3600,
             session_ttl_seconds: 3600,
             refresh_idle_ttl_seconds: 3600,
@@ -143,6 +150,25 @@ fn required(name: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// `AUTH_ACCESS_TOKEN_TTL_SECONDS`, read as `parse_access_token_ttl` reads it (authctl too).
+fn access_token_ttl_from_env() -> Result<i64, ConfigError> {
+    match env::var(ACCESS_TOKEN_TTL_VARIABLE) {
+        Ok(value) if !value.is_empty() => parse_access_token_ttl(&value)
+            .map_err(|why| ConfigError(format!("{ACCESS_TOKEN_TTL_VARIABLE}: {why}"))),
+        _ => Ok(DEFAULT_ACCESS_TOKEN_TTL_SECONDS),
+    }
+}
+
+/// An access token lifetime in seconds: 1 to `MAX_ACCESS_TOKEN_TTL_SECONDS`.
+pub fn parse_access_token_ttl(value: &str) -> Result<i64, String> {
+    match value.parse::<i64>() {
+        Ok(seconds) if (1..=MAX_ACCESS_TOKEN_TTL_SECONDS).contains(&seconds) => Ok(seconds),
+        _ => Err(format!(
+            "an access token lifetime is 1 to {MAX_ACCESS_TOKEN_TTL_SECONDS} seconds"
+        )),
+    }
+}
+
 fn seconds(name: &str, default: i64) -> Result<i64, ConfigError> {
     match env::var(name) {
         Ok(value) if !value.is_empty() => match value.parse::<i64>() {
@@ -152,5 +178,41 @@ fn seconds(name: &str, default: i64) -> Result<i64, ConfigError> {
             ))),
         },
         _ => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_token_lifetimes() {
+        assert_eq!(parse_access_token_ttl("900"), Ok(900));
+        assert_eq!(parse_access_token_ttl("86400"), Ok(86_400));
+        for bad in ["0", "-5", "86401", "15m", ""] {
+            assert!(parse_access_token_ttl(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The longest lifetime is the template's: key retention relies on no token living
+    /// longer. The default is the template's too.
+    #[test]
+    fn access_token_lifetimes_match_the_template() {
+        let template = include_str!("../../template.yaml");
+        // The parameter's lines, from its name to its description.
+        let parameter: Vec<&str> = template
+            .lines()
+            .map(str::trim)
+            .skip_while(|line| *line != "AccessTokenTtlSeconds:")
+            .take_while(|line| !line.is_empty() && !line.starts_with("Description:"))
+            .collect();
+        let field = |name: &str| -> Option<i64> {
+            parameter
+                .iter()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|value| value.trim().parse().ok())
+        };
+        assert_eq!(field("MaxValue:"), Some(MAX_ACCESS_TOKEN_TTL_SECONDS));
+        assert_eq!(field("Default:"), Some(DEFAULT_ACCESS_TOKEN_TTL_SECONDS));
     }
 }

@@ -1,5 +1,7 @@
-//! RSA signing keys: generation (for `authctl keys rotate` and the local stack)
-//! and the public JWK form that the JWKS endpoint publishes.
+//! RSA signing keys: generation (for `authctl keys rotate` and the local stack) and their
+//! RFC 7638 thumbprint. What a key does over its life is `lifecycle`'s.
+
+pub mod lifecycle;
 
 use crate::secret::sha256_b64;
 use crate::secret::Secret;

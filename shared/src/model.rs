@@ -208,6 +208,15 @@ pub fn check_scope_description(description: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Each URI passes `validate_redirect_uri`; the error names the first that does not.
+pub fn check_redirect_uris(uris: &[String]) -> Result<(), String> {
+    for uri in uris {
+        validate_redirect_uri(uri)
+            .map_err(|why| format!("redirect URI {uri:?} is refused: {why}"))?;
+    }
+    Ok(())
+}
+
 /// The registration rules and limits a client must meet before it is stored.
 pub fn validate_client(client: &Client) -> Result<(), String> {
     if !ids::is_client_id(&client.client_id) {
@@ -222,10 +231,7 @@ pub fn validate_client(client: &Client) -> Result<(), String> {
             "a client has at most {MAX_REDIRECT_URIS} redirect URIs"
         ));
     }
-    for uri in &client.redirect_uris {
-        validate_redirect_uri(uri)
-            .map_err(|why| format!("redirect URI {uri:?} is refused: {why}"))?;
-    }
+    check_redirect_uris(&client.redirect_uris)?;
     for (scopes, what) in [
         (&client.allowed_scopes, "allowed"),
         (&client.default_scopes, "default"),

@@ -131,8 +131,9 @@ impl Signer {
     }
 }
 
-/// How long a warm container signs with the key it loaded before looking for a newer one.
-pub const SIGNER_CACHE_SECONDS: i64 = 300;
+// The key lifecycle decides which key signs and for how long a warm container may keep it;
+// both stay reachable here, where the token function has always found them.
+pub use crate::keys::lifecycle::{signing_key, SIGNER_CACHE_SECONDS};
 
 /// The current signer, loaded once and reused for `SIGNER_CACHE_SECONDS`: a warm
 /// token request makes no key read. After `authctl keys rotate`, containers switch
@@ -162,13 +163,6 @@ impl SignerCache {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-/// The key that signs at `now_ms`: the newest of those already active. A key rotated in
-/// with a delay is published (JWKS) before it signs, so that verifiers that cache the key
-/// set have fetched it before they meet a token signed with it.
-pub fn signing_key(keys_newest_first: &[SigningKey], now_ms: i64) -> Option<&SigningKey> {
-    keys_newest_first.iter().find(|k| k.active_from <= now_ms)
 }
 
 /// Verifies one of our access tokens offline, as an API would: signature by a

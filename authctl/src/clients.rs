@@ -1,0 +1,330 @@
+//! `authctl client`: registering and changing OAuth clients. The registration rules and
+//! limits are the domain's (`auth_core::model::validate_client`, `validate_redirect_uri`,
+//! `client_name`); here, what the options mean and the checks against the scope catalogue.
+
+use crate::check;
+use crate::cli::{ClientCommand, ClientCreate, ClientUpdate};
+use crate::output::{store_error, table, Error, Output};
+use auth_core::ids::is_scope_name;
+use auth_core::model::{
+    check_redirect_uris, client_name, validate_client, Client, ClientKind, GrantType, ScopeSet,
+};
+use auth_core::secret::{random_id, Secret, TOKEN_BYTES};
+use auth_core::store::{ClientStore, ScopeStore};
+use serde_json::json;
+
+pub async fn run(
+    store: &(impl ClientStore + ScopeStore),
+    command: ClientCommand,
+) -> Result<Output, Error> {
+    match command {
+        ClientCommand::Create(args) => create(store, args).await,
+        ClientCommand::List => list(store).await,
+        ClientCommand::Show { id } => show(store, &id).await,
+        ClientCommand::Update(args) => update(store, args).await,
+        ClientCommand::Delete { id } => delete(store, &id).await,
+    }
+}
+
+pub async fn create(
+    store: &(impl ClientStore + ScopeStore),
+    args: ClientCreate,
+) -> Result<Output, Error> {
+    let grants = match (args.grants.is_empty(), args.resource_server) {
+        // An API registered to introspect takes part in no flow unless asked to.
+        (true, true) => Vec::new(),
+        (true, false) => vec![GrantType::AuthorizationCode],
+        (false, _) => checked_grants(&args.grants)?,
+    };
+    if !grants.is_empty() && args.redirect_uris.is_empty() {
+        return Err(Error(
+            "a client with the authorization_code grant needs --redirect-uri".into(),
+        ));
+    }
+    let kind = if args.public {
+        ClientKind::Public
+    } else {
+        ClientKind::Confidential
+    };
+    let secret = (kind == ClientKind::Confidential).then(|| Secret::generate(TOKEN_BYTES));
+    let client = Client {
+        client_id: args.id.unwrap_or_else(random_id),
+        name: client_name(&args.name)?,
+        redirect_uris: checked_redirect_uris(&args.redirect_uris)?,
+        allowed_scopes: catalogued_scopes(store, &args.scopes).await?,
+        default_scopes: args.default_scopes.into_iter().collect(),
+        kind,
+        secret_hash: secret.as_ref().map(Secret::hash),
+        pkce_optional: args.pkce_optional,
+        allow_plain_pkce: args.allow_plain_pkce,
+        grant_types: grants,
+        resource_server: args.resource_server,
+    };
+    check_default_scopes(&client)?;
+    validate_client(&client)?;
+    let what = format!("client {}", client.client_id);
+    store
+        .create_client(&client)
+        .await
+        .map_err(store_error(&what))?;
+    Ok(client_output(
+        &format!("created {what}"),
+        &client,
+        secret.as_ref(),
+    ))
+}
+
+pub async fn list(store: &impl ClientStore) -> Result<Output, Error> {
+    let clients = store.list_clients().await?;
+    let text = if clients.is_empty() {
+        "no clients".to_string()
+    } else {
+        let mut rows = vec![vec![
+            "CLIENT_ID".to_string(),
+            "KIND".to_string(),
+            "NAME".to_string(),
+        ]];
+        rows.extend(clients.iter().map(|c| {
+            vec![
+                c.client_id.clone(),
+                kind_name(c.kind).to_string(),
+                c.name.clone(),
+            ]
+        }));
+        table(&rows)
+    };
+    Ok(Output {
+        json: json!(clients),
+        text,
+    })
+}
+
+pub async fn show(store: &impl ClientStore, id: &str) -> Result<Output, Error> {
+    let client = store
+        .get_client(id)
+        .await?
+        .ok_or_else(|| Error(format!("client {id} does not exist")))?;
+    Ok(Output {
+        json: json!(client),
+        text: client_details(&client),
+    })
+}
+
+pub async fn update(
+    store: &(impl ClientStore + ScopeStore),
+    args: ClientUpdate,
+) -> Result<Output, Error> {
+    if args.changes_nothing() {
+        return Err(Error(
+            "nothing to change: give at least one option (see `authctl client update --help`)"
+                .into(),
+        ));
+    }
+    let what = format!("client {}", args.id);
+    let mut client = store
+        .get_client(&args.id)
+        .await?
+        .ok_or_else(|| Error(format!("{what} does not exist")))?;
+    if let Some(name) = &args.name {
+        client.name = client_name(name)?;
+    }
+    if !args.redirect_uris.is_empty() {
+        client.redirect_uris = checked_redirect_uris(&args.redirect_uris)?;
+    }
+    if !args.scopes.is_empty() || args.no_scope {
+        client.allowed_scopes = catalogued_scopes(store, &args.scopes).await?;
+    }
+    if !args.default_scopes.is_empty() || args.no_default_scope {
+        client.default_scopes = args.default_scopes.iter().cloned().collect();
+    }
+    check_default_scopes(&client)?;
+    if args.pkce_optional {
+        if client.kind == ClientKind::Public {
+            return Err(Error(format!(
+                "{what} is public: public clients must use PKCE"
+            )));
+        }
+        client.pkce_optional = true;
+    }
+    if args.pkce_required {
+        client.pkce_optional = false;
+    }
+    if let Some(allow) = args.allow_plain_pkce {
+        client.allow_plain_pkce = allow;
+    }
+    if !args.grants.is_empty() {
+        client.grant_types = checked_grants(&args.grants)?;
+    }
+    if let Some(resource_server) = args.resource_server {
+        if resource_server && client.kind == ClientKind::Public {
+            return Err(Error(format!(
+                "{what} is public: only a confidential client can introspect"
+            )));
+        }
+        client.resource_server = resource_server;
+    }
+    let secret = if args.rotate_secret {
+        if client.kind == ClientKind::Public {
+            return Err(Error(format!(
+                "{what} is public: it has no secret to rotate"
+            )));
+        }
+        let secret = Secret::generate(TOKEN_BYTES);
+        client.secret_hash = Some(secret.hash());
+        Some(secret)
+    } else {
+        None
+    };
+    validate_client(&client)?;
+    store
+        .replace_client(&client)
+        .await
+        .map_err(store_error(&what))?;
+    Ok(client_output(
+        &format!("updated {what}"),
+        &client,
+        secret.as_ref(),
+    ))
+}
+
+pub async fn delete(store: &impl ClientStore, id: &str) -> Result<Output, Error> {
+    store
+        .delete_client(id)
+        .await
+        .map_err(store_error(&format!("client {id}")))?;
+    Ok(Output {
+        json: json!({ "deleted": id }),
+        text: format!("deleted client {id}"),
+    })
+}
+
+/// Every URI must pass the registration rules; duplicates are dropped.
+fn checked_redirect_uris(uris: &[String]) -> Result<Vec<String>, Error> {
+    check_redirect_uris(uris)?;
+    Ok(check::dedupe(uris))
+}
+
+/// The named scopes, each a valid scope token that exists in the catalogue.
+async fn catalogued_scopes(store: &impl ScopeStore, names: &[String]) -> Result<ScopeSet, Error> {
+    if let Some(bad) = names.iter().find(|name| !is_scope_name(name)) {
+        return Err(Error(format!(
+            "{bad:?} is not a valid scope name: {}",
+            check::scope_name_rule()
+        )));
+    }
+    if names.is_empty() {
+        return Ok(ScopeSet::new());
+    }
+    let catalogue: ScopeSet = store
+        .list_scopes()
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let unknown: Vec<String> = check::dedupe(names)
+        .into_iter()
+        .filter(|name| !catalogue.contains(name))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error(format!(
+            "unknown scope {}: create it first with `authctl scope create`",
+            unknown.join(", ")
+        )));
+    }
+    Ok(names.iter().cloned().collect())
+}
+
+fn check_default_scopes(client: &Client) -> Result<(), Error> {
+    let outside: Vec<&str> = client
+        .default_scopes
+        .difference(&client.allowed_scopes)
+        .map(String::as_str)
+        .collect();
+    if outside.is_empty() {
+        Ok(())
+    } else {
+        Err(Error(format!(
+            "default scope {} is not among the client's allowed scopes (--scope)",
+            outside.join(", ")
+        )))
+    }
+}
+
+/// Grant types without duplicates; refresh tokens come only from authorization codes here.
+fn checked_grants(grants: &[GrantType]) -> Result<Vec<GrantType>, Error> {
+    let grants = check::dedupe(grants);
+    if !grants.contains(&GrantType::AuthorizationCode) {
+        return Err(Error(
+            "a client needs the authorization_code grant: refresh tokens are only issued with it"
+                .into(),
+        ));
+    }
+    Ok(grants)
+}
+
+fn kind_name(kind: ClientKind) -> &'static str {
+    match kind {
+        ClientKind::Confidential => "confidential",
+        ClientKind::Public => "public",
+    }
+}
+
+fn client_details(client: &Client) -> String {
+    let join = |values: &mut dyn Iterator<Item = &str>| {
+        let joined = values.collect::<Vec<_>>().join(" ");
+        if joined.is_empty() {
+            "(none)".to_string()
+        } else {
+            joined
+        }
+    };
+    let pkce = match (client.requires_pkce(), client.allow_plain_pkce) {
+        (true, false) => "required (S256)",
+        (true, true) => "required (S256 or plain)",
+        (false, false) => "optional (S256)",
+        (false, true) => "optional (S256 or plain)",
+    };
+    let mut rows = vec![
+        vec!["client_id:".to_string(), client.client_id.clone()],
+        vec!["name:".to_string(), client.name.clone()],
+        vec!["kind:".to_string(), kind_name(client.kind).to_string()],
+    ];
+    for (i, uri) in client.redirect_uris.iter().enumerate() {
+        let label = if i == 0 { "redirect_uris:" } else { "" };
+        rows.push(vec![label.to_string(), uri.clone()]);
+    }
+    rows.push(vec![
+        "allowed_scopes:".to_string(),
+        join(&mut client.allowed_scopes.iter().map(String::as_str)),
+    ]);
+    rows.push(vec![
+        "default_scopes:".to_string(),
+        join(&mut client.default_scopes.iter().map(String::as_str)),
+    ]);
+    rows.push(vec![
+        "grant_types:".to_string(),
+        join(&mut client.grant_types.iter().map(|g| g.as_str())),
+    ]);
+    rows.push(vec!["pkce:".to_string(), pkce.to_string()]);
+    if client.resource_server {
+        rows.push(vec![
+            "resource_server:".to_string(),
+            "yes: may introspect every client's access tokens".to_string(),
+        ]);
+    }
+    table(&rows)
+}
+
+/// A client as created or updated, with its new secret when there is one.
+fn client_output(headline: &str, client: &Client, secret: Option<&Secret>) -> Output {
+    let mut json = json!(client);
+    let mut text = format!("{headline}\n{}", client_details(client));
+    if let Some(secret) = secret {
+        json["client_secret"] = json!(secret.expose());
+        text.push_str(&format!(
+            "\n\nclient_secret: {}\nThe client secret is shown only this once: store it now (only its hash is kept).",
+            secret.expose()
+        ));
+    }
+    Output { json, text }
+}

@@ -1,0 +1,105 @@
+//! `authctl user`: the end users who sign in. Passwords are read from standard input or
+//! a prompt, never from an argument, and only their argon2 hash is stored.
+
+use crate::check;
+use crate::cli::UserCommand;
+use crate::output::{store_error, table, Error, Output};
+use auth_core::model::User;
+use auth_core::password::hash_password;
+use auth_core::secret::{random_id, Secret};
+use auth_core::store::UserStore;
+use serde_json::json;
+use std::io::{self, BufRead, IsTerminal};
+
+pub async fn run(store: &impl UserStore, command: UserCommand) -> Result<Output, Error> {
+    match command {
+        UserCommand::Create {
+            username,
+            password_stdin,
+        } => create(store, &username, || read_password(password_stdin)).await,
+        UserCommand::Show { username } => show(store, &username).await,
+        UserCommand::Delete { username } => delete(store, &username).await,
+    }
+}
+
+pub async fn create(
+    store: &impl UserStore,
+    username: &str,
+    password: impl FnOnce() -> Result<Secret, Error>,
+) -> Result<Output, Error> {
+    let what = format!("user {username}");
+    // Checked before asking for the password, so that nobody types one for nothing.
+    if store.get_user(username).await?.is_some() {
+        return Err(Error(format!("{what} already exists")));
+    }
+    let password = password()?;
+    check::check_password(password.expose())?;
+    let user = User {
+        username: username.to_string(),
+        sub: random_id(),
+        password_hash: hash_password(password.expose())
+            .map_err(|e| Error(format!("cannot hash the password: {e}")))?,
+    };
+    store.create_user(&user).await.map_err(store_error(&what))?;
+    Ok(Output {
+        json: json!({ "username": user.username, "sub": user.sub }),
+        text: format!("created user {} (sub {})", user.username, user.sub),
+    })
+}
+
+/// The password: one line of stdin when asked or when stdin is not a terminal,
+/// otherwise typed twice at a prompt without echo.
+fn read_password(from_stdin: bool) -> Result<Secret, Error> {
+    if from_stdin || !io::stdin().is_terminal() {
+        let mut line = String::new();
+        let read = io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error(format!("cannot read the password from standard input: {e}")))?;
+        if read == 0 {
+            return Err(Error("no password on standard input".into()));
+        }
+        return Ok(Secret::new(check::strip_line_ending(&line)));
+    }
+    let prompt = |label: &str| {
+        rpassword::prompt_password(label)
+            .map(Secret::new)
+            .map_err(|e| Error(format!("cannot read the password: {e}")))
+    };
+    let first = prompt("Password: ")?;
+    check::check_password(first.expose())?;
+    let second = prompt("Repeat the password: ")?;
+    if first != second {
+        return Err(Error("the passwords do not match".into()));
+    }
+    Ok(first)
+}
+
+pub async fn show(store: &impl UserStore, username: &str) -> Result<Output, Error> {
+    let user = find_user(store, username).await?;
+    Ok(Output {
+        json: json!({ "username": user.username, "sub": user.sub }),
+        text: table(&[
+            vec!["username:".to_string(), user.username.clone()],
+            vec!["sub:".to_string(), user.sub.clone()],
+        ]),
+    })
+}
+
+pub async fn delete(store: &impl UserStore, username: &str) -> Result<Output, Error> {
+    store
+        .delete_user(username)
+        .await
+        .map_err(store_error(&format!("user {username}")))?;
+    Ok(Output {
+        json: json!({ "deleted": username }),
+        text: format!("deleted user {username}"),
+    })
+}
+
+pub async fn find_user(store: &impl UserStore, username: &str) -> Result<User, Error> {
+    store
+        .get_user(username)
+        .await?
+        .ok_or_else(|| Error(format!("user {username} does not exist")))
+}
