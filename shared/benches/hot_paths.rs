@@ -6,7 +6,6 @@
 //! `scripts/bench` runs it and reports the figures in `docs/performance.md`.
 
 use auth_core::authorization::{self, AuthorizationRequest};
-use auth_core::cache::WarmCache;
 use auth_core::config::Config;
 use auth_core::endpoints::{authorize, consent, token};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse, Params};
@@ -18,6 +17,7 @@ use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
 use auth_core::tokens::{new_jti, verify_access_token, AccessTokenClaims, Signer};
+use auth_core::App;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use http::{Method, StatusCode};
 use std::hint::black_box;
@@ -68,9 +68,7 @@ fn app_client() -> Client {
 /// What a signed-in user's browser and the client app have: a store with a scope
 /// catalogue, a confidential client, a live session, a remembered consent and a key.
 struct World {
-    store: MemoryStore,
-    config: Config,
-    cache: WarmCache,
+    app: App<MemoryStore>,
     session_id: Secret,
 }
 
@@ -102,9 +100,7 @@ impl World {
         must(store.put_consent(&consent).await, "consent");
         must(store.put_key(&signing_key).await, "key");
         World {
-            store,
-            config: Config::for_tests(),
-            cache: WarmCache::default(),
+            app: App::new(Config::for_tests(), store),
             session_id,
         }
     }
@@ -112,7 +108,7 @@ impl World {
     fn cookie(&self) -> String {
         format!(
             "{}={SUB}.{}",
-            session::cookie_name(&self.config),
+            session::cookie_name(&self.app.config),
             self.session_id.expose()
         )
     }
@@ -133,7 +129,7 @@ impl World {
         let query = form_encode(&Self::authorization_pairs());
         let request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{query}"))
             .with_header("cookie", &self.cookie());
-        authorize::handle(&self.store, &self.config, &request).await
+        authorize::handle(&self.app, &request).await
     }
 
     async fn approve(&self) -> HttpResponse {
@@ -145,7 +141,7 @@ impl World {
         let request = HttpRequest::new(Method::POST, "/oauth/consent")
             .with_form(&form_encode(&pairs))
             .with_header("cookie", &self.cookie());
-        consent::handle(&self.store, &self.config, &request).await
+        consent::handle(&self.app, &request).await
     }
 
     async fn exchange(&self, code: &str) -> HttpResponse {
@@ -158,13 +154,13 @@ impl World {
             ("client_secret", CLIENT_SECRET),
         ]);
         let request = HttpRequest::new(Method::POST, "/oauth/token").with_form(&body);
-        token::handle(&self.store, &self.config, &self.cache, &request).await
+        token::handle(&self.app, &request).await
     }
 
     /// A fresh code for the user, stored as authorize would store it.
     async fn issue_code(&self) -> Secret {
-        let (code, grant) = validated_request().new_code(&self.config, SUB);
-        must(self.store.create_code(&grant).await, "code");
+        let (code, grant) = validated_request().new_code(&self.app.config, SUB);
+        must(self.app.store.create_code(&grant).await, "code");
         code
     }
 }

@@ -1,18 +1,35 @@
-//! What a function builds once, before its handler loop: configuration and the store.
+//! What every endpoint runs over: the configuration, the store and the warm cache, built
+//! once per container before the handler loop (`lambda::run`), or per test on the
+//! in-memory store.
 
+use crate::cache::WarmCache;
 use crate::config::{Config, ConfigError};
 use crate::store::dynamo::DynamoStore;
 
-pub struct App {
+pub struct App<S> {
     pub config: Config,
-    pub store: DynamoStore,
+    pub store: S,
+    /// What a warm container keeps between requests. A test that wants a fresh container
+    /// over the same store replaces it with `WarmCache::default()`.
+    pub cache: WarmCache,
 }
 
-impl App {
+impl<S> App<S> {
+    /// An app with a cold cache, as a new container starts.
+    pub fn new(config: Config, store: S) -> Self {
+        App {
+            config,
+            store,
+            cache: WarmCache::default(),
+        }
+    }
+}
+
+impl App<DynamoStore> {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = Config::from_env()?;
         crate::metrics::enable(&config.tables.prefix);
         let store = DynamoStore::from_env(config.tables.clone()).await;
-        Ok(App { config, store })
+        Ok(App::new(config, store))
     }
 }

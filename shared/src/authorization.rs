@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::http::{append_query, Params};
 use crate::ids;
 use crate::model::{parse_scope, scope_string, Client, Grant, PkceChallenge, PkceMethod, ScopeSet};
+use crate::oauth::{ErrorCode, REPEATED_PARAMETER};
 use crate::pkce;
 use crate::secret::{now, Secret, TOKEN_BYTES};
 
@@ -27,22 +28,19 @@ pub enum AuthorizationError {
     /// The client or redirect URI cannot be trusted: an error page, never a redirect (RFC 6749 4.1.2.1).
     Page {
         title: &'static str,
-        message: String,
+        message: &'static str,
     },
     /// Every other error goes back to the validated redirect URI.
     Redirect {
         redirect_uri: String,
-        error: &'static str,
-        description: String,
+        error: ErrorCode,
+        description: &'static str,
         state: Option<String>,
     },
 }
 
-fn page(title: &'static str, message: &str) -> AuthorizationError {
-    AuthorizationError::Page {
-        title,
-        message: message.to_string(),
-    }
+fn page(title: &'static str, message: &'static str) -> AuthorizationError {
+    AuthorizationError::Page { title, message }
 }
 
 fn unknown_client() -> AuthorizationError {
@@ -106,32 +104,28 @@ pub fn validate(
     };
 
     let state = params.get("state").map(str::to_string);
-    let redirect = |error: &'static str, description: &str| AuthorizationError::Redirect {
+    let redirect = |error: ErrorCode, description: &'static str| AuthorizationError::Redirect {
         redirect_uri: redirect_uri.clone(),
         error,
-        description: description.to_string(),
+        description,
         state: state.clone(),
     };
 
     if let Some(response_type) = params.get("response_type") {
         if response_type != "code" {
             return Err(redirect(
-                "unsupported_response_type",
+                ErrorCode::UnsupportedResponseType,
                 "only response_type=code is supported",
             ));
         }
     }
-    if let Some(name) = params.first_repeated() {
-        return Err(redirect(
-            "invalid_request",
-            &format!("the parameter {name} is repeated"),
-        ));
+    if params.first_repeated().is_some() {
+        return Err(redirect(ErrorCode::InvalidRequest, REPEATED_PARAMETER));
     }
 
     let requested = match params.get("scope") {
-        Some(scope) => {
-            parse_scope(scope).ok_or_else(|| redirect("invalid_scope", "the scope is malformed"))?
-        }
+        Some(scope) => parse_scope(scope)
+            .ok_or_else(|| redirect(ErrorCode::InvalidScope, "the scope is malformed"))?,
         None => ScopeSet::new(),
     };
     let scopes = if requested.is_empty() {
@@ -141,14 +135,14 @@ pub fn validate(
     };
     if scopes.is_empty() {
         return Err(redirect(
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             "no scope was requested and the client has no default scope",
         ));
     }
-    if let Some(unknown) = scopes.iter().find(|s| !client.allowed_scopes.contains(*s)) {
+    if !scopes.is_subset(&client.allowed_scopes) {
         return Err(redirect(
-            "invalid_scope",
-            &format!("the scope {unknown} is not available to this client"),
+            ErrorCode::InvalidScope,
+            "a requested scope is not available to this client",
         ));
     }
 
@@ -158,14 +152,14 @@ pub fn validate(
     ) {
         (None, None) if client.requires_pkce() => {
             return Err(redirect(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "code_challenge is required (PKCE, RFC 7636)",
             ))
         }
         (None, None) => None,
         (None, Some(_)) => {
             return Err(redirect(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "code_challenge_method without code_challenge",
             ))
         }
@@ -176,14 +170,14 @@ pub fn validate(
                 Some(PkceMethod::Plain) if client.allow_plain_pkce => PkceMethod::Plain,
                 _ => {
                     return Err(redirect(
-                        "invalid_request",
+                        ErrorCode::InvalidRequest,
                         "code_challenge_method must be S256",
                     ))
                 }
             };
             if !pkce::is_well_formed(challenge) {
                 return Err(redirect(
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~",
                 ));
             }
@@ -255,11 +249,14 @@ impl AuthorizationRequest {
 pub fn error_location(
     config: &Config,
     redirect_uri: &str,
-    error: &str,
-    description: &str,
+    error: ErrorCode,
+    description: &'static str,
     state: Option<&str>,
 ) -> String {
-    let mut params = vec![("error", error), ("error_description", description)];
+    let mut params = vec![
+        ("error", error.as_str()),
+        ("error_description", description),
+    ];
     if let Some(state) = state {
         params.push(("state", state));
     }

@@ -1,6 +1,6 @@
 //! HTTP in the domain's terms: a plain request value (no Lambda types), strict
 //! parameter parsing (RFC 6749 3.1: repeated parameters refused, empty ones ignored),
-//! and the response shapes every endpoint uses.
+//! and the response shapes every endpoint uses (the OAuth error response: `oauth`).
 
 use http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use http::{Method, StatusCode};
@@ -88,11 +88,11 @@ pub enum ParamError {
 }
 
 impl ParamError {
-    pub fn description(&self) -> String {
+    pub fn description(&self) -> &'static str {
         match self {
-            ParamError::Malformed => "the parameters are not valid percent-encoded UTF-8".into(),
-            ParamError::TooLarge => "the request is too large".into(),
-            ParamError::ContentType => "the body must be application/x-www-form-urlencoded".into(),
+            ParamError::Malformed => "the parameters are not valid percent-encoded UTF-8",
+            ParamError::TooLarge => "the request is too large",
+            ParamError::ContentType => "the body must be application/x-www-form-urlencoded",
         }
     }
 }
@@ -185,7 +185,11 @@ pub fn form_encode(params: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-fn response(status: StatusCode, content_type: &'static str, body: String) -> HttpResponse {
+pub(crate) fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> HttpResponse {
     let mut response = http::Response::new(body);
     *response.status_mut() = status;
     response
@@ -197,7 +201,7 @@ fn response(status: StatusCode, content_type: &'static str, body: String) -> Htt
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
     match serde_json::to_string(value) {
         Ok(body) => response(status, "application/json", body),
-        Err(_) => server_error_json(),
+        Err(_) => crate::oauth::server_error(),
     }
 }
 
@@ -206,35 +210,6 @@ pub fn no_store(mut response: HttpResponse) -> HttpResponse {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert("pragma", HeaderValue::from_static("no-cache"));
-    response
-}
-
-#[derive(Serialize)]
-struct OAuthErrorBody<'a> {
-    error: &'a str,
-    error_description: &'a str,
-}
-
-/// An RFC 6749 5.2 error response.
-pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
-    no_store(json(
-        status,
-        &OAuthErrorBody {
-            error,
-            error_description: description,
-        },
-    ))
-}
-
-pub fn server_error_json() -> HttpResponse {
-    let mut response = response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "application/json",
-        r#"{"error":"server_error","error_description":"the server could not complete the request"}"#.into(),
-    );
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

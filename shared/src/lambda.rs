@@ -1,7 +1,10 @@
 //! The only place that knows about Lambda: converts API Gateway events to
-//! `HttpRequest` and `HttpResponse` back, and sets up logging.
+//! `HttpRequest` and `HttpResponse` back, sets up logging, and runs an endpoint's
+//! `handle` over the `App` a function builds once (`run`).
 
+use crate::app::App;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::store::dynamo::DynamoStore;
 use lambda_http::{service_fn, Body, Request, Response};
 use std::convert::Infallible;
 use std::future::Future;
@@ -47,6 +50,37 @@ pub fn into_lambda_response(response: HttpResponse) -> Response<Body> {
         Body::Text(body)
     };
     Response::from_parts(parts, body)
+}
+
+/// An endpoint's `handle`, as every function runs it: `endpoints::<name>::handle`.
+/// (A trait rather than a bound on `Fn`, because the future borrows the app and the request.)
+pub trait Endpoint<'a>: Sync {
+    type Future: Future<Output = HttpResponse> + Send + 'a;
+    fn call(&self, app: &'a App<DynamoStore>, request: &'a HttpRequest) -> Self::Future;
+}
+
+impl<'a, H, F> Endpoint<'a> for H
+where
+    H: Fn(&'a App<DynamoStore>, &'a HttpRequest) -> F + Sync,
+    F: Future<Output = HttpResponse> + Send + 'a,
+{
+    type Future = F;
+    fn call(&self, app: &'a App<DynamoStore>, request: &'a HttpRequest) -> F {
+        self(app, request)
+    }
+}
+
+/// A function's whole `main`: logging, then the configuration, the DynamoDB client and the
+/// warm cache once (no network call: the first request opens the connection), then the
+/// handler loop.
+pub async fn run<H>(endpoint: H) -> Result<(), Error>
+where
+    H: for<'a> Endpoint<'a>,
+{
+    init_tracing();
+    let app = App::from_env().await?;
+    let (app, endpoint) = (&app, &endpoint);
+    serve(|request| async move { endpoint.call(app, &request).await }).await
 }
 
 /// Runs the handler loop. The handler answers every request itself, errors included,

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod lambda;
 pub mod metrics;
 pub mod model;
+pub mod oauth;
 pub mod pages;
 pub mod password;
 pub mod pkce;

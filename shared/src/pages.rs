@@ -74,7 +74,7 @@ pub fn invalid_input(error: &ParamError) -> HttpResponse {
     self::error(
         StatusCode::BAD_REQUEST,
         "Invalid request",
-        &error.description(),
+        error.description(),
     )
 }
 

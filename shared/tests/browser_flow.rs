@@ -10,6 +10,7 @@ use auth_core::secret::{now, Secret};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
+use auth_core::App;
 use http::{Method, StatusCode};
 use std::collections::BTreeSet;
 
@@ -37,8 +38,7 @@ fn client(id: &str, kind: ClientKind) -> Client {
 }
 
 struct World {
-    store: MemoryStore,
-    config: Config,
+    app: App<MemoryStore>,
     session_id: Secret,
 }
 
@@ -85,8 +85,7 @@ async fn world() -> World {
         })
         .await;
     World {
-        store,
-        config: Config::for_tests(),
+        app: App::new(Config::for_tests(), store),
         session_id,
     }
 }
@@ -112,7 +111,7 @@ impl World {
         // The cookie names the user and the session: `<sub>.<id>`.
         format!(
             "{}=sub-alice.{}",
-            session::cookie_name(&self.config),
+            session::cookie_name(&self.app.config),
             self.session_id.expose()
         )
     }
@@ -122,7 +121,7 @@ impl World {
         if signed_in {
             request = request.with_header("cookie", &self.cookie());
         }
-        authorize::handle(&self.store, &self.config, &request).await
+        authorize::handle(&self.app, &request).await
     }
 
     async fn consent(&self, body: &str, cookie: Option<&str>) -> HttpResponse {
@@ -130,7 +129,7 @@ impl World {
         if let Some(cookie) = cookie {
             request = request.with_header("cookie", cookie);
         }
-        consent::handle(&self.store, &self.config, &request).await
+        consent::handle(&self.app, &request).await
     }
 
     fn consent_body(&self, pairs: &[(&str, &str)], decision: &str) -> String {
@@ -304,7 +303,7 @@ async fn impossible_client_ids_get_the_unknown_client_page_without_a_storage_cal
     for (rule, pairs, message) in &rows {
         for signed_in in [false, true] {
             let rule = format!("authorize, {rule}, signed in: {signed_in}");
-            let calls = w.store.calls();
+            let calls = w.app.store.calls();
             let response = w.authorize(&query(pairs), signed_in).await;
             assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
             assert!(
@@ -317,10 +316,10 @@ async fn impossible_client_ids_get_the_unknown_client_page_without_a_storage_cal
                 response.body()
             );
             assert_page_headers(&response);
-            assert_eq!(w.store.calls(), calls, "{rule}: no storage call");
+            assert_eq!(w.app.store.calls(), calls, "{rule}: no storage call");
         }
         let rule = format!("consent, {rule}");
-        let calls = w.store.calls();
+        let calls = w.app.store.calls();
         let response = w
             .consent(&w.consent_body(pairs, "approve"), Some(&cookie))
             .await;
@@ -335,10 +334,11 @@ async fn impossible_client_ids_get_the_unknown_client_page_without_a_storage_cal
             response.body()
         );
         assert_page_headers(&response);
-        assert_eq!(w.store.calls(), calls, "{rule}: no storage call");
+        assert_eq!(w.app.store.calls(), calls, "{rule}: no storage call");
     }
     assert_eq!(
-        w.store
+        w.app
+            .store
             .list_consents("sub-alice")
             .await
             .ok()
@@ -465,7 +465,7 @@ async fn authorize_redirects_other_errors_with_state_and_iss() {
         default_scopes: BTreeSet::new(),
         ..client("nodefault", ClientKind::Confidential)
     };
-    let _ = w.store.create_client(&no_defaults).await;
+    let _ = w.app.store.create_client(&no_defaults).await;
     let q = query(&[
         ("client_id", "nodefault"),
         ("redirect_uri", REDIRECT),
@@ -537,14 +537,12 @@ async fn authorize_without_a_session_goes_to_login_with_a_relative_return() {
         "cookie",
         &format!(
             "{}=sub-alice.{}",
-            session::cookie_name(&w.config),
+            session::cookie_name(&w.app.config),
             "x".repeat(43)
         ),
     );
     assert_eq!(
-        authorize::handle(&w.store, &w.config, &request)
-            .await
-            .status(),
+        authorize::handle(&w.app, &request).await.status(),
         StatusCode::FOUND
     );
 }
@@ -584,6 +582,7 @@ async fn consent_approve_stores_the_grant_and_redirects_with_a_code() {
     assert_eq!(params.get("state"), Some("xyz"));
     assert_eq!(params.get("iss"), Some("https://auth.example.test"));
     let consent = w
+        .app
         .store
         .get_consent("sub-alice", "app", now())
         .await
@@ -610,6 +609,7 @@ async fn consent_approve_stores_the_grant_and_redirects_with_a_code() {
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let consent = w
+        .app
         .store
         .get_consent("sub-alice", "app", now())
         .await
@@ -631,7 +631,8 @@ async fn consent_deny_redirects_with_access_denied_and_stores_nothing() {
     assert_eq!(params.get("iss"), Some("https://auth.example.test"));
     assert!(params.get("code").is_none());
     assert_eq!(
-        w.store
+        w.app
+            .store
             .get_consent("sub-alice", "app", now())
             .await
             .ok()
@@ -656,7 +657,7 @@ async fn consent_rejections_change_nothing() {
     );
     let other_session = format!(
         "{}=sub-alice.{}",
-        session::cookie_name(&w.config),
+        session::cookie_name(&w.app.config),
         "t".repeat(43)
     );
     let mut tampered_redirect = valid_pairs();
@@ -749,13 +750,12 @@ async fn consent_rejections_change_nothing() {
         .with_header("cookie", &cookie)
         .with_header("content-type", "application/json");
     assert_eq!(
-        consent::handle(&w.store, &w.config, &request)
-            .await
-            .status(),
+        consent::handle(&w.app, &request).await.status(),
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        w.store
+        w.app
+            .store
             .get_consent("sub-alice", "app", now())
             .await
             .ok()
@@ -778,11 +778,11 @@ async fn login_post(w: &World, username: &str, password: &str, return_to: &str) 
             "cookie",
             &format!(
                 "{}={}",
-                session::login_csrf_cookie_name(&w.config),
+                session::login_csrf_cookie_name(&w.app.config),
                 "c".repeat(43)
             ),
         );
-    login::handle(&w.store, &w.config, &request).await
+    login::handle(&w.app, &request).await
 }
 
 #[tokio::test]
@@ -888,7 +888,7 @@ async fn impossible_usernames_are_a_wrong_password_without_a_storage_call() {
         &long[..129],
         long.as_str(),
     ] {
-        let calls = w.store.calls();
+        let calls = w.app.store.calls();
         let response = login_post(&w, username, "correct horse", "").await;
         assert_eq!(response.status(), wrong.status(), "{username:?}");
         assert!(
@@ -896,10 +896,10 @@ async fn impossible_usernames_are_a_wrong_password_without_a_storage_call() {
             "{username:?}: the wrong password's message"
         );
         assert_page_headers(&response);
-        assert_eq!(w.store.calls(), calls, "{username:?}: no storage call");
+        assert_eq!(w.app.store.calls(), calls, "{username:?}: no storage call");
     }
     assert_eq!(
-        w.store.failures("alice", now()).await.ok(),
+        w.app.store.failures("alice", now()).await.ok(),
         Some(1),
         "only the wrong password counted"
     );
@@ -914,7 +914,7 @@ async fn login_needs_its_csrf_cookie() {
         ("csrf_token", &"c".repeat(43)),
     ]);
     let request = HttpRequest::new(Method::POST, "/login").with_form(&body);
-    let response = login::handle(&w.store, &w.config, &request).await;
+    let response = login::handle(&w.app, &request).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response
         .headers()
@@ -927,8 +927,7 @@ async fn login_needs_its_csrf_cookie() {
 async fn login_form_is_a_protected_page() {
     let w = world().await;
     let response = login::handle(
-        &w.store,
-        &w.config,
+        &w.app,
         &HttpRequest::new(Method::GET, "/login?return_to=%2Foauth%2Fauthorize"),
     )
     .await;

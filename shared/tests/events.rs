@@ -2,7 +2,7 @@
 //! same files that `cargo lambda invoke --data-file` uses), and the rule that every route
 //! of `template.yaml` has an event file and a `cargo lambda watch` route.
 //!
-//! Each event goes the way `lambda::serve` sends it in production: the JSON is deserialized
+//! Each event goes the way `lambda::run` sends it in production: the JSON is deserialized
 //! as `lambda_http::run` does (`LambdaRequest`), passed through lambda_http's `Adapter` (the
 //! service `run` wraps the handler in) with the same `into_http_request` and
 //! `into_lambda_response` conversions as `lambda::serve`, and the answer is the payload-2.0
@@ -13,7 +13,6 @@
 //! The fixtures are static: the values they carry (session cookie, CSRF tokens, code,
 //! refresh token, client secret) are seeded here as the hashes the store keeps.
 
-use auth_core::cache::WarmCache;
 use auth_core::config::Config;
 use auth_core::endpoints::{
     authorize, consent, introspect, jwks, login, metadata, revoke, scopes, token,
@@ -28,6 +27,7 @@ use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
 use auth_core::tokens::verify_access_token;
+use auth_core::App;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::header::SET_COOKIE;
@@ -276,9 +276,7 @@ fn shared_key() -> &'static SigningKey {
 }
 
 struct World {
-    store: MemoryStore,
-    config: Config,
-    cache: WarmCache,
+    app: App<MemoryStore>,
 }
 
 /// Scopes `profile` and `email`, and the confidential client `app` with the fixtures' secret.
@@ -305,15 +303,13 @@ async fn world() -> World {
         "the fixtures are written for this issuer"
     );
     World {
-        store,
-        config,
-        cache: WarmCache::default(),
+        app: App::new(config, store),
     }
 }
 
 impl World {
     async fn with_key(self) -> Self {
-        if let Err(error) = self.store.put_key(&copy_key(shared_key())).await {
+        if let Err(error) = self.app.store.put_key(&copy_key(shared_key())).await {
             panic!("key: {error}");
         }
         self
@@ -327,7 +323,7 @@ impl World {
             username: USERNAME.into(),
             expires_at: now() + 600,
         };
-        if let Err(error) = self.store.create_session(&session).await {
+        if let Err(error) = self.app.store.create_session(&session).await {
             panic!("session: {error}");
         }
         self
@@ -340,7 +336,7 @@ impl World {
             scopes: set(&["profile"]),
             expires_at: now() + 600,
         };
-        if let Err(error) = self.store.put_consent(&consent).await {
+        if let Err(error) = self.app.store.put_consent(&consent).await {
             panic!("consent: {error}");
         }
         self
@@ -356,7 +352,7 @@ impl World {
             sub: SUB.into(),
             password_hash,
         };
-        if let Err(error) = self.store.create_user(&user).await {
+        if let Err(error) = self.app.store.create_user(&user).await {
             panic!("user: {error}");
         }
         self
@@ -379,7 +375,7 @@ impl World {
             issued_jti: None,
             issued_family: None,
         };
-        if let Err(error) = self.store.create_code(&grant).await {
+        if let Err(error) = self.app.store.create_code(&grant).await {
             panic!("code: {error}");
         }
         self
@@ -408,7 +404,7 @@ impl World {
             used_at: None,
             revoked: false,
         };
-        if let Err(error) = self.store.create_family(&family, &first).await {
+        if let Err(error) = self.app.store.create_family(&family, &first).await {
             panic!("refresh token: {error}");
         }
         self
@@ -438,9 +434,9 @@ fn host_cookie<'a>(set_cookie: &'a str, name: &str) -> &'a str {
 #[tokio::test]
 async fn scopes_event_lists_the_catalogue() {
     let w = world().await;
-    let store = &w.store;
+    let app = &w.app;
     let run = invoke(SCOPES, |request| async move {
-        scopes::handle(store, &request).await
+        scopes::handle(app, &request).await
     })
     .await;
     assert_eq!(run.request.path, "/oauth/scopes");
@@ -464,9 +460,9 @@ async fn scopes_event_lists_the_catalogue() {
 #[tokio::test]
 async fn authorize_event_without_session_redirects_to_login() {
     let w = world().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(AUTHORIZE, |request| async move {
-        authorize::handle(store, config, &request).await
+        authorize::handle(app, &request).await
     })
     .await;
     let raw_query = event(AUTHORIZE).query.unwrap_or_default();
@@ -490,9 +486,9 @@ async fn authorize_event_without_session_redirects_to_login() {
 #[tokio::test]
 async fn authorize_event_with_session_and_consent_redirects_with_a_code() {
     let w = world().await.with_session().await.with_consent().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(AUTHORIZE_SIGNED_IN, |request| async move {
-        authorize::handle(store, config, &request).await
+        authorize::handle(app, &request).await
     })
     .await;
     // lambda_http joins the `cookies` array with "; " into a single Cookie header.
@@ -512,7 +508,7 @@ async fn authorize_event_with_session_and_consent_redirects_with_a_code() {
     assert_eq!(code.len(), 43, "a 256-bit code: {location}");
     assert_eq!(form_value(query, "state").as_deref(), Some(STATE));
     assert_eq!(form_value(query, "iss").as_deref(), Some(ISSUER));
-    assert_code_stored(&w.store, &code).await;
+    assert_code_stored(&w.app.store, &code).await;
 }
 
 /// The code was stored for the fixtures' user, client and PKCE challenge.
@@ -536,9 +532,9 @@ async fn assert_code_stored(store: &MemoryStore, code: &str) {
 #[tokio::test]
 async fn authorize_event_with_session_shows_the_consent_form_consent_event_posts() {
     let w = world().await.with_session().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(AUTHORIZE_SIGNED_IN, |request| async move {
-        authorize::handle(store, config, &request).await
+        authorize::handle(app, &request).await
     })
     .await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
@@ -564,9 +560,9 @@ async fn authorize_event_with_session_shows_the_consent_form_consent_event_posts
 #[tokio::test]
 async fn authorize_event_with_unknown_session_redirects_to_login() {
     let w = world().await.with_consent().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(AUTHORIZE_SIGNED_IN, |request| async move {
-        authorize::handle(store, config, &request).await
+        authorize::handle(app, &request).await
     })
     .await;
     assert_eq!(status(&run.response), 302, "{}", run.response);
@@ -582,9 +578,9 @@ async fn authorize_event_with_unknown_session_redirects_to_login() {
 #[tokio::test]
 async fn consent_event_approves_and_redirects_with_a_code() {
     let w = world().await.with_session().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(CONSENT, |request| async move {
-        consent::handle(store, config, &request).await
+        consent::handle(app, &request).await
     })
     .await;
     assert!(
@@ -600,8 +596,8 @@ async fn consent_event_approves_and_redirects_with_a_code() {
     let code = form_value(query, "code").unwrap_or_default();
     assert_eq!(code.len(), 43, "a 256-bit code: {location}");
     assert_eq!(form_value(query, "state").as_deref(), Some(STATE));
-    assert_code_stored(&w.store, &code).await;
-    match w.store.get_consent(SUB, CLIENT_ID, now()).await {
+    assert_code_stored(&w.app.store, &code).await;
+    match w.app.store.get_consent(SUB, CLIENT_ID, now()).await {
         Ok(Some(consent)) => assert_eq!(consent.scopes, set(&["profile"])),
         other => panic!("no consent stored: {other:?}"),
     }
@@ -611,14 +607,14 @@ async fn consent_event_approves_and_redirects_with_a_code() {
 #[tokio::test]
 async fn consent_event_without_session_is_refused() {
     let w = world().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(CONSENT, |request| async move {
-        consent::handle(store, config, &request).await
+        consent::handle(app, &request).await
     })
     .await;
     assert_eq!(status(&run.response), 403, "{}", run.response);
     assert!(matches!(
-        w.store.get_consent(SUB, CLIENT_ID, now()).await,
+        w.app.store.get_consent(SUB, CLIENT_ID, now()).await,
         Ok(None)
     ));
 }
@@ -628,9 +624,9 @@ async fn consent_event_without_session_is_refused() {
 #[tokio::test]
 async fn login_event_shows_the_form_and_sets_the_csrf_cookie() {
     let w = world().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(LOGIN, |request| async move {
-        login::handle(store, config, &request).await
+        login::handle(app, &request).await
     })
     .await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
@@ -662,9 +658,9 @@ async fn login_event_shows_the_form_and_sets_the_csrf_cookie() {
 #[tokio::test]
 async fn login_submit_event_signs_in_and_sets_the_session_cookie() {
     let w = world().await.with_user().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(LOGIN_SUBMIT, |request| async move {
-        login::handle(store, config, &request).await
+        login::handle(app, &request).await
     })
     .await;
     assert_eq!(
@@ -690,7 +686,12 @@ async fn login_submit_event_signs_in_and_sets_the_session_cookie() {
         panic!("not <sub>.<id>: {value}")
     };
     assert_eq!(sub, SUB);
-    match w.store.get_session(&Secret::new(id).hash(), now()).await {
+    match w
+        .app
+        .store
+        .get_session(&Secret::new(id).hash(), now())
+        .await
+    {
         Ok(Some(session)) => assert_eq!(session.username, USERNAME),
         other => panic!("the cookie names no stored session: {other:?}"),
     }
@@ -700,9 +701,9 @@ async fn login_submit_event_signs_in_and_sets_the_session_cookie() {
 #[tokio::test]
 async fn login_submit_event_for_unknown_user_is_refused() {
     let w = world().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(LOGIN_SUBMIT, |request| async move {
-        login::handle(store, config, &request).await
+        login::handle(app, &request).await
     })
     .await;
     assert_eq!(status(&run.response), 401, "{}", run.response);
@@ -718,9 +719,9 @@ async fn login_submit_event_for_unknown_user_is_refused() {
 #[tokio::test]
 async fn token_event_exchanges_the_code() {
     let w = world().await.with_key().await.with_code().await;
-    let (store, config, cache) = (&w.store, &w.config, &w.cache);
+    let app = &w.app;
     let run = invoke(TOKEN, |request| async move {
-        token::handle(store, config, cache, &request).await
+        token::handle(app, &request).await
     })
     .await;
     let expected = format!(
@@ -735,11 +736,11 @@ async fn token_event_exchanges_the_code() {
     assert_eq!(answer["scope"], "profile", "{answer}");
     assert!(answer["refresh_token"].is_string(), "{answer}");
     let access_token = answer["access_token"].as_str().unwrap_or_default();
-    let keys = match w.store.list_keys(false).await {
+    let keys = match w.app.store.list_keys(false).await {
         Ok(keys) => keys,
         Err(error) => panic!("keys: {error}"),
     };
-    match verify_access_token(&w.config, &keys, access_token) {
+    match verify_access_token(&w.app.config, &keys, access_token) {
         Some(claims) => {
             assert_eq!(claims.sub, SUB);
             assert_eq!(claims.client_id, CLIENT_ID);
@@ -752,9 +753,9 @@ async fn token_event_exchanges_the_code() {
 #[tokio::test]
 async fn token_event_with_unknown_code_is_invalid_grant() {
     let w = world().await.with_key().await;
-    let (store, config, cache) = (&w.store, &w.config, &w.cache);
+    let app = &w.app;
     let run = invoke(TOKEN, |request| async move {
-        token::handle(store, config, cache, &request).await
+        token::handle(app, &request).await
     })
     .await;
     assert_eq!(status(&run.response), 400, "{}", run.response);
@@ -766,9 +767,9 @@ async fn token_event_with_unknown_code_is_invalid_grant() {
 #[tokio::test]
 async fn token_refresh_event_rotates_the_refresh_token() {
     let w = world().await.with_key().await.with_refresh_token().await;
-    let (store, config, cache) = (&w.store, &w.config, &w.cache);
+    let app = &w.app;
     let run = invoke(TOKEN_REFRESH, |request| async move {
-        token::handle(store, config, cache, &request).await
+        token::handle(app, &request).await
     })
     .await;
     assert_eq!(run.request.header("authorization"), None);
@@ -788,9 +789,9 @@ async fn token_refresh_event_rotates_the_refresh_token() {
 #[tokio::test]
 async fn metadata_oauth_event_describes_the_server() {
     let w = world().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(METADATA_OAUTH, |request| async move {
-        metadata::handle(store, config, &request).await
+        metadata::handle(app, &request).await
     })
     .await;
     assert_eq!(run.request.path, "/.well-known/oauth-authorization-server");
@@ -801,9 +802,9 @@ async fn metadata_oauth_event_describes_the_server() {
 #[tokio::test]
 async fn metadata_openid_event_describes_the_server() {
     let w = world().await;
-    let (store, config) = (&w.store, &w.config);
+    let app = &w.app;
     let run = invoke(METADATA_OPENID, |request| async move {
-        metadata::handle(store, config, &request).await
+        metadata::handle(app, &request).await
     })
     .await;
     assert_eq!(run.request.path, "/.well-known/openid-configuration");
@@ -829,10 +830,11 @@ fn assert_metadata(response: &Value) {
 #[tokio::test]
 async fn jwks_event_publishes_the_keys() {
     let w = world().await.with_key().await;
-    let store = &w.store;
-    let run = invoke(JWKS, |request| async move {
-        jwks::handle(store, &request).await
-    })
+    let app = &w.app;
+    let run = invoke(
+        JWKS,
+        |request| async move { jwks::handle(app, &request).await },
+    )
     .await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(
@@ -850,14 +852,14 @@ async fn jwks_event_publishes_the_keys() {
 #[tokio::test]
 async fn revoke_event_revokes_the_refresh_token_family() {
     let w = world().await.with_refresh_token().await;
-    let (store, config, cache) = (&w.store, &w.config, &w.cache);
+    let app = &w.app;
     let run = invoke(REVOKE, |request| async move {
-        revoke::handle(store, config, cache, &request).await
+        revoke::handle(app, &request).await
     })
     .await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(body(&run.response), "");
-    match w.store.get_family(FAMILY).await {
+    match w.app.store.get_family(FAMILY).await {
         Ok(Some(family)) => assert!(family.revoked, "the family is still live"),
         other => panic!("no family: {other:?}"),
     }
@@ -868,9 +870,9 @@ async fn revoke_event_revokes_the_refresh_token_family() {
 #[tokio::test]
 async fn introspect_event_reports_the_refresh_token_active() {
     let w = world().await.with_refresh_token().await;
-    let (store, config, cache) = (&w.store, &w.config, &w.cache);
+    let app = &w.app;
     let run = invoke(INTROSPECT, |request| async move {
-        introspect::handle(store, config, cache, &request).await
+        introspect::handle(app, &request).await
     })
     .await;
     assert_eq!(

@@ -3,7 +3,6 @@
 
 mod common;
 
-use auth_core::cache::WarmCache;
 use auth_core::config::Config;
 use auth_core::endpoints::{authorize, consent, token};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse};
@@ -13,6 +12,7 @@ use auth_core::secret::{now, Secret};
 use auth_core::session;
 use auth_core::store::dynamo::{DynamoStore, RoundTrips};
 use auth_core::store::*;
+use auth_core::App;
 use http::{Method, StatusCode};
 
 const REDIRECT: &str = "https://app.example/cb";
@@ -20,9 +20,8 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 struct World {
-    store: DynamoStore,
+    app: App<DynamoStore>,
     trips: RoundTrips,
-    config: Config,
     cookie: String,
     session_id: Secret,
 }
@@ -63,9 +62,8 @@ async fn world(grants: Vec<GrantType>) -> Option<World> {
         session_id.expose()
     );
     Some(World {
-        store,
+        app: App::new(config, store),
         trips,
-        config,
         cookie,
         session_id,
     })
@@ -114,8 +112,7 @@ impl World {
         let request = HttpRequest::new(Method::POST, "/oauth/consent")
             .with_form(&body)
             .with_header("cookie", &self.cookie);
-        self.counted(consent::handle(&self.store, &self.config, &request))
-            .await
+        self.counted(consent::handle(&self.app, &request)).await
     }
 
     async fn authorize(&self, scope: &str) -> (HttpResponse, usize) {
@@ -124,11 +121,10 @@ impl World {
             &format!("/oauth/authorize?{}", authorization_query(scope)),
         )
         .with_header("cookie", &self.cookie);
-        self.counted(authorize::handle(&self.store, &self.config, &request))
-            .await
+        self.counted(authorize::handle(&self.app, &request)).await
     }
 
-    async fn exchange(&self, signers: &WarmCache, code: &str) -> (HttpResponse, usize) {
+    async fn exchange(&self, code: &str) -> (HttpResponse, usize) {
         let body = form_encode(&[
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -138,8 +134,7 @@ impl World {
             ("client_secret", "app-secret"),
         ]);
         let request = HttpRequest::new(Method::POST, "/oauth/token").with_form(&body);
-        self.counted(token::handle(&self.store, &self.config, signers, &request))
-            .await
+        self.counted(token::handle(&self.app, &request)).await
     }
 }
 
@@ -166,15 +161,14 @@ async fn token_exchange_round_trips() {
     let Some(w) = world(vec![GrantType::AuthorizationCode]).await else {
         return;
     };
-    let signers = WarmCache::default();
     let (_, _) = w.approve("read").await;
     let (first, _) = w.authorize("read").await;
     let (second, _) = w.authorize("read").await;
 
-    let (response, cold) = w.exchange(&signers, &code_of(&first)).await;
+    let (response, cold) = w.exchange(&code_of(&first)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(cold, 3, "cold container: client, signing key, code");
-    let (response, warm) = w.exchange(&signers, &code_of(&second)).await;
+    let (response, warm) = w.exchange(&code_of(&second)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         warm, 1,
@@ -187,12 +181,11 @@ async fn token_exchange_with_a_refresh_token_adds_one_write() {
     let Some(w) = world(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]).await else {
         return;
     };
-    let signers = WarmCache::default();
     let (_, _) = w.approve("read").await;
     let (first, _) = w.authorize("read").await;
     let (second, _) = w.authorize("read").await;
-    let (_, _) = w.exchange(&signers, &code_of(&first)).await;
-    let (response, warm) = w.exchange(&signers, &code_of(&second)).await;
+    let (_, _) = w.exchange(&code_of(&first)).await;
+    let (response, warm) = w.exchange(&code_of(&second)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         warm, 2,
@@ -208,7 +201,6 @@ async fn impossible_client_ids_cost_no_round_trip() {
     let Some(w) = world(vec![GrantType::AuthorizationCode]).await else {
         return;
     };
-    let signers = WarmCache::default();
     let long = "c".repeat(3000);
     let long_basic = format!(
         "Basic {}",
@@ -225,9 +217,7 @@ async fn impossible_client_ids_cost_no_round_trip() {
             .with_form(&form_encode(&[("grant_type", "x"), ("client_id", &long)])),
     ];
     for request in &requests {
-        let (response, trips) = w
-            .counted(token::handle(&w.store, &w.config, &signers, request))
-            .await;
+        let (response, trips) = w.counted(token::handle(&w.app, request)).await;
         assert_eq!(
             response.status(),
             StatusCode::UNAUTHORIZED,
@@ -239,9 +229,7 @@ async fn impossible_client_ids_cost_no_round_trip() {
     let query = authorization_query("read").replace("client_id=app", &format!("client_id={long}"));
     let request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{query}"))
         .with_header("cookie", &w.cookie);
-    let (response, trips) = w
-        .counted(authorize::handle(&w.store, &w.config, &request))
-        .await;
+    let (response, trips) = w.counted(authorize::handle(&w.app, &request)).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
     assert_eq!(trips, 0);

@@ -11,6 +11,7 @@ use auth_core::secret::{now, Secret};
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
 use auth_core::tokens::{verify_access_token, AccessTokenClaims, Signer};
+use auth_core::App;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use http::{Method, StatusCode};
@@ -84,9 +85,7 @@ fn shared_key() -> &'static SigningKey {
 }
 
 struct World {
-    store: MemoryStore,
-    config: Config,
-    signers: WarmCache,
+    app: App<MemoryStore>,
 }
 
 async fn world() -> World {
@@ -131,9 +130,7 @@ async fn world_without_key() -> World {
         }
     }
     World {
-        store,
-        config: Config::for_tests(),
-        signers: WarmCache::default(),
+        app: App::new(Config::for_tests(), store),
     }
 }
 
@@ -314,19 +311,19 @@ fn refresh_of(rule: &str, issued: &Issued) -> String {
 
 impl World {
     async fn put_key(&self, key: &SigningKey) {
-        if let Err(error) = self.store.put_key(key).await {
+        if let Err(error) = self.app.store.put_key(key).await {
             panic!("key: {error}");
         }
     }
 
     async fn add_code(&self, grant: Grant) {
-        if let Err(error) = self.store.create_code(&grant).await {
+        if let Err(error) = self.app.store.create_code(&grant).await {
             panic!("code: {error}");
         }
     }
 
     async fn token(&self, request: &HttpRequest) -> HttpResponse {
-        token::handle(&self.store, &self.config, &self.signers, request).await
+        token::handle(&self.app, request).await
     }
 
     async fn token_as(&self, client_id: &str, pairs: &[(&'static str, String)]) -> HttpResponse {
@@ -371,7 +368,7 @@ impl World {
             Via::Basic,
             &[("token", token.into())],
         );
-        revoke::handle(&self.store, &self.config, &WarmCache::default(), &request).await
+        revoke::handle(&self.app, &request).await
     }
 
     async fn introspect(&self, client_id: &str, token: &str) -> HttpResponse {
@@ -381,26 +378,32 @@ impl World {
             Via::Basic,
             &[("token", token.into())],
         );
-        introspect::handle(&self.store, &self.config, &WarmCache::default(), &request).await
+        introspect::handle(&self.app, &request).await
     }
 
     async fn verify(&self, access_token: &str) -> Option<AccessTokenClaims> {
-        let keys = self.store.list_keys(false).await.unwrap_or_default();
-        verify_access_token(&self.config, &keys, access_token)
+        let keys = self.app.store.list_keys(false).await.unwrap_or_default();
+        verify_access_token(&self.app.config, &keys, access_token)
     }
 
     async fn family_of(&self, refresh_token: &str) -> Option<TokenFamily> {
         let token = self
+            .app
             .store
             .get_refresh_token(&Secret::new(refresh_token).hash())
             .await
             .ok()
             .flatten()?;
-        self.store.get_family(&token.family_id).await.ok().flatten()
+        self.app
+            .store
+            .get_family(&token.family_id)
+            .await
+            .ok()
+            .flatten()
     }
 
     async fn is_revoked(&self, jti: &str) -> bool {
-        matches!(self.store.is_jti_revoked(jti, now()).await, Ok(true))
+        matches!(self.app.store.is_jti_revoked(jti, now()).await, Ok(true))
     }
 }
 
@@ -460,7 +463,7 @@ async fn code_grant_issues_tokens_with_each_client_authentication_method() {
         assert_eq!(body["token_type"], "Bearer", "{rule}");
         assert_eq!(
             body["expires_in"],
-            json!(w.config.access_token_ttl_seconds),
+            json!(w.app.config.access_token_ttl_seconds),
             "{rule}"
         );
         assert_eq!(body["scope"], "read write", "{rule}");
@@ -490,15 +493,15 @@ async fn code_grant_issues_tokens_with_each_client_authentication_method() {
         let Some(claims) = w.verify(&tokens.access_token).await else {
             panic!("{rule}: the access token does not verify")
         };
-        assert_eq!(claims.iss, w.config.issuer, "{rule}");
+        assert_eq!(claims.iss, w.app.config.issuer, "{rule}");
         assert_eq!(claims.sub, "sub-alice", "{rule}");
-        assert_eq!(claims.aud, w.config.audience, "{rule}");
+        assert_eq!(claims.aud, w.app.config.audience, "{rule}");
         assert_eq!(claims.client_id, client_id, "{rule}");
         assert_eq!(claims.scope, "read write", "{rule}");
         assert!(!claims.jti.is_empty(), "{rule}");
         assert_eq!(
             claims.exp - claims.iat,
-            w.config.access_token_ttl_seconds,
+            w.app.config.access_token_ttl_seconds,
             "{rule}"
         );
         assert!((claims.iat - now()).abs() <= 5, "{rule}: iat is now");
@@ -749,11 +752,11 @@ async fn impossible_client_ids_are_401_invalid_client_without_a_storage_call() {
         for (rule, body, authorization, used_basic) in &rows {
             let rule = format!("{path}, {rule}");
             let request = request(path, body, authorization.as_deref());
-            let calls = w.store.calls();
+            let calls = w.app.store.calls();
             let response = match path {
                 "/oauth/token" => w.token(&request).await,
-                "/oauth/revoke" => revoke::handle(&w.store, &w.config, &w.signers, &request).await,
-                _ => introspect::handle(&w.store, &w.config, &w.signers, &request).await,
+                "/oauth/revoke" => revoke::handle(&w.app, &request).await,
+                _ => introspect::handle(&w.app, &request).await,
             };
             assert_error(&rule, &response, StatusCode::UNAUTHORIZED, "invalid_client");
             assert_eq!(
@@ -761,7 +764,7 @@ async fn impossible_client_ids_are_401_invalid_client_without_a_storage_call() {
                 *used_basic,
                 "{rule}: a challenge exactly when Basic was tried (RFC 6749 5.2)"
             );
-            assert_eq!(w.store.calls(), calls, "{rule}: no storage call");
+            assert_eq!(w.app.store.calls(), calls, "{rule}: no storage call");
         }
     }
 }
@@ -1213,7 +1216,7 @@ async fn second_redemption_is_refused_and_revokes_what_the_first_issued() {
 /// The signing key is loaded before the code is spent: a server error costs the client nothing.
 #[tokio::test]
 async fn missing_signing_key_is_a_server_error_that_spends_nothing() {
-    let w = world_without_key().await;
+    let mut w = world_without_key().await;
     w.add_code(grant("the-code", "app")).await;
     let response = w.redeem("app", "the-code").await;
     assert_error(
@@ -1230,16 +1233,16 @@ async fn missing_signing_key_is_a_server_error_that_spends_nothing() {
     let refresh = refresh_of("after a key was added", &tokens);
 
     // The same for a refresh token: the key goes, a fresh container answers 500, the token survives.
-    if let Err(error) = w.store.delete_key(&shared_key().kid).await {
+    if let Err(error) = w.app.store.delete_key(&shared_key().kid).await {
         panic!("delete key: {error}");
     }
     let pairs: Pairs = vec![
         ("grant_type", "refresh_token".into()),
         ("refresh_token", refresh.clone()),
     ];
-    let cold = WarmCache::default();
+    w.app.cache = WarmCache::default(); // a fresh container
     let request = as_client("/oauth/token", "app", Via::Basic, &pairs);
-    let response = token::handle(&w.store, &w.config, &cold, &request).await;
+    let response = w.token(&request).await;
     assert_error(
         "refresh without a signing key",
         &response,
@@ -1247,7 +1250,7 @@ async fn missing_signing_key_is_a_server_error_that_spends_nothing() {
         "server_error",
     );
     w.put_key(&copy_key(shared_key())).await;
-    let response = token::handle(&w.store, &w.config, &cold, &request).await;
+    let response = w.token(&request).await;
     issued("the same refresh token after the key is back", &response);
 }
 
@@ -1498,7 +1501,7 @@ async fn revoke_needs_client_authentication_and_a_token() {
         ),
     ];
     for (rule, request, status, error) in rows {
-        let response = revoke::handle(&w.store, &w.config, &WarmCache::default(), &request).await;
+        let response = revoke::handle(&w.app, &request).await;
         assert_error(rule, &response, status, error);
     }
     assert!(
@@ -1515,7 +1518,7 @@ async fn revoking_own_refresh_token_revokes_its_family() {
         let tokens = w.issue("app", &format!("code-{via:?}")).await;
         let refresh = refresh_of("redemption", &tokens);
         let request = as_client("/oauth/revoke", "app", via, &[("token", refresh.clone())]);
-        let response = revoke::handle(&w.store, &w.config, &WarmCache::default(), &request).await;
+        let response = revoke::handle(&w.app, &request).await;
         assert_eq!(
             response.status(),
             StatusCode::OK,
@@ -1693,8 +1696,7 @@ async fn introspection_needs_a_confidential_client() {
         ),
     ];
     for (rule, request, status, error) in rows {
-        let response =
-            introspect::handle(&w.store, &w.config, &WarmCache::default(), &request).await;
+        let response = introspect::handle(&w.app, &request).await;
         assert_error(rule, &response, status, error);
     }
 }
@@ -1714,8 +1716,7 @@ async fn introspection_of_an_active_access_token() {
             via,
             &[("token", tokens.access_token.clone())],
         );
-        let response =
-            introspect::handle(&w.store, &w.config, &WarmCache::default(), &request).await;
+        let response = introspect::handle(&w.app, &request).await;
         assert_eq!(response.status(), StatusCode::OK, "{via:?}");
         assert_eq!(header(&response, "cache-control"), Some("no-store"));
         let body = json_body(&response);
@@ -1726,8 +1727,8 @@ async fn introspection_of_an_active_access_token() {
         assert_eq!(body["exp"], json!(claims.exp));
         assert_eq!(body["iat"], json!(claims.iat));
         assert_eq!(body["token_type"], "Bearer");
-        assert_eq!(body["iss"], w.config.issuer.as_str());
-        assert_eq!(body["aud"], w.config.audience.as_str());
+        assert_eq!(body["iss"], w.app.config.issuer.as_str());
+        assert_eq!(body["aud"], w.app.config.audience.as_str());
         assert_eq!(body["jti"], claims.jti.as_str());
     }
 }
@@ -1748,9 +1749,9 @@ async fn introspection_reports_inactive_tokens_and_nothing_else() {
         panic!("unusable key")
     };
     let claims = |iat: i64, exp: i64, jti: &str| AccessTokenClaims {
-        iss: w.config.issuer.clone(),
+        iss: w.app.config.issuer.clone(),
         sub: "sub-alice".into(),
-        aud: w.config.audience.clone(),
+        aud: w.app.config.audience.clone(),
         client_id: "app".into(),
         scope: "read".into(),
         iat,
@@ -1928,7 +1929,7 @@ async fn introspection_of_refresh_tokens() {
 async fn jwks_publishes_every_stored_key_and_the_newest_active_one_signs() {
     let w = world_without_key().await;
     let get = HttpRequest::new(Method::GET, "/.well-known/jwks.json");
-    let empty = jwks::handle(&w.store, &get).await;
+    let empty = jwks::handle(&w.app, &get).await;
     assert_eq!(empty.status(), StatusCode::OK);
     assert_eq!(json_body(&empty), json!({ "keys": [] }));
 
@@ -1950,7 +1951,7 @@ async fn jwks_publishes_every_stored_key_and_the_newest_active_one_signs() {
         kids.push(key.kid.clone());
         w.put_key(&key).await;
     }
-    let response = jwks::handle(&w.store, &get).await;
+    let response = jwks::handle(&w.app, &get).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(header(&response, "content-type").is_some_and(|c| c.starts_with("application/json")));
     let body = json_body(&response);
@@ -1998,11 +1999,10 @@ async fn metadata_describes_the_server() {
         "/.well-known/oauth-authorization-server",
         "/.well-known/openid-configuration",
     ] {
-        let response =
-            metadata::handle(&w.store, &w.config, &HttpRequest::new(Method::GET, path)).await;
+        let response = metadata::handle(&w.app, &HttpRequest::new(Method::GET, path)).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let body = json_body(&response);
-        let issuer = w.config.issuer.as_str();
+        let issuer = w.app.config.issuer.as_str();
         assert_eq!(body["issuer"], issuer, "RFC 8414 2");
         for (member, path) in [
             ("authorization_endpoint", "/oauth/authorize"),
@@ -2047,7 +2047,7 @@ async fn metadata_describes_the_server() {
     assert!(w
         .verify(&tokens.access_token)
         .await
-        .is_some_and(|c| c.iss == w.config.issuer));
+        .is_some_and(|c| c.iss == w.app.config.issuer));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2104,8 +2104,7 @@ async fn refresh_validates_the_token_before_the_scope() {
 async fn metadata_lists_none_for_revocation() {
     let w = world().await;
     let response = metadata::handle(
-        &w.store,
-        &w.config,
+        &w.app,
         &HttpRequest::new(Method::GET, "/.well-known/oauth-authorization-server"),
     )
     .await;

@@ -1,13 +1,7 @@
-//! `GET /oauth/authorize`
-use auth_core::{endpoints::authorize, lambda, App};
+//! The `authorize` function: `auth_core::endpoints::authorize::handle` in the Lambda runtime.
+use auth_core::{endpoints::authorize, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let app = App::from_env().await?;
-    lambda::serve(|request| {
-        let app = &app;
-        async move { authorize::handle(&app.store, &app.config, &request).await }
-    })
-    .await
+    lambda::run(authorize::handle).await
 }

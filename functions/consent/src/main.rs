@@ -1,13 +1,7 @@
-//! `POST /oauth/consent`
-use auth_core::{endpoints::consent, lambda, App};
+//! The `consent` function: `auth_core::endpoints::consent::handle` in the Lambda runtime.
+use auth_core::{endpoints::consent, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let app = App::from_env().await?;
-    lambda::serve(|request| {
-        let app = &app;
-        async move { consent::handle(&app.store, &app.config, &request).await }
-    })
-    .await
+    lambda::run(consent::handle).await
 }

@@ -1,15 +1,7 @@
-//! `POST /oauth/introspect`
-use auth_core::cache::WarmCache;
-use auth_core::{endpoints::introspect, lambda, App};
+//! The `introspect` function: `auth_core::endpoints::introspect::handle` in the Lambda runtime.
+use auth_core::{endpoints::introspect, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let app = App::from_env().await?;
-    let cache = WarmCache::default();
-    lambda::serve(|request| {
-        let (app, cache) = (&app, &cache);
-        async move { introspect::handle(&app.store, &app.config, cache, &request).await }
-    })
-    .await
+    lambda::run(introspect::handle).await
 }

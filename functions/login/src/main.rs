@@ -1,13 +1,7 @@
-//! `GET, POST /login`
-use auth_core::{endpoints::login, lambda, App};
+//! The `login` function: `auth_core::endpoints::login::handle` in the Lambda runtime.
+use auth_core::{endpoints::login, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let app = App::from_env().await?;
-    lambda::serve(|request| {
-        let app = &app;
-        async move { login::handle(&app.store, &app.config, &request).await }
-    })
-    .await
+    lambda::run(login::handle).await
 }

@@ -1,13 +1,7 @@
-//! `GET /.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`
-use auth_core::{endpoints::metadata, lambda, App};
+//! The `metadata` function: `auth_core::endpoints::metadata::handle` in the Lambda runtime.
+use auth_core::{endpoints::metadata, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let app = App::from_env().await?;
-    lambda::serve(|request| {
-        let app = &app;
-        async move { metadata::handle(&app.store, &app.config, &request).await }
-    })
-    .await
+    lambda::run(metadata::handle).await
 }

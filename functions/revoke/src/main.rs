@@ -1,15 +1,7 @@
-//! `POST /oauth/revoke`
-use auth_core::cache::WarmCache;
-use auth_core::{endpoints::revoke, lambda, App};
+//! The `revoke` function: `auth_core::endpoints::revoke::handle` in the Lambda runtime.
+use auth_core::{endpoints::revoke, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let app = App::from_env().await?;
-    let cache = WarmCache::default();
-    lambda::serve(|request| {
-        let (app, cache) = (&app, &cache);
-        async move { revoke::handle(&app.store, &app.config, cache, &request).await }
-    })
-    .await
+    lambda::run(revoke::handle).await
 }

@@ -1,13 +1,7 @@
-//! `GET /oauth/scopes`
-use auth_core::{endpoints::scopes, lambda, App};
+//! The `scopes` function: `auth_core::endpoints::scopes::handle` in the Lambda runtime.
+use auth_core::{endpoints::scopes, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let app = App::from_env().await?;
-    lambda::serve(|request| {
-        let app = &app;
-        async move { scopes::handle(&app.store, &request).await }
-    })
-    .await
+    lambda::run(scopes::handle).await
 }

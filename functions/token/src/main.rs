@@ -1,15 +1,7 @@
-//! `POST /oauth/token`
-use auth_core::cache::WarmCache;
-use auth_core::{endpoints::token, lambda, App};
+//! The `token` function: `auth_core::endpoints::token::handle` in the Lambda runtime.
+use auth_core::{endpoints::token, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::init_tracing();
-    let app = App::from_env().await?;
-    let cache = WarmCache::default();
-    lambda::serve(|request| {
-        let (app, cache) = (&app, &cache);
-        async move { token::handle(&app.store, &app.config, cache, &request).await }
-    })
-    .await
+    lambda::run(token::handle).await
 }

@@ -2,30 +2,87 @@
 //! code at once when consent was given before, and otherwise shows the consent page.
 //! With remembered consent that is two round trips: one read, one write.
 
-use super::{authorization_failure, storage_failure_page};
-use crate::authorization::{self, AuthorizationRequest};
+use super::{authorization_failure, StorageFailure, StoreContext};
+use crate::app::App;
+use crate::authorization::{self, AuthorizationError, AuthorizationRequest};
 use crate::config::Config;
-use crate::http::{append_query, redirect, HttpRequest, HttpResponse};
-use crate::model::{ScopeSet, Session};
+use crate::http::{append_query, redirect, HttpRequest, HttpResponse, ParamError};
+use crate::model::{Scope, ScopeSet};
 use crate::pages::{self, ConsentForm, ConsentScope};
-use crate::secret::{now, Secret};
+use crate::secret::now;
 use crate::session::{self, SessionCookie};
 use crate::store::{AuthorizationStore, CodeStore, ScopeStore, SessionKey};
 use http::StatusCode;
 
-pub async fn handle<S>(store: &S, config: &Config, request: &HttpRequest) -> HttpResponse
+pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
     S: AuthorizationStore + CodeStore + ScopeStore,
 {
-    let params = match request.query_params() {
-        Ok(params) => params,
-        Err(error) => return pages::invalid_input(&error),
-    };
+    match decide(app, request).await {
+        Ok(authorized) => render(authorized),
+        Err(error) => error.into_response(&app.config),
+    }
+}
+
+enum Authorized {
+    /// No live session: sign in first, then come back with the same request.
+    SignIn { location: String },
+    /// Consent was given before: the code goes straight back to the client.
+    Code { location: String },
+    /// Ask the user (boxed: the request and the scope catalogue are large next to a URL).
+    Consent(Box<ConsentPage>),
+}
+
+struct ConsentPage {
+    authorization: AuthorizationRequest,
+    username: String,
+    catalogue: Vec<Scope>,
+    /// What the user allowed this client before.
+    granted: ScopeSet,
+    csrf_token: String,
+}
+
+enum AuthorizeError {
+    InvalidInput(ParamError),
+    /// A page, or a redirect with the error (oxide-auth's "ignore" and "redirect").
+    Rejected(AuthorizationError),
+    Storage(StorageFailure),
+}
+
+impl From<AuthorizationError> for AuthorizeError {
+    fn from(error: AuthorizationError) -> Self {
+        AuthorizeError::Rejected(error)
+    }
+}
+
+impl From<StorageFailure> for AuthorizeError {
+    fn from(failure: StorageFailure) -> Self {
+        AuthorizeError::Storage(failure)
+    }
+}
+
+impl AuthorizeError {
+    fn into_response(self, config: &Config) -> HttpResponse {
+        match self {
+            AuthorizeError::InvalidInput(error) => pages::invalid_input(&error),
+            AuthorizeError::Rejected(error) => {
+                authorization_failure(config, error, StatusCode::FOUND)
+            }
+            AuthorizeError::Storage(failure) => failure.into_page(),
+        }
+    }
+}
+
+async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Authorized, AuthorizeError>
+where
+    S: AuthorizationStore + CodeStore + ScopeStore,
+{
+    let config = &app.config;
+    let params = request
+        .query_params()
+        .map_err(AuthorizeError::InvalidInput)?;
     // A missing, repeated or impossible client id is refused before any storage call.
-    let client_id = match authorization::requested_client_id(&params) {
-        Ok(client_id) => client_id,
-        Err(error) => return authorization_failure(config, error, StatusCode::FOUND),
-    };
+    let client_id = authorization::requested_client_id(&params)?;
     let cookie = SessionCookie::from_request(config, request);
     let id_hash = cookie.as_ref().map(SessionCookie::id_hash);
     let session_key = cookie
@@ -35,75 +92,80 @@ where
             sub: &c.sub,
             id_hash,
         });
-    let context = match store
+    let context = app
+        .store
         .load_authorization_context(Some(client_id), session_key, now())
         .await
-    {
-        Ok(context) => context,
-        Err(error) => return storage_failure_page("reading the client and session failed", error),
-    };
-    let authorization = match authorization::validate(context.client, &params) {
-        Ok(authorization) => authorization,
-        Err(error) => return authorization_failure(config, error, StatusCode::FOUND),
-    };
+        .context("reading the client and session failed")?;
+    let authorization = authorization::validate(context.client, &params)?;
     let (Some(session), Some(cookie)) = (context.session, cookie) else {
         let return_to = format!(
             "/oauth/authorize?{}",
             request.query.as_deref().unwrap_or("")
         );
-        return redirect(
-            StatusCode::FOUND,
-            &append_query(&config.endpoint("/login"), &[("return_to", &return_to)]),
-        );
+        return Ok(Authorized::SignIn {
+            location: append_query(&config.endpoint("/login"), &[("return_to", &return_to)]),
+        });
     };
 
     let granted = context.consent.map(|c| c.scopes).unwrap_or_default();
     if authorization.scopes.is_subset(&granted) {
         let (code, grant) = authorization.new_code(config, &session.sub);
-        return match store.create_code(&grant).await {
-            Ok(()) => redirect(
-                StatusCode::FOUND,
-                &authorization.code_location(config, &code),
-            ),
-            Err(error) => storage_failure_page("storing the code failed", error),
-        };
+        app.store
+            .create_code(&grant)
+            .await
+            .context("storing the code failed")?;
+        return Ok(Authorized::Code {
+            location: authorization.code_location(config, &code),
+        });
     }
-    consent_page(store, &authorization, &session, &cookie.id, &granted).await
+    let catalogue = app
+        .store
+        .list_scopes()
+        .await
+        .context("reading the scopes failed")?;
+    Ok(Authorized::Consent(Box::new(ConsentPage {
+        authorization,
+        username: session.username,
+        catalogue,
+        granted,
+        csrf_token: session::csrf_token(&cookie.id),
+    })))
 }
 
-async fn consent_page<S: ScopeStore>(
-    store: &S,
-    authorization: &AuthorizationRequest,
-    session: &Session,
-    session_id: &Secret,
-    granted: &ScopeSet,
-) -> HttpResponse {
-    let catalogue = match store.list_scopes().await {
-        Ok(scopes) => scopes,
-        Err(error) => return storage_failure_page("reading the scopes failed", error),
-    };
+fn render(authorized: Authorized) -> HttpResponse {
+    match authorized {
+        Authorized::SignIn { location } | Authorized::Code { location } => {
+            redirect(StatusCode::FOUND, &location)
+        }
+        Authorized::Consent(page) => render_consent(&page),
+    }
+}
+
+fn render_consent(page: &ConsentPage) -> HttpResponse {
+    let authorization = &page.authorization;
     let scopes = authorization
         .scopes
         .iter()
         .map(|name| ConsentScope {
             name,
-            description: catalogue
+            description: page
+                .catalogue
                 .iter()
                 .find(|s| &s.name == name)
                 .map_or(name.as_str(), |s| s.description.as_str()),
-            already_granted: granted.contains(name),
+            already_granted: page.granted.contains(name),
         })
         .collect();
     let fields = authorization.form_fields();
-    let csrf_token = session::csrf_token(session_id);
     pages::consent(&ConsentForm {
         client_name: &authorization.client.name,
-        username: &session.username,
+        username: &page.username,
         scopes,
         hidden: fields
             .iter()
             .map(|(name, value)| (*name, value.as_str()))
             .collect(),
-        csrf_token: &csrf_token,
+        csrf_token: &page.csrf_token,
     })
 }

@@ -3,18 +3,30 @@
 //! API registered with `authctl client create --resource-server`) also sees access
 //! tokens issued to other clients. Every other token is reported inactive.
 
-use super::storage_failure;
-use super::token::authenticated_request;
-use crate::cache::WarmCache;
-use crate::config::Config;
-use crate::http::{json, no_store, oauth_error, HttpRequest, HttpResponse};
-use crate::model::{scope_string, ClientKind};
+use super::client_request::{
+    authenticated, verified_claims, ClientRequest, ClientRequestError, PresentedToken,
+};
+use super::StoreContext;
+use crate::app::App;
+use crate::http::{json, no_store, HttpRequest, HttpResponse};
+use crate::model::{scope_string, Client, ClientKind};
 use crate::secret::{now, Secret};
 use crate::store::{ClientStore, KeyStore, RefreshTokenStore, RevocationStore};
-use crate::tokens::{looks_like_jwt, verify_access_token, AccessTokenClaims};
+use crate::tokens::{looks_like_jwt, AccessTokenClaims};
 use http::StatusCode;
 use serde::Serialize;
 
+pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
+where
+    S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
+{
+    match decide(app, request).await {
+        Ok(introspection) => render(&introspection),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The answer (RFC 7662 2.2); `Default` is an inactive token, which says nothing more.
 #[derive(Serialize, Default)]
 struct Introspection {
     active: bool,
@@ -38,90 +50,94 @@ struct Introspection {
     jti: Option<String>,
 }
 
-pub async fn handle<S>(
-    store: &S,
-    config: &Config,
-    cache: &WarmCache,
-    request: &HttpRequest,
-) -> HttpResponse
+async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Introspection, ClientRequestError>
 where
     S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
 {
-    let (client, params) = match authenticated_request(store, &cache.clients, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let ClientRequest { client, params } = authenticated(app, request).await?;
     if client.kind == ClientKind::Public {
         // Introspection is for resource servers, which can keep a secret.
-        return super::token::invalid_client(false);
+        return Err(ClientRequestError::InvalidClient { basic: false });
     }
-    let Some(token) = params.get("token") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "token is required",
-        );
-    };
-    let t = now();
-    let answer = if looks_like_jwt(token) {
-        let keys = match store.list_keys(false).await {
-            Ok(keys) => keys,
-            Err(error) => return storage_failure("listing keys failed", error),
-        };
-        let visible = |claims: &AccessTokenClaims| {
-            client.resource_server || claims.client_id == client.client_id
-        };
-        match verify_access_token(config, &keys, token).filter(visible) {
-            Some(claims) => match store.is_jti_revoked(&claims.jti, t).await {
-                Ok(true) => Introspection::default(),
-                Ok(false) => Introspection {
-                    active: true,
-                    scope: Some(claims.scope),
-                    client_id: Some(claims.client_id),
-                    sub: Some(claims.sub),
-                    exp: Some(claims.exp),
-                    iat: Some(claims.iat),
-                    token_type: Some("Bearer"),
-                    iss: Some(claims.iss),
-                    aud: Some(claims.aud),
-                    jti: Some(claims.jti),
-                },
-                Err(error) => return storage_failure("reading the deny-list failed", error),
-            },
-            None => Introspection::default(),
-        }
+    let PresentedToken { token } = PresentedToken::parse(&params)?;
+    if looks_like_jwt(token.expose()) {
+        access_token(app, &client, &token).await
     } else {
-        let refresh = match store.get_refresh_token(&Secret::new(token).hash()).await {
-            Ok(refresh) => refresh,
-            Err(error) => return storage_failure("reading a refresh token failed", error),
-        };
-        // Refresh tokens only ever reach the client they were issued to: no resource server
-        // has a reason to hold one of another client's.
-        match refresh {
-            Some(r)
-                if r.client_id == client.client_id
-                    && r.used_at.is_none()
-                    && !r.revoked
-                    && r.expires_at > t =>
-            {
-                match store.get_family(&r.family_id).await {
-                    Ok(Some(family)) if !family.revoked && family.expires_at > t => Introspection {
-                        active: true,
-                        scope: Some(scope_string(&r.scopes)),
-                        client_id: Some(r.client_id),
-                        sub: Some(r.sub),
-                        exp: Some(r.expires_at),
-                        iat: Some(r.issued_at),
-                        token_type: Some("refresh_token"),
-                        iss: Some(config.issuer.clone()),
-                        ..Introspection::default()
-                    },
-                    Ok(_) => Introspection::default(),
-                    Err(error) => return storage_failure("reading a token family failed", error),
-                }
-            }
-            _ => Introspection::default(),
-        }
+        refresh_token(app, &client, &token).await
+    }
+}
+
+async fn access_token<S: KeyStore + RevocationStore>(
+    app: &App<S>,
+    client: &Client,
+    token: &Secret,
+) -> Result<Introspection, ClientRequestError> {
+    let visible =
+        |claims: &AccessTokenClaims| client.resource_server || claims.client_id == client.client_id;
+    let Some(claims) = verified_claims(app, token).await?.filter(visible) else {
+        return Ok(Introspection::default());
     };
-    no_store(json(StatusCode::OK, &answer))
+    let revoked = app
+        .store
+        .is_jti_revoked(&claims.jti, now())
+        .await
+        .context("reading the deny-list failed")?;
+    if revoked {
+        return Ok(Introspection::default());
+    }
+    Ok(Introspection {
+        active: true,
+        scope: Some(claims.scope),
+        client_id: Some(claims.client_id),
+        sub: Some(claims.sub),
+        exp: Some(claims.exp),
+        iat: Some(claims.iat),
+        token_type: Some("Bearer"),
+        iss: Some(claims.iss),
+        aud: Some(claims.aud),
+        jti: Some(claims.jti),
+    })
+}
+
+/// Refresh tokens only ever reach the client they were issued to: no resource server has a
+/// reason to hold one of another client's.
+async fn refresh_token<S: RefreshTokenStore>(
+    app: &App<S>,
+    client: &Client,
+    token: &Secret,
+) -> Result<Introspection, ClientRequestError> {
+    let t = now();
+    let refresh = app
+        .store
+        .get_refresh_token(&token.hash())
+        .await
+        .context("reading a refresh token failed")?;
+    let Some(refresh) = refresh.filter(|r| {
+        r.client_id == client.client_id && r.used_at.is_none() && !r.revoked && r.expires_at > t
+    }) else {
+        return Ok(Introspection::default());
+    };
+    let family = app
+        .store
+        .get_family(&refresh.family_id)
+        .await
+        .context("reading a token family failed")?;
+    if !family.is_some_and(|family| !family.revoked && family.expires_at > t) {
+        return Ok(Introspection::default());
+    }
+    Ok(Introspection {
+        active: true,
+        scope: Some(scope_string(&refresh.scopes)),
+        client_id: Some(refresh.client_id),
+        sub: Some(refresh.sub),
+        exp: Some(refresh.expires_at),
+        iat: Some(refresh.issued_at),
+        token_type: Some("refresh_token"),
+        iss: Some(app.config.issuer.clone()),
+        ..Introspection::default()
+    })
+}
+
+fn render(introspection: &Introspection) -> HttpResponse {
+    no_store(json(StatusCode::OK, introspection))
 }

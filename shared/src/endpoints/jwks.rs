@@ -2,9 +2,10 @@
 //! keeps that set to the key that signs, the one before it (its tokens may still be live)
 //! and a new key not yet signing (published first, so that verifiers have it in time).
 
-use super::storage_failure;
+use super::StoreContext;
+use crate::app::App;
 use crate::http::{json, HttpRequest, HttpResponse};
-use crate::store::KeyStore;
+use crate::store::{KeyStore, SigningKey};
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;
 use serde::Serialize;
@@ -25,11 +26,19 @@ struct Jwks<'a> {
     keys: Vec<Jwk<'a>>,
 }
 
-pub async fn handle<S: KeyStore>(store: &S, _request: &HttpRequest) -> HttpResponse {
-    let keys = match store.list_keys(false).await {
-        Ok(keys) => keys,
-        Err(error) => return storage_failure("listing keys failed", error),
-    };
+pub async fn handle<S: KeyStore>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
+    match app
+        .store
+        .list_keys(false)
+        .await
+        .context("listing keys failed")
+    {
+        Ok(keys) => render(&keys),
+        Err(failure) => failure.into_json(),
+    }
+}
+
+fn render(keys: &[SigningKey]) -> HttpResponse {
     let jwks = Jwks {
         keys: keys
             .iter()

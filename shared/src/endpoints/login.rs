@@ -1,14 +1,15 @@
 //! `GET /login` shows the sign-in form; `POST /login` checks the password (argon2id),
 //! starts a session and returns the user to `return_to`, a path of this service.
 
-use super::storage_failure_page;
+use super::{StorageFailure, StoreContext};
+use crate::app::App;
 use crate::config::Config;
-use crate::http::{redirect, HttpRequest, HttpResponse};
+use crate::http::{redirect, HttpRequest, HttpResponse, ParamError, Params};
 use crate::ids;
 use crate::metrics::{self, Event};
 use crate::pages::{self, LoginForm};
 use crate::password::{dummy_hash, verify_password};
-use crate::secret::{constant_time_eq, now, random_b64};
+use crate::secret::{constant_time_eq, now, random_b64, Secret};
 use crate::session;
 use crate::store::{SessionStore, ThrottleStore, UserStore};
 use http::header::{HeaderValue, SET_COOKIE};
@@ -19,16 +20,19 @@ pub const MAX_FAILURES: u32 = 5;
 pub const FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
 const GENERIC_FAILURE: &str = "Incorrect username or password.";
 const LOCKED: &str = "Too many failed sign-in attempts for this account. Try again in 15 minutes.";
+const FORM_EXPIRED: &str = "The sign-in form expired. Please try again.";
+const MISSING_CREDENTIALS: &str = "Enter your username and password.";
 
-pub async fn handle<S>(store: &S, config: &Config, request: &HttpRequest) -> HttpResponse
+pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
     S: UserStore + SessionStore + ThrottleStore,
 {
-    if request.method == Method::POST {
-        sign_in(store, config, request).await
-    } else {
-        show_form(store, config, request).await
-    }
+    let login = match LoginRequest::parse(request) {
+        Ok(login) => login,
+        Err(error) => return pages::invalid_input(&error),
+    };
+    let outcome = decide(app, request, &login).await;
+    render(&app.config, request, &login, outcome)
 }
 
 /// Accepts only a path of this service (no scheme, no host, no `//` or `\`), so that
@@ -46,191 +50,266 @@ pub fn safe_return_to(value: Option<&str>) -> Option<&str> {
     ok.then_some(value)
 }
 
-async fn show_form<S: SessionStore>(
-    store: &S,
-    config: &Config,
-    request: &HttpRequest,
-) -> HttpResponse {
-    let params = match request.query_params() {
-        Ok(params) => params,
-        Err(error) => return pages::invalid_input(&error),
-    };
-    let return_to = safe_return_to(params.get("return_to"));
-    if return_to.is_none() {
-        match session::current(store, config, request).await {
-            Ok(Some(session)) => return pages::signed_in(&session.username),
-            Ok(None) => {}
-            Err(error) => return storage_failure_page("reading the session failed", error),
+enum LoginRequest {
+    /// `GET`: the form.
+    Form { return_to: Option<String> },
+    /// `POST`: the form, filled in.
+    SignIn(SignIn),
+}
+
+struct SignIn {
+    return_to: Option<String>,
+    username: String,
+    password: Secret,
+    /// The form's copy of the login CSRF cookie.
+    csrf_token: Option<String>,
+}
+
+impl LoginRequest {
+    fn parse(request: &HttpRequest) -> Result<Self, ParamError> {
+        let return_to =
+            |params: &Params| safe_return_to(params.get("return_to")).map(str::to_string);
+        if request.method != Method::POST {
+            let params = request.query_params()?;
+            return Ok(LoginRequest::Form {
+                return_to: return_to(&params),
+            });
+        }
+        let params = request.form_params()?;
+        Ok(LoginRequest::SignIn(SignIn {
+            return_to: return_to(&params),
+            username: params.get("username").unwrap_or("").to_string(),
+            password: Secret::new(params.get("password").unwrap_or("")),
+            csrf_token: params.get("csrf_token").map(str::to_string),
+        }))
+    }
+
+    fn return_to(&self) -> Option<&str> {
+        match self {
+            LoginRequest::Form { return_to } => return_to.as_deref(),
+            LoginRequest::SignIn(sign_in) => sign_in.return_to.as_deref(),
         }
     }
-    form(
-        config,
-        request,
-        StatusCode::OK,
-        return_to.unwrap_or(""),
-        "",
-        None,
-    )
-}
 
-/// The login form with its CSRF token: a double-submit cookie, since there is no session yet.
-fn form(
-    config: &Config,
-    request: &HttpRequest,
-    status: StatusCode,
-    return_to: &str,
-    username: &str,
-    error: Option<&str>,
-) -> HttpResponse {
-    let cookie_name = session::login_csrf_cookie_name(config);
-    let token = match request.cookie(cookie_name) {
-        Some(existing) if existing.len() == 43 => existing.to_string(),
-        _ => random_b64(32),
-    };
-    let mut response = pages::login(
-        status,
-        &LoginForm {
-            return_to,
-            csrf_token: &token,
-            username,
-            error,
-        },
-    );
-    if let Ok(value) =
-        HeaderValue::from_str(&session::set_cookie(config, cookie_name, &token, 3600))
-    {
-        response.headers_mut().append(SET_COOKIE, value);
+    /// What the form shows again in its username field.
+    fn username(&self) -> &str {
+        match self {
+            LoginRequest::Form { .. } => "",
+            LoginRequest::SignIn(sign_in) => &sign_in.username,
+        }
     }
-    response
 }
 
-async fn sign_in<S>(store: &S, config: &Config, request: &HttpRequest) -> HttpResponse
+enum LoginOutcome {
+    /// The empty form.
+    Form,
+    /// A signed-in user who opened the form with nowhere to return to.
+    AlreadySignedIn { username: String },
+    /// A session started: its `Set-Cookie` value.
+    SignedIn { session_cookie: String },
+}
+
+enum LoginError {
+    /// The CSRF cookie and the form's token differ, or one is missing.
+    FormExpired,
+    MissingCredentials,
+    /// A wrong username or password: the same answer for both.
+    Refused,
+    /// Longer than any account name or password: refused without showing the name again.
+    Oversized,
+    Locked,
+    Storage(StorageFailure),
+}
+
+impl From<StorageFailure> for LoginError {
+    fn from(failure: StorageFailure) -> Self {
+        LoginError::Storage(failure)
+    }
+}
+
+async fn decide<S>(
+    app: &App<S>,
+    request: &HttpRequest,
+    login: &LoginRequest,
+) -> Result<LoginOutcome, LoginError>
 where
     S: UserStore + SessionStore + ThrottleStore,
 {
-    let params = match request.form_params() {
-        Ok(params) => params,
-        Err(error) => return pages::invalid_input(&error),
-    };
-    let return_to = safe_return_to(params.get("return_to")).unwrap_or("");
-    let username = params.get("username").unwrap_or("");
+    match login {
+        LoginRequest::Form { return_to: Some(_) } => Ok(LoginOutcome::Form),
+        LoginRequest::Form { return_to: None } => {
+            let session = session::current(&app.store, &app.config, request)
+                .await
+                .context("reading the session failed")?;
+            Ok(match session {
+                Some(session) => LoginOutcome::AlreadySignedIn {
+                    username: session.username,
+                },
+                None => LoginOutcome::Form,
+            })
+        }
+        LoginRequest::SignIn(sign_in) => check_password(app, request, sign_in).await,
+    }
+}
+
+/// Logs and counts a refused sign-in; the log names no one (the name might be a password).
+fn refused() -> LoginError {
+    tracing::info!("sign-in refused");
+    metrics::count(Event::SignInFailed);
+    LoginError::Refused
+}
+
+async fn check_password<S>(
+    app: &App<S>,
+    request: &HttpRequest,
+    sign_in: &SignIn,
+) -> Result<LoginOutcome, LoginError>
+where
+    S: UserStore + SessionStore + ThrottleStore,
+{
     let csrf_ok = match (
-        request.cookie(session::login_csrf_cookie_name(config)),
-        params.get("csrf_token"),
+        request.cookie(session::login_csrf_cookie_name(&app.config)),
+        sign_in.csrf_token.as_deref(),
     ) {
         (Some(cookie), Some(field)) => constant_time_eq(cookie.as_bytes(), field.as_bytes()),
         _ => false,
     };
     if !csrf_ok {
-        let message = "The sign-in form expired. Please try again.";
-        return form(
-            config,
-            request,
-            StatusCode::FORBIDDEN,
-            return_to,
-            username,
-            Some(message),
-        );
+        return Err(LoginError::FormExpired);
     }
-    let password = params.get("password").unwrap_or("");
+    let username = sign_in.username.as_str();
+    let password = sign_in.password.expose();
     if username.is_empty() || password.is_empty() {
-        let message = "Enter your username and password.";
-        return form(
-            config,
-            request,
-            StatusCode::BAD_REQUEST,
-            return_to,
-            username,
-            Some(message),
-        );
+        return Err(LoginError::MissingCredentials);
     }
     if username.len() > 128 || password.len() > 1024 {
-        return form(
-            config,
-            request,
-            StatusCode::UNAUTHORIZED,
-            return_to,
-            "",
-            Some(GENERIC_FAILURE),
-        );
+        return Err(LoginError::Oversized);
     }
     if !ids::is_username(username) {
         // No account can have this name, and DynamoDB might refuse it as a key: no lookup, but
         // the argon2 work and the answer of a wrong password, so that nothing tells them apart.
         std::hint::black_box(verify_password(password, dummy_hash()));
-        tracing::info!("sign-in refused");
-        metrics::count(Event::SignInFailed);
-        return form(
-            config,
-            request,
-            StatusCode::UNAUTHORIZED,
-            return_to,
-            username,
-            Some(GENERIC_FAILURE),
-        );
+        return Err(refused());
     }
 
     let t = now();
     // Counted per account name, whether or not it exists: the lock reveals nothing.
-    let failures = match store.failures(username, t).await {
-        Ok(failures) => failures,
-        Err(error) => return storage_failure_page("reading login failures failed", error),
-    };
+    let failures = app
+        .store
+        .failures(username, t)
+        .await
+        .context("reading login failures failed")?;
     if failures >= MAX_FAILURES {
         metrics::count(Event::SignInLocked);
-        return form(
-            config,
-            request,
-            StatusCode::TOO_MANY_REQUESTS,
-            return_to,
-            username,
-            Some(LOCKED),
-        );
+        return Err(LoginError::Locked);
     }
-    let user = match store.get_user(username).await {
-        Ok(user) => user,
-        Err(error) => return storage_failure_page("reading the user failed", error),
-    };
+    let user = app
+        .store
+        .get_user(username)
+        .await
+        .context("reading the user failed")?;
     // The same argon2 work whether or not the user exists: no enumeration by timing.
     let stored_hash = user
         .as_ref()
         .map_or(dummy_hash(), |u| u.password_hash.as_str());
     let password_ok = verify_password(password, stored_hash);
     let Some(user) = user.filter(|_| password_ok) else {
-        if let Err(error) = store
+        app.store
             .record_failure(username, t, FAILURE_WINDOW_SECONDS)
             .await
-        {
-            return storage_failure_page("recording a login failure failed", error);
-        }
-        tracing::info!("sign-in refused");
-        metrics::count(Event::SignInFailed);
-        return form(
-            config,
-            request,
-            StatusCode::UNAUTHORIZED,
-            return_to,
-            username,
-            Some(GENERIC_FAILURE),
-        );
+            .context("recording a login failure failed")?;
+        return Err(refused());
     };
     if failures > 0 {
-        if let Err(error) = store.clear_failures(username).await {
-            return storage_failure_page("clearing login failures failed", error);
-        }
+        app.store
+            .clear_failures(username)
+            .await
+            .context("clearing login failures failed")?;
     }
-    let cookie = match session::start(store, config, &user).await {
-        Ok(cookie) => cookie,
-        Err(error) => return storage_failure_page("storing the session failed", error),
-    };
+    let session_cookie = session::start(&app.store, &app.config, &user)
+        .await
+        .context("storing the session failed")?;
     metrics::count(Event::SignInSucceeded);
-    let target = if return_to.is_empty() {
-        "/login"
-    } else {
-        return_to
+    Ok(LoginOutcome::SignedIn { session_cookie })
+}
+
+fn render(
+    config: &Config,
+    request: &HttpRequest,
+    login: &LoginRequest,
+    outcome: Result<LoginOutcome, LoginError>,
+) -> HttpResponse {
+    let (status, message, username) = match outcome {
+        Ok(LoginOutcome::Form) => (StatusCode::OK, None, ""),
+        Ok(LoginOutcome::AlreadySignedIn { username }) => return pages::signed_in(&username),
+        Ok(LoginOutcome::SignedIn { session_cookie }) => {
+            let target = login.return_to().unwrap_or("/login");
+            let response = redirect(StatusCode::SEE_OTHER, &config.endpoint(target));
+            return with_cookie(response, &session_cookie);
+        }
+        Err(LoginError::FormExpired) => {
+            (StatusCode::FORBIDDEN, Some(FORM_EXPIRED), login.username())
+        }
+        Err(LoginError::MissingCredentials) => (
+            StatusCode::BAD_REQUEST,
+            Some(MISSING_CREDENTIALS),
+            login.username(),
+        ),
+        Err(LoginError::Refused) => (
+            StatusCode::UNAUTHORIZED,
+            Some(GENERIC_FAILURE),
+            login.username(),
+        ),
+        Err(LoginError::Oversized) => (StatusCode::UNAUTHORIZED, Some(GENERIC_FAILURE), ""),
+        Err(LoginError::Locked) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(LOCKED),
+            login.username(),
+        ),
+        Err(LoginError::Storage(failure)) => return failure.into_page(),
     };
-    let mut response = redirect(StatusCode::SEE_OTHER, &config.endpoint(target));
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
+    let view = FormView {
+        status,
+        return_to: login.return_to().unwrap_or(""),
+        username,
+        message,
+    };
+    render_form(config, request, &view)
+}
+
+/// The sign-in form as one response shows it.
+struct FormView<'a> {
+    status: StatusCode,
+    return_to: &'a str,
+    /// Shown again in the username field.
+    username: &'a str,
+    message: Option<&'static str>,
+}
+
+/// The login form with its CSRF token: a double-submit cookie, since there is no session yet.
+fn render_form(config: &Config, request: &HttpRequest, view: &FormView<'_>) -> HttpResponse {
+    let cookie_name = session::login_csrf_cookie_name(config);
+    let token = match request.cookie(cookie_name) {
+        Some(existing) if existing.len() == 43 => existing.to_string(),
+        _ => random_b64(32),
+    };
+    let response = pages::login(
+        view.status,
+        &LoginForm {
+            return_to: view.return_to,
+            csrf_token: &token,
+            username: view.username,
+            error: view.message,
+        },
+    );
+    with_cookie(
+        response,
+        &session::set_cookie(config, cookie_name, &token, 3600),
+    )
+}
+
+fn with_cookie(mut response: HttpResponse, set_cookie: &str) -> HttpResponse {
+    if let Ok(value) = HeaderValue::from_str(set_cookie) {
         response.headers_mut().append(SET_COOKIE, value);
     }
     response

@@ -1,7 +1,8 @@
 //! `GET /.well-known/oauth-authorization-server` (RFC 8414), also served at
 //! `/.well-known/openid-configuration`, where API Gateway's JWT authorizer looks.
 
-use super::storage_failure;
+use super::StoreContext;
+use crate::app::App;
 use crate::config::Config;
 use crate::http::{json, HttpRequest, HttpResponse};
 use crate::store::ScopeStore;
@@ -31,15 +32,19 @@ struct Metadata<'a> {
     subject_types_supported: [&'static str; 1],
 }
 
-pub async fn handle<S: ScopeStore>(
-    store: &S,
-    config: &Config,
-    _request: &HttpRequest,
-) -> HttpResponse {
-    let scopes = match store.list_scopes().await {
-        Ok(scopes) => scopes.into_iter().map(|s| s.name).collect(),
-        Err(error) => return storage_failure("listing scopes failed", error),
-    };
+pub async fn handle<S: ScopeStore>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
+    match app
+        .store
+        .list_scopes()
+        .await
+        .context("listing scopes failed")
+    {
+        Ok(scopes) => render(&app.config, scopes.into_iter().map(|s| s.name).collect()),
+        Err(failure) => failure.into_json(),
+    }
+}
+
+fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
     let metadata = Metadata {
         issuer: &config.issuer,
         authorization_endpoint: config.endpoint("/oauth/authorize"),

@@ -1,6 +1,11 @@
-//! One module per endpoint; each exposes `handle`, which answers every request itself.
+//! One module per endpoint, each in the same shape (docs/architecture.md, "The shape of an
+//! endpoint"): `handle(app, request)` parses the request into a typed value, `decide`
+//! applies the rules and returns what was issued or the endpoint's error enum, and one
+//! render step turns either into the response. Every request gets its answer from
+//! `handle`, errors included.
 
 pub mod authorize;
+mod client_request;
 pub mod consent;
 pub mod introspect;
 pub mod jwks;
@@ -12,47 +17,78 @@ pub mod token;
 
 use crate::authorization::{error_location, AuthorizationError};
 use crate::config::Config;
-use crate::http::{oauth_error, redirect, server_error_json, HttpResponse};
+use crate::http::{redirect, HttpResponse};
 use crate::metrics::{self, Event};
+use crate::oauth::{self, ErrorCode, ErrorResponse};
 use crate::pages;
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreResult};
 use http::StatusCode;
 
-/// Logs a storage failure (its cause, never request data) and answers 500 in JSON. A key or
-/// an item that DynamoDB would refuse was refused before sending: the request's fault, so a
-/// 400 and no `StorageFailure` metric (the handlers check ids first; this is the backstop).
-pub(crate) fn storage_failure(context: &str, error: StoreError) -> HttpResponse {
-    if error.is_request_error() {
-        tracing::warn!(error = %error, "{context}: refused before storage");
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the request carries a value that cannot be stored",
-        );
-    }
-    tracing::error!(error = %error, "{context}");
-    metrics::count(Event::StorageFailure);
-    server_error_json()
+/// A storage call that failed, with what the endpoint was doing: carried to the render step,
+/// which logs it (its cause, never request data) and counts it, once.
+#[derive(Debug)]
+pub(crate) struct StorageFailure {
+    context: &'static str,
+    error: StoreError,
 }
 
-/// Logs a storage failure and answers a 500 page (for the endpoints a browser sees); a 400
-/// page for what was refused before sending, as `storage_failure`.
-pub(crate) fn storage_failure_page(context: &str, error: StoreError) -> HttpResponse {
-    if error.is_request_error() {
-        tracing::warn!(error = %error, "{context}: refused before storage");
-        return pages::error(
+/// `?` on a storage call, naming what failed: `store.get_user(..).await.context("reading the user failed")?`.
+pub(crate) trait StoreContext<T> {
+    fn context(self, context: &'static str) -> Result<T, StorageFailure>;
+}
+
+impl<T> StoreContext<T> for StoreResult<T> {
+    fn context(self, context: &'static str) -> Result<T, StorageFailure> {
+        self.map_err(|error| StorageFailure { context, error })
+    }
+}
+
+impl StorageFailure {
+    pub(crate) fn new(context: &'static str, error: StoreError) -> Self {
+        StorageFailure { context, error }
+    }
+
+    /// Logs the failure and counts it; true when the server is at fault. A key or an item that
+    /// DynamoDB would refuse was refused before sending: the request's fault, so a client error
+    /// and no `StorageFailure` metric (the handlers check ids first; this is the backstop).
+    fn report(&self) -> bool {
+        let context = self.context;
+        if self.error.is_request_error() {
+            tracing::warn!(error = %self.error, "{context}: refused before storage");
+            return false;
+        }
+        tracing::error!(error = %self.error, "{context}");
+        metrics::count(Event::StorageFailure);
+        true
+    }
+
+    /// The answer of the endpoints a client app calls: a 500 in JSON (400 for a refused key).
+    pub(crate) fn into_json(self) -> HttpResponse {
+        if self.report() {
+            return oauth::server_error();
+        }
+        ErrorResponse::bad_request(
+            ErrorCode::InvalidRequest,
+            "the request carries a value that cannot be stored",
+        )
+        .render()
+    }
+
+    /// The answer of the endpoints a browser sees: a 500 page (400 for a refused key).
+    pub(crate) fn into_page(self) -> HttpResponse {
+        if self.report() {
+            return pages::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The service could not complete your request. Please try again in a moment.",
+            );
+        }
+        pages::error(
             StatusCode::BAD_REQUEST,
             "Invalid request",
             "The request carries a value that cannot be stored.",
-        );
+        )
     }
-    tracing::error!(error = %error, "{context}");
-    metrics::count(Event::StorageFailure);
-    pages::error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "The service could not complete your request. Please try again in a moment.",
-    )
 }
 
 /// The response for a failed authorization request: a page or a redirect with the error.
@@ -63,7 +99,7 @@ pub(crate) fn authorization_failure(
 ) -> HttpResponse {
     match error {
         AuthorizationError::Page { title, message } => {
-            pages::error(StatusCode::BAD_REQUEST, title, &message)
+            pages::error(StatusCode::BAD_REQUEST, title, message)
         }
         AuthorizationError::Redirect {
             redirect_uri,
@@ -72,7 +108,7 @@ pub(crate) fn authorization_failure(
             state,
         } => redirect(
             redirect_status,
-            &error_location(config, &redirect_uri, error, &description, state.as_deref()),
+            &error_location(config, &redirect_uri, error, description, state.as_deref()),
         ),
     }
 }

@@ -1,62 +1,87 @@
 //! `POST /oauth/revoke` (RFC 7009): a client revokes its own refresh token (the whole
 //! family) or access token (its `jti` deny-listed until it would expire).
 
-use super::storage_failure;
-use super::token::authenticated_request;
-use crate::cache::WarmCache;
-use crate::config::Config;
-use crate::http::{no_store, oauth_error, HttpRequest, HttpResponse};
+use super::client_request::{
+    authenticated, verified_claims, ClientRequest, ClientRequestError, PresentedToken,
+};
+use super::StoreContext;
+use crate::app::App;
+use crate::http::{no_store, HttpRequest, HttpResponse};
+use crate::model::Client;
 use crate::secret::Secret;
 use crate::store::{ClientStore, KeyStore, RefreshTokenStore, RevocationStore};
-use crate::tokens::{looks_like_jwt, verify_access_token};
-use http::StatusCode;
+use crate::tokens::looks_like_jwt;
 
-pub async fn handle<S>(
-    store: &S,
-    config: &Config,
-    cache: &WarmCache,
-    request: &HttpRequest,
-) -> HttpResponse
+pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
     S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
 {
-    let (client, params) = match authenticated_request(store, &cache.clients, request).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let Some(token) = params.get("token") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "token is required",
-        );
-    };
-    // RFC 7009 2.2: unknown, invalid, expired, foreign or already revoked tokens all get 200,
-    // which tells a caller nothing about tokens that are not its own.
-    if looks_like_jwt(token) {
-        let keys = match store.list_keys(false).await {
-            Ok(keys) => keys,
-            Err(error) => return storage_failure("listing keys failed", error),
-        };
-        if let Some(claims) =
-            verify_access_token(config, &keys, token).filter(|c| c.client_id == client.client_id)
-        {
-            if let Err(error) = store.revoke_jti(&claims.jti, claims.exp).await {
-                return storage_failure("revoking an access token failed", error);
-            }
-            tracing::info!(client_id = %client.client_id, jti = %claims.jti, "access token revoked");
-        }
-    } else {
-        match store.get_refresh_token(&Secret::new(token).hash()).await {
-            Ok(Some(refresh)) if refresh.client_id == client.client_id => {
-                if let Err(error) = store.revoke_family(&refresh.family_id).await {
-                    return storage_failure("revoking a refresh token family failed", error);
-                }
-                tracing::info!(client_id = %client.client_id, "refresh token family revoked");
-            }
-            Ok(_) => {}
-            Err(error) => return storage_failure("reading a refresh token failed", error),
-        }
+    match decide(app, request).await {
+        Ok(revoked) => render(revoked),
+        Err(error) => error.into_response(),
     }
+}
+
+/// What the request revoked: for the log, never for the answer.
+enum Revoked {
+    AccessToken,
+    RefreshTokenFamily,
+    Nothing,
+}
+
+async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Revoked, ClientRequestError>
+where
+    S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
+{
+    let ClientRequest { client, params } = authenticated(app, request).await?;
+    let PresentedToken { token } = PresentedToken::parse(&params)?;
+    if looks_like_jwt(token.expose()) {
+        revoke_access_token(app, &client, &token).await
+    } else {
+        revoke_refresh_token(app, &client, &token).await
+    }
+}
+
+async fn revoke_access_token<S: KeyStore + RevocationStore>(
+    app: &App<S>,
+    client: &Client,
+    token: &Secret,
+) -> Result<Revoked, ClientRequestError> {
+    let claims = verified_claims(app, token).await?;
+    let Some(claims) = claims.filter(|claims| claims.client_id == client.client_id) else {
+        return Ok(Revoked::Nothing);
+    };
+    app.store
+        .revoke_jti(&claims.jti, claims.exp)
+        .await
+        .context("revoking an access token failed")?;
+    tracing::info!(client_id = %client.client_id, jti = %claims.jti, "access token revoked");
+    Ok(Revoked::AccessToken)
+}
+
+async fn revoke_refresh_token<S: RefreshTokenStore>(
+    app: &App<S>,
+    client: &Client,
+    token: &Secret,
+) -> Result<Revoked, ClientRequestError> {
+    let refresh = app
+        .store
+        .get_refresh_token(&token.hash())
+        .await
+        .context("reading a refresh token failed")?;
+    let Some(refresh) = refresh.filter(|refresh| refresh.client_id == client.client_id) else {
+        return Ok(Revoked::Nothing);
+    };
+    app.store
+        .revoke_family(&refresh.family_id)
+        .await
+        .context("revoking a refresh token family failed")?;
+    tracing::info!(client_id = %client.client_id, "refresh token family revoked");
+    Ok(Revoked::RefreshTokenFamily)
+}
+
+/// RFC 7009 2.2: unknown, invalid, expired, foreign or already revoked tokens all get the same
+/// 200 as a revoked one, which tells a caller nothing about tokens that are not its own.
+fn render(_revoked: Revoked) -> HttpResponse {
     no_store(http::Response::new(String::new()))
 }

@@ -1,0 +1,113 @@
+//! What token, revoke and introspect share: a POSTed form (RFC 6749 3.2) from an
+//! authenticated client (RFC 6749 2.3.1), and the errors that refuse it before the
+//! endpoint reads its own parameters.
+
+use super::{StorageFailure, StoreContext};
+use crate::app::App;
+use crate::client_auth::{authenticate, ClientAuthError};
+use crate::http::{HttpRequest, HttpResponse, Params};
+use crate::model::Client;
+use crate::oauth::{ErrorCode, ErrorResponse, REPEATED_PARAMETER};
+use crate::secret::Secret;
+use crate::store::{ClientStore, KeyStore};
+use crate::tokens::{verify_access_token, AccessTokenClaims};
+use http::Method;
+
+pub(crate) struct ClientRequest {
+    pub client: Client,
+    pub params: Params,
+}
+
+/// What revoke (RFC 7009 2.1) and introspect (RFC 7662 2.1) are asked about. Their optional
+/// `token_type_hint` is not needed: a JWT is an access token, anything else a refresh token.
+pub(crate) struct PresentedToken {
+    pub token: Secret,
+}
+
+impl PresentedToken {
+    pub(crate) fn parse(params: &Params) -> Result<Self, ClientRequestError> {
+        let token = params
+            .get("token")
+            .ok_or(ClientRequestError::InvalidRequest("token is required"))?;
+        Ok(PresentedToken {
+            token: Secret::new(token),
+        })
+    }
+}
+
+/// The claims of a token this server signed and that has not expired (revocation aside):
+/// what revoke and introspect look at before deciding whom the token concerns.
+pub(crate) async fn verified_claims<S: KeyStore>(
+    app: &App<S>,
+    token: &Secret,
+) -> Result<Option<AccessTokenClaims>, StorageFailure> {
+    let keys = app
+        .store
+        .list_keys(false)
+        .await
+        .context("listing keys failed")?;
+    Ok(verify_access_token(&app.config, &keys, token.expose()))
+}
+
+/// Every way revoke and introspect refuse a request, and token's first ones.
+pub(crate) enum ClientRequestError {
+    MethodNotAllowed,
+    InvalidRequest(&'static str),
+    /// Unknown client or wrong credentials; `basic` when the client tried HTTP Basic.
+    InvalidClient {
+        basic: bool,
+    },
+    Storage(StorageFailure),
+}
+
+impl From<StorageFailure> for ClientRequestError {
+    fn from(failure: StorageFailure) -> Self {
+        ClientRequestError::Storage(failure)
+    }
+}
+
+impl ClientRequestError {
+    /// The RFC 6749 5.2 response.
+    pub(crate) fn into_response(self) -> HttpResponse {
+        let error = match self {
+            ClientRequestError::MethodNotAllowed => ErrorResponse::method_not_allowed("use POST"),
+            ClientRequestError::InvalidRequest(description) => {
+                ErrorResponse::bad_request(ErrorCode::InvalidRequest, description)
+            }
+            ClientRequestError::InvalidClient { basic } => ErrorResponse::invalid_client(basic),
+            ClientRequestError::Storage(failure) => return failure.into_json(),
+        };
+        error.render()
+    }
+}
+
+/// The form and the client that sent it, in the order the RFCs check them: method, form,
+/// repeated parameters (RFC 6749 3.1), client authentication.
+pub(crate) async fn authenticated<S: ClientStore>(
+    app: &App<S>,
+    request: &HttpRequest,
+) -> Result<ClientRequest, ClientRequestError> {
+    if request.method != Method::POST {
+        return Err(ClientRequestError::MethodNotAllowed);
+    }
+    let params = request
+        .form_params()
+        .map_err(|error| ClientRequestError::InvalidRequest(error.description()))?;
+    if params.first_repeated().is_some() {
+        return Err(ClientRequestError::InvalidRequest(REPEATED_PARAMETER));
+    }
+    let client = authenticate(&app.store, &app.cache.clients, request, &params)
+        .await
+        .map_err(|error| match error {
+            ClientAuthError::Malformed(description) => {
+                ClientRequestError::InvalidRequest(description)
+            }
+            ClientAuthError::Failed { used_basic } => {
+                ClientRequestError::InvalidClient { basic: used_basic }
+            }
+            ClientAuthError::Storage(error) => {
+                StorageFailure::new("reading the client failed", error).into()
+            }
+        })?;
+    Ok(ClientRequest { client, params })
+}
