@@ -96,12 +96,16 @@ def summary(operation, body):
 
 
 class Recorder:
-    """WSGI middleware in front of moto for DynamoDB calls: answers a refusal as DynamoDB does,
-    and records each call with its answer."""
+    """WSGI middleware in front of moto for DynamoDB calls: applies each atomically, answers a
+    refusal as DynamoDB does, and records each call with its answer."""
 
     def __init__(self, app, path):
         self.app = app
         self.lock = threading.Lock()
+        # DynamoDB applies each request atomically (a conditional write has one winner);
+        # moto's backend does not lock, so two threads can both pass the same condition.
+        # One DynamoDB request at a time here gives the tests DynamoDB's atomicity.
+        self.atomic = threading.Lock()
         self.out = open(path, "a", encoding="utf-8", buffering=1) if path else None
 
     def __call__(self, environ, start_response):
@@ -117,7 +121,8 @@ class Recorder:
             answer["status"], answer["headers"] = status_line, headers
             return lambda data: None
 
-        chunks = list(self.app(environ, capture))
+        with self.atomic:
+            chunks = list(self.app(environ, capture))
         status_line, headers = answer["status"], answer["headers"]
         operation = target[len(DYNAMODB_TARGET_PREFIX):]
         try:
