@@ -8,7 +8,7 @@ use crate::http::{HttpRequest, Params};
 use crate::ids;
 use crate::metrics::{self, Event};
 use crate::model::{Client, ClientKind};
-use crate::secret::{constant_time_eq, Secret};
+use crate::secret::ClientSecret;
 use crate::store::{ClientStore, StoreError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -27,7 +27,7 @@ pub enum ClientAuthError {
 
 struct Presented {
     client_id: String,
-    secret: Option<Secret>,
+    secret: Option<ClientSecret>,
     used_basic: bool,
 }
 
@@ -72,7 +72,7 @@ fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, Client
             }
             Ok(Presented {
                 client_id,
-                secret: Some(Secret::new(secret)),
+                secret: Some(ClientSecret::new(secret)),
                 used_basic: true,
             })
         }
@@ -82,7 +82,7 @@ fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, Client
                 .ok_or(ClientAuthError::Failed { used_basic: false })?;
             Ok(Presented {
                 client_id: client_id.to_string(),
-                secret: params.get("client_secret").map(Secret::new),
+                secret: params.get("client_secret").map(ClientSecret::new),
                 used_basic: false,
             })
         }
@@ -115,9 +115,7 @@ pub async fn authenticate<S: ClientStore>(
         return Err(failed);
     };
     let ok = match (client.kind, &client.secret_hash, &presented.secret) {
-        (ClientKind::Confidential, Some(stored), Some(secret)) => {
-            constant_time_eq(stored.as_bytes(), secret.hash().as_bytes())
-        }
+        (ClientKind::Confidential, Some(stored), Some(secret)) => secret.verify(stored),
         (ClientKind::Public, _, None) => true,
         _ => false,
     };
