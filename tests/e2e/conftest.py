@@ -2,13 +2,31 @@
 
 scripts/test starts the stack and sets AUTH_ISSUER, AUTH_TABLE_PREFIX and the
 DynamoDB endpoint; `authctl` (the real operator tool) prepares the data.
+
+Shared here, so that a test reads as the API flow it checks:
+- fixtures: `base_url`, `metadata`, `issuer`, `jwks` (per run); `user` and its signed-in
+  browser `agent` (per test file);
+- data: `create_user`, `create_scope`, `create_client` (with `WITH_REFRESH` for refresh tokens);
+- the browser side: `login_form`, `login`, `post_login`, `sign_in`, `signed_in_agent`,
+  `authorize`, `follow`, `return_to_of`, `sign_in_and_come_back`, `decide`, `callback_of`,
+  `code_request`, `get_code` (the whole authorize -> login -> consent dance), `pkce_pair`;
+- the client side: `code_grant`, `refresh_grant`, `post_token`, `tokens_for`, `introspect`,
+  `revoke`, `client_auth`, `assert_error`.
 """
+import base64
+import hashlib
 import json
 import os
+import secrets
 import subprocess
 import uuid
+import warnings
+from collections import namedtuple
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AUTHCTL = os.path.join(ROOT, "target", "debug", "authctl")
@@ -39,16 +57,6 @@ def base_url():
 
 # --- shared helpers for the browser-side flow (login, consent) and PKCE ---------------
 
-import base64
-import hashlib
-import secrets
-import warnings
-from collections import namedtuple
-from html.parser import HTMLParser
-from urllib.parse import parse_qs, urlsplit
-
-import requests
-
 # authlib 1.x announces on import that authlib.jose moves to joserfc (and forces that
 # warning on); the tests use authlib.jose as it is, so it is imported here once, quietly.
 with warnings.catch_warnings():
@@ -60,6 +68,7 @@ with warnings.catch_warnings():
 
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 TIMEOUT = 300  # generous: under `cargo lambda watch` a request may wait for a (re)build
+WITH_REFRESH = ("--grant", "authorization_code", "--grant", "refresh_token")  # create_client flags
 
 
 def s256(verifier):
@@ -159,15 +168,43 @@ def login(agent, base_url, username, password, return_to=None):
     """Signs in like a browser (form, csrf cookie, POST); returns the POST's response, not followed."""
     _, fields = login_form(agent, base_url, return_to)
     fields.update(username=username, password=password)
-    return agent.post(f"{base_url}/login", data=fields, allow_redirects=False, timeout=TIMEOUT)
+    return post_login(agent, base_url, fields)
 
 
-def signed_in_agent(base_url, username, password):
-    """A cookie-keeping user agent with a live session."""
-    agent = requests.Session()
-    response = login(agent, base_url, username, password)
+def post_login(agent, base_url, fields, **kwargs):
+    """POST /login with the form `fields` as they are (crafted ones too), not following redirects."""
+    return agent.post(f"{base_url}/login", data=fields, allow_redirects=False, timeout=TIMEOUT,
+                      **kwargs)
+
+
+def sign_in(agent, base_url, user, return_to=None):
+    """`user` signs in with the right password; asserts the 303 and returns it, not followed."""
+    response = login(agent, base_url, user.username, user.password, return_to)
     assert response.status_code == 303, response.text
+    return response
+
+
+def signed_in_agent(base_url, user):
+    """A cookie-keeping user agent with a live session of `user`."""
+    agent = requests.Session()
+    sign_in(agent, base_url, user)
     return agent
+
+
+def follow(agent, response):
+    """GET the Location of a redirect `response`, as one step (redirects are never followed)."""
+    return agent.get(response.headers["location"], allow_redirects=False, timeout=TIMEOUT)
+
+
+def return_to_of(response):
+    """The return_to of a redirect to the login page."""
+    return query_of(response.headers["location"])["return_to"]
+
+
+def sign_in_and_come_back(agent, base_url, user, to_login):
+    """From a redirect to /login (`to_login`): `user` signs in and the browser goes back to
+    where it was sent from; returns that page's response."""
+    return follow(agent, sign_in(agent, base_url, user, return_to_of(to_login)))
 
 
 def authorize(agent, base_url, params):
@@ -189,6 +226,14 @@ def decide(agent, base_url, consent_page, decision, **overrides):
                       timeout=TIMEOUT)
 
 
+def callback_of(response, status, redirect_uri=REDIRECT_URI):
+    """A redirect with `status` to the client's `redirect_uri`: its query parameters as a dict."""
+    assert response.status_code == status, (response.status_code, response.text)
+    location = response.headers["location"]
+    assert without_query(location) == redirect_uri, location
+    return query_of(location)
+
+
 def code_request(client, scope, *, redirect_uri=REDIRECT_URI, pkce=True, state=None):
     """Authorization request parameters and the PKCE verifier (None without PKCE)."""
     params = {"response_type": "code", "client_id": client["client_id"], "scope": scope}
@@ -202,24 +247,78 @@ def code_request(client, scope, *, redirect_uri=REDIRECT_URI, pkce=True, state=N
     return params, verifier
 
 
-def get_code(base_url, client, username, password, scope, *, redirect_uri=REDIRECT_URI,
-             pkce=True, agent=None):
-    """Runs the browser side of the code flow with requests: authorize, log in when
-    needed, approve when asked. Returns (code, verifier); verifier is None without PKCE."""
+def get_code(base_url, client, user, scope, *, redirect_uri=REDIRECT_URI, pkce=True, agent=None):
+    """Runs the browser side of the code flow with requests: authorize, `user` signs in when
+    needed, approves when asked. Returns (code, verifier); verifier is None without PKCE."""
     agent = agent or requests.Session()
     params, verifier = code_request(client, scope, redirect_uri=redirect_uri, pkce=pkce)
     response = authorize(agent, base_url, params)
     if response.status_code == 302 and urlsplit(response.headers["location"]).path == "/login":
-        return_to = query_of(response.headers["location"])["return_to"]
-        signed_in = login(agent, base_url, username, password, return_to)
-        assert signed_in.status_code == 303, signed_in.text
-        response = agent.get(signed_in.headers["location"], allow_redirects=False, timeout=TIMEOUT)
+        response = sign_in_and_come_back(agent, base_url, user, response)
     if response.status_code == 200:
         response = decide(agent, base_url, response, "approve")
     assert response.status_code in (302, 303), response.text
     callback = query_of(response.headers["location"])
     assert callback.get("state") == params["state"], callback
     return callback["code"], verifier
+
+
+# --- shared helpers for the client side: token, introspection, revocation --------------
+
+
+def client_auth(client, secret=None):
+    """HTTP Basic credentials of `client` (RFC 6749 2.3.1), with another `secret` if given."""
+    return client["client_id"], secret or client["client_secret"]
+
+
+def code_grant(code, verifier, redirect_uri=REDIRECT_URI):
+    """The form of an authorization_code request (RFC 6749 4.1.3) without client credentials."""
+    return {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "code_verifier": verifier}
+
+
+def refresh_grant(refresh_token, **extra):
+    """The form of a refresh_token request (RFC 6749 6) without client credentials."""
+    return {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}
+
+
+def post_token(base_url, data, client=None, **kwargs):
+    """POST /oauth/token with `data`, as `client` with client_secret_basic when one is given."""
+    if client is not None:
+        kwargs.setdefault("auth", client_auth(client))
+    return requests.post(f"{base_url}/oauth/token", data=data, allow_redirects=False,
+                         timeout=TIMEOUT, **kwargs)
+
+
+def introspect(base_url, client, value):
+    """POST /oauth/introspect as `client` (RFC 7662); asserts 200, never cached; returns the JSON."""
+    response = requests.post(f"{base_url}/oauth/introspect", data={"token": value},
+                             auth=client_auth(client), timeout=TIMEOUT)
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    return response.json()
+
+
+def revoke(base_url, client, value, secret=None):
+    """POST /oauth/revoke as `client` (RFC 7009); returns the response."""
+    return requests.post(f"{base_url}/oauth/revoke", data={"token": value},
+                         auth=client_auth(client, secret), timeout=TIMEOUT)
+
+
+def tokens_for(base_url, client, user, scope, agent=None):
+    """The whole code flow for `user` and `client` (client_secret_basic); the token response's JSON."""
+    code, verifier = get_code(base_url, client, user, scope, agent=agent)
+    response = post_token(base_url, code_grant(code, verifier), client)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def assert_error(response, status, error):
+    """An OAuth error response (RFC 6749 5.2) with `status` and `error`."""
+    assert (response.status_code, response.json()["error"]) == (status, error), response.text
+
+
+# --- fixtures ---------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -230,6 +329,11 @@ def metadata(base_url):
 
 
 @pytest.fixture(scope="session")
+def issuer(metadata):
+    return metadata["issuer"]
+
+
+@pytest.fixture(scope="session")
 def jwks(metadata):
     """The published key set (authlib KeySet), fetched from the metadata's jwks_uri."""
     from authlib.jose import JsonWebKey
@@ -237,3 +341,15 @@ def jwks(metadata):
     response = requests.get(metadata["jwks_uri"], timeout=TIMEOUT)
     assert response.status_code == 200
     return JsonWebKey.import_key_set(response.json())
+
+
+@pytest.fixture(scope="module")
+def user(request):
+    """A user of this test file, made with authctl (named after the file)."""
+    return create_user(request.module.__name__.removeprefix("test_").replace("_", "-"))
+
+
+@pytest.fixture(scope="module")
+def agent(base_url, user):
+    """The signed-in browser of `user`, shared by this file's tests."""
+    return signed_in_agent(base_url, user)

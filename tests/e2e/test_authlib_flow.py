@@ -6,7 +6,7 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
+from authlib.jose import jwt
 from authlib.oauth2.rfc6749.errors import MissingCodeException
 from authlib.oauth2.rfc6749.parameters import parse_authorization_code_response
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
@@ -14,12 +14,12 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from conftest import (
     REDIRECT_URI,
     TIMEOUT,
+    WITH_REFRESH,
     create_client,
     create_scope,
-    create_user,
     decide,
-    login,
     query_of,
+    sign_in_and_come_back,
 )
 
 
@@ -27,11 +27,6 @@ from conftest import (
 def scopes():
     return [create_scope("lib-a", "Read your library things")[0],
             create_scope("lib-b", "Change your library things")[0]]
-
-
-@pytest.fixture(scope="module")
-def user():
-    return create_user("lib-user")
 
 
 def test_metadata_is_a_valid_rfc8414_document(base_url, metadata):
@@ -49,28 +44,32 @@ def test_metadata_is_a_valid_rfc8414_document(base_url, metadata):
     assert oidc.status_code == 200 and oidc.json()["issuer"] == metadata["issuer"]
 
 
-def browser_approves(base_url, user, authorization_url):
-    """The user agent: follows the authorization URL, signs in, approves; returns the callback URL."""
+def authorization_request(oauth, metadata):
+    """authlib's authorization URL with a fresh S256 verifier: (url, state, verifier)."""
+    verifier = generate_token(64)
+    url, state = oauth.create_authorization_url(metadata["authorization_endpoint"], code_verifier=verifier)
+    return url, state, verifier
+
+
+def browser_decides(base_url, user, authorization_url, decision="approve"):
+    """The user agent: follows the authorization URL, signs in, approves (or denies); returns
+    the callback URL."""
     browser = requests.Session()
     response = browser.get(authorization_url, allow_redirects=False, timeout=TIMEOUT)
     assert response.status_code == 302, response.text
-    return_to = query_of(response.headers["location"])["return_to"]
-    signed_in = login(browser, base_url, user.username, user.password, return_to)
-    assert signed_in.status_code == 303, signed_in.text
-    page = browser.get(signed_in.headers["location"], allow_redirects=False, timeout=TIMEOUT)
+    page = sign_in_and_come_back(browser, base_url, user, response)
     assert page.status_code == 200, page.text
-    callback = decide(browser, base_url, page, "approve")
+    callback = decide(browser, base_url, page, decision)
     assert callback.status_code == 303
     return callback.headers["location"]
 
 
 @pytest.mark.parametrize("auth_method", ["client_secret_basic", "client_secret_post", "none"])
-def test_authlib_completes_the_code_flow_from_metadata_alone(base_url, metadata, scopes, user, auth_method):
+def test_authlib_completes_the_code_flow_from_metadata_alone(base_url, metadata, jwks, scopes, user, auth_method):
     """RFC 6749 4.1 with RFC 7636 S256 and RFC 9207 iss, through authlib's OAuth2Session."""
     assert auth_method in metadata["token_endpoint_auth_methods_supported"]
     public = auth_method == "none"
-    grants = ("--grant", "authorization_code", "--grant", "refresh_token")
-    client = create_client(*scopes, flags=(("--public",) if public else ()) + grants)
+    client = create_client(*scopes, flags=(("--public",) if public else ()) + WITH_REFRESH)
     scope = " ".join(scopes)
     oauth = OAuth2Session(
         client["client_id"],
@@ -80,12 +79,9 @@ def test_authlib_completes_the_code_flow_from_metadata_alone(base_url, metadata,
         code_challenge_method="S256",
         token_endpoint_auth_method=auth_method,
     )
-    verifier = generate_token(64)
-    authorization_url, state = oauth.create_authorization_url(
-        metadata["authorization_endpoint"], code_verifier=verifier
-    )
+    authorization_url, state, verifier = authorization_request(oauth, metadata)
 
-    callback_url = browser_approves(base_url, user, authorization_url)
+    callback_url = browser_decides(base_url, user, authorization_url)
     assert callback_url.startswith(REDIRECT_URI + "?")
     callback = query_of(callback_url)
     assert callback["iss"] == metadata["issuer"], "RFC 9207 2.4: the client checks iss"
@@ -101,10 +97,9 @@ def test_authlib_completes_the_code_flow_from_metadata_alone(base_url, metadata,
     assert set(tokens["scope"].split()) == set(scopes)
     assert tokens["expires_in"] > 0
 
-    key_set = JsonWebKey.import_key_set(requests.get(metadata["jwks_uri"], timeout=TIMEOUT).json())
     claims = jwt.decode(
         tokens["access_token"],
-        key_set,
+        jwks,
         claims_options={
             "iss": {"essential": True, "value": metadata["issuer"]},
             "aud": {"essential": True, "value": metadata["issuer"]},
@@ -131,16 +126,8 @@ def new_oauth_session(client, scope):
 def test_a_denied_request_reaches_the_client_as_access_denied(base_url, metadata, scopes, user):
     """RFC 6749 4.1.2.1: the callback carries error=access_denied, authlib's state and iss; no code."""
     oauth = new_oauth_session(create_client(*scopes), scopes[0])
-    verifier = generate_token(64)
-    authorization_url, state = oauth.create_authorization_url(
-        metadata["authorization_endpoint"], code_verifier=verifier
-    )
-    browser = requests.Session()
-    first = browser.get(authorization_url, allow_redirects=False, timeout=TIMEOUT)
-    signed_in = login(browser, base_url, user.username, user.password,
-                      query_of(first.headers["location"])["return_to"])
-    page = browser.get(signed_in.headers["location"], allow_redirects=False, timeout=TIMEOUT)
-    callback_url = decide(browser, base_url, page, "deny").headers["location"]
+    authorization_url, state, _ = authorization_request(oauth, metadata)
+    callback_url = browser_decides(base_url, user, authorization_url, "deny")
     callback = query_of(callback_url)
     assert (callback["error"], callback["state"], callback["iss"]) == ("access_denied", state, metadata["issuer"])
     with pytest.raises(MissingCodeException):
@@ -150,11 +137,8 @@ def test_a_denied_request_reaches_the_client_as_access_denied(base_url, metadata
 def test_authlib_surfaces_a_replayed_code_as_invalid_grant(base_url, metadata, scopes, user):
     """RFC 6749 4.1.2 and 5.2: the error body is one a standard client library understands."""
     oauth = new_oauth_session(create_client(*scopes), scopes[1])
-    verifier = generate_token(64)
-    authorization_url, state = oauth.create_authorization_url(
-        metadata["authorization_endpoint"], code_verifier=verifier
-    )
-    callback_url = browser_approves(base_url, user, authorization_url)
+    authorization_url, state, verifier = authorization_request(oauth, metadata)
+    callback_url = browser_decides(base_url, user, authorization_url)
     oauth.fetch_token(metadata["token_endpoint"], authorization_response=callback_url,
                       code_verifier=verifier, state=state)
     with pytest.raises(OAuthError) as raised:

@@ -14,16 +14,21 @@ from conftest import (
     REDIRECT_URI,
     TIMEOUT,
     authorize,
+    callback_of,
     code_request,
     create_client,
     create_scope,
     create_user,
     decide,
+    follow,
     login,
     login_form,
     page_form,
     pkce_pair,
+    post_login,
     query_of,
+    return_to_of,
+    sign_in,
     signed_in_agent,
     unique,
     without_query,
@@ -72,22 +77,6 @@ def client(new_client):
 def other_client(scope_read):
     """Another registered client, with another redirect URI."""
     return create_client(scope_read[0], redirect_uris=(OTHER_REDIRECT_URI,))
-
-
-@pytest.fixture(scope="module")
-def user():
-    return create_user("consent-user")
-
-
-@pytest.fixture(scope="module")
-def agent(base_url, user):
-    """The signed-in browser of `user`."""
-    return signed_in_agent(base_url, user.username, user.password)
-
-
-@pytest.fixture(scope="module")
-def issuer(metadata):
-    return metadata["issuer"]
 
 
 def consent_page(agent, base_url, client, scope, **extra):
@@ -162,7 +151,7 @@ def test_login_post_without_its_csrf_token_is_refused(base_url, csrf_token):
         del fields["csrf_token"]
     else:
         fields["csrf_token"] = csrf_token
-    response = agent.post(f"{base_url}/login", data=fields, allow_redirects=False, timeout=TIMEOUT)
+    response = post_login(agent, base_url, fields)
     assert response.status_code == 403
     assert "location" not in response.headers
     assert "session" not in response.cookies
@@ -209,10 +198,10 @@ def test_return_to_outside_the_service_ends_at_its_own_login_page(base_url, retu
     assert "evil.example" not in fields["return_to"], "the form must not carry it on"
     # A crafted POST that names the target itself gets no further.
     fields.update(username=user.username, password=user.password, return_to=return_to)
-    response = agent.post(f"{base_url}/login", data=fields, allow_redirects=False, timeout=TIMEOUT)
+    response = post_login(agent, base_url, fields)
     assert response.status_code == 303
     assert response.headers["location"] == f"{base_url}/login"
-    landing = agent.get(response.headers["location"], allow_redirects=False, timeout=TIMEOUT)
+    landing = follow(agent, response)
     assert landing.status_code == 200
     assert user.username in landing.text, "the signed-in page"
 
@@ -225,8 +214,7 @@ def test_login_post_that_is_not_a_form_is_a_bad_request(base_url, content_type):
     _, fields = login_form(agent, base_url)
     fields.update(username=user.username, password=user.password)
     body = json.dumps(fields) if content_type == "application/json" else urlencode(fields)
-    response = agent.post(f"{base_url}/login", data=body, headers={"Content-Type": content_type},
-                          allow_redirects=False, timeout=TIMEOUT)
+    response = post_login(agent, base_url, body, headers={"Content-Type": content_type})
     assert response.status_code == 400
     assert "session" not in agent.cookies
 
@@ -243,7 +231,7 @@ def test_authorize_without_session_redirects_302_to_login_with_a_relative_return
     assert response.status_code == 302
     location = response.headers["location"]
     assert without_query(location) == f"{base_url}/login"
-    return_to = query_of(location)["return_to"]
+    return_to = return_to_of(response)
     assert return_to.startswith("/oauth/authorize?"), return_to
     assert query_of(return_to) == params
 
@@ -263,11 +251,10 @@ def test_signing_in_returns_to_the_authorization_request(base_url, client, scope
     user = create_user("roundtrip")
     agent = requests.Session()
     params, _ = code_request(client, scope_read[0])
-    return_to = query_of(authorize(agent, base_url, params).headers["location"])["return_to"]
-    response = login(agent, base_url, user.username, user.password, return_to)
-    assert response.status_code == 303
+    return_to = return_to_of(authorize(agent, base_url, params))
+    response = sign_in(agent, base_url, user, return_to)
     assert response.headers["location"] == base_url + return_to
-    page = agent.get(response.headers["location"], allow_redirects=False, timeout=TIMEOUT)
+    page = follow(agent, response)
     assert page.status_code == 200
     assert page_form(page.text, "/oauth/consent")["fields"]["state"] == params["state"]
 
@@ -332,13 +319,9 @@ def test_html_pages_cannot_be_framed_cached_or_leak_the_referrer(base_url, agent
 
 def test_approve_redirects_303_with_code_state_and_iss(base_url, new_client, scope_read, user, issuer):
     """RFC 6749 4.1.2, RFC 9207 2, RFC 9700 4.12: 303 to the redirect URI with code, state, iss."""
-    agent = signed_in_agent(base_url, user.username, user.password)
+    agent = signed_in_agent(base_url, user)
     page, params = consent_page(agent, base_url, new_client(), scope_read[0])
-    response = decide(agent, base_url, page, "approve")
-    assert response.status_code == 303
-    location = response.headers["location"]
-    assert without_query(location) == REDIRECT_URI
-    callback = query_of(location)
+    callback = callback_of(decide(agent, base_url, page, "approve"), 303)
     assert set(callback) == {"code", "state", "iss"}
     assert callback["state"] == params["state"]
     assert callback["iss"] == issuer == base_url
@@ -357,22 +340,19 @@ def test_state_is_echoed_exactly_through_login_and_consent(base_url, new_client,
     state = odd_state(1200)
     agent = requests.Session()
     params, _ = code_request(new_client(), scope_read[0], state=state)
-    return_to = query_of(authorize(agent, base_url, params).headers["location"])["return_to"]
-    signed_in = login(agent, base_url, user.username, user.password, return_to)
+    return_to = return_to_of(authorize(agent, base_url, params))
+    signed_in = sign_in(agent, base_url, user, return_to)
     assert signed_in.headers["location"] == base_url + return_to
-    page = agent.get(signed_in.headers["location"], allow_redirects=False, timeout=TIMEOUT)
+    page = follow(agent, signed_in)
     assert page.status_code == 200
-    response = decide(agent, base_url, page, "approve")
-    assert response.status_code == 303
-    assert query_of(response.headers["location"])["state"] == state
+    assert callback_of(decide(agent, base_url, page, "approve"), 303)["state"] == state
 
 
 def test_state_is_echoed_exactly_on_deny(base_url, agent, client, scope_read):
     """RFC 6749 4.1.2.1: the error response carries the exact state too."""
     state = odd_state(1500)
     page, _ = consent_page(agent, base_url, client, scope_read[0], state=state)
-    response = decide(agent, base_url, page, "deny")
-    assert query_of(response.headers["location"])["state"] == state
+    assert callback_of(decide(agent, base_url, page, "deny"), 303)["state"] == state
 
 
 def test_a_long_authorization_request_survives_the_login_round_trip(base_url, client, scope_read):
@@ -383,10 +363,9 @@ def test_a_long_authorization_request_survives_the_login_round_trip(base_url, cl
     params, _ = code_request(client, scope_read[0], state=odd_state(3000))
     response = authorize(agent, base_url, params)
     assert response.status_code == 302
-    return_to = query_of(response.headers["location"])["return_to"]
+    return_to = return_to_of(response)
     assert len(urlencode(params)) < 32 * 1024
-    signed_in = login(agent, base_url, user.username, user.password, return_to)
-    assert signed_in.status_code == 303
+    signed_in = sign_in(agent, base_url, user, return_to)
     assert signed_in.headers["location"] == base_url + return_to
 
 
@@ -403,8 +382,7 @@ def test_an_unknown_parameter_with_a_raw_backslash_survives_the_login_round_trip
     assert response.status == 302
     return_to = query_of(response.getheader("location"))["return_to"]
     assert return_to.endswith("&utm_source=a\\b"), return_to
-    signed_in = login(requests.Session(), base_url, user.username, user.password, return_to)
-    assert signed_in.status_code == 303
+    signed_in = sign_in(requests.Session(), base_url, user, return_to)
     assert signed_in.headers["location"] == base_url + return_to
 
 
@@ -413,11 +391,7 @@ def test_deny_redirects_303_with_access_denied_and_stores_nothing(
 ):
     """RFC 6749 4.1.2.1: error=access_denied with state and iss, no code; nothing is stored."""
     page, params = consent_page(agent, base_url, client, scope_read[0])
-    response = decide(agent, base_url, page, "deny")
-    assert response.status_code == 303
-    location = response.headers["location"]
-    assert without_query(location) == REDIRECT_URI
-    callback = query_of(location)
+    callback = callback_of(decide(agent, base_url, page, "deny"), 303)
     assert callback["error"] == "access_denied"
     assert callback["state"] == params["state"]
     assert callback["iss"] == issuer
@@ -431,10 +405,7 @@ def test_remembered_consent_issues_a_code_at_once_with_302(base_url, agent, new_
     page, _ = consent_page(agent, base_url, client, scope_read[0])
     assert decide(agent, base_url, page, "approve").status_code == 303
     params, _ = code_request(client, scope_read[0])
-    response = authorize(agent, base_url, params)
-    assert response.status_code == 302
-    assert without_query(response.headers["location"]) == REDIRECT_URI
-    callback = query_of(response.headers["location"])
+    callback = callback_of(authorize(agent, base_url, params), 302)
     assert set(callback) == {"code", "state", "iss"}
     assert callback["state"] == params["state"] and callback["iss"] == issuer
 
@@ -469,7 +440,7 @@ def test_consent_without_the_sessions_csrf_token_is_refused_and_grants_nothing(
     """RFC 6749 10.12 / checklist 19: 403, nothing granted."""
     if csrf_token == "from-another-session":
         other = create_user("csrf-other")
-        other_agent = signed_in_agent(base_url, other.username, other.password)
+        other_agent = signed_in_agent(base_url, other)
         other_page, _ = consent_page(other_agent, base_url, client, scope_read[0])
         csrf_token = page_form(other_page.text, "/oauth/consent")["fields"]["csrf_token"]
     page, _ = consent_page(agent, base_url, client, scope_read[0])
@@ -536,9 +507,7 @@ def test_consent_with_a_scope_the_client_may_not_have_redirects_invalid_scope(
     """RFC 6749 4.1.2.1: invalid_scope at the redirect URI with state and iss (303 after POST)."""
     page, params = consent_page(agent, base_url, client, scope_read[0])
     response = decide(agent, base_url, page, "approve", scope=f"{scope_read[0]} {scope_elsewhere[0]}")
-    assert response.status_code == 303
-    assert without_query(response.headers["location"]) == REDIRECT_URI
-    callback = query_of(response.headers["location"])
+    callback = callback_of(response, 303)
     assert callback["error"] == "invalid_scope"
     assert callback["state"] == params["state"] and callback["iss"] == issuer
     assert "code" not in callback
@@ -551,8 +520,7 @@ def test_consent_with_a_downgraded_pkce_method_redirects_invalid_request(
     """RFC 7636 4.4.1: plain is refused on POST too, unless the client allows it."""
     page, _ = consent_page(agent, base_url, client, scope_read[0])
     response = decide(agent, base_url, page, "approve", code_challenge_method="plain")
-    assert response.status_code == 303
-    assert query_of(response.headers["location"])["error"] == "invalid_request"
+    assert callback_of(response, 303)["error"] == "invalid_request"
     assert_no_consent_stored(agent, base_url, client, scope_read[0])
 
 
@@ -656,11 +624,7 @@ def test_authorize_errors_redirect_302_with_error_state_and_iss(
             pairs.pop(name)
         else:
             pairs[name] = scope_elsewhere[0] if value == "ELSEWHERE" else value
-    response = authorize(requests.Session(), base_url, list(pairs.items()) + repeats)
-    assert response.status_code == 302
-    location = response.headers["location"]
-    assert without_query(location) == REDIRECT_URI
-    callback = query_of(location)
+    callback = callback_of(authorize(requests.Session(), base_url, list(pairs.items()) + repeats), 302)
     assert callback["error"] == error
     assert callback["error_description"]
     assert callback["state"] == state
@@ -672,9 +636,7 @@ def test_authorize_without_scope_and_no_default_scope_redirects_invalid_scope(ba
     """Spec: no scope means the client's default scopes, or invalid_scope when it has none."""
     params, _ = code_request(client, None)
     del params["scope"]
-    response = authorize(requests.Session(), base_url, params)
-    assert response.status_code == 302
-    callback = query_of(response.headers["location"])
+    callback = callback_of(authorize(requests.Session(), base_url, params), 302)
     assert callback["error"] == "invalid_scope"
     assert callback["state"] == params["state"] and callback["iss"] == issuer
 
@@ -706,8 +668,7 @@ def test_a_missing_redirect_uri_is_allowed_when_the_client_has_exactly_one(base_
     params, _ = code_request(client, scope_read[0], redirect_uri=None)
     response = authorize(agent, base_url, params)
     assert response.status_code == 200
-    page = decide(agent, base_url, response, "deny")
-    assert without_query(page.headers["location"]) == REDIRECT_URI
+    callback_of(decide(agent, base_url, response, "deny"), 303)
 
 
 def test_a_missing_redirect_uri_is_an_error_page_when_the_client_has_several(base_url, scope_read):

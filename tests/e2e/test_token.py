@@ -16,13 +16,16 @@ from authlib.jose import JsonWebToken
 from conftest import (
     REDIRECT_URI,
     TIMEOUT,
+    WITH_REFRESH,
+    assert_error,
+    code_grant,
     create_client,
     create_scope,
-    create_user,
     get_code,
+    introspect,
     pkce_pair,
+    post_token,
     s256,
-    signed_in_agent,
     unique,
 )
 
@@ -61,23 +64,13 @@ def pkce_optional(scope):
 
 
 @pytest.fixture(scope="module")
-def user():
-    return create_user("token-user")
-
-
-@pytest.fixture(scope="module")
-def agent(base_url, user):
-    """One signed-in browser: after the first approval per client, codes come at once."""
-    return signed_in_agent(base_url, user.username, user.password)
-
-
-@pytest.fixture(scope="module")
 def code_for(base_url, user, agent, scope):
-    """code_for(client, pkce=True, redirect_uri=REDIRECT_URI) -> (code, verifier)."""
+    """code_for(client, pkce=True, redirect_uri=REDIRECT_URI) -> (code, verifier), from one
+    signed-in browser: after the first approval per client, codes come at once."""
 
     def issue(client, pkce=True, redirect_uri=REDIRECT_URI):
-        return get_code(base_url, client, user.username, user.password, scope,
-                        redirect_uri=redirect_uri, pkce=pkce, agent=agent)
+        return get_code(base_url, client, user, scope, redirect_uri=redirect_uri, pkce=pkce,
+                        agent=agent)
 
     return issue
 
@@ -87,8 +80,7 @@ def token(base_url):
     """token(data=..., auth=..., ...) posts to the token endpoint and checks the response's shape."""
 
     def post(data=None, **kwargs):
-        response = requests.post(f"{base_url}/oauth/token", data=data, allow_redirects=False,
-                                 timeout=TIMEOUT, **kwargs)
+        response = post_token(base_url, data, **kwargs)
         assert response.status_code < 500, response.text
         assert response.headers["content-type"].startswith("application/json")
         assert response.headers["cache-control"] == "no-store"
@@ -102,20 +94,11 @@ def token(base_url):
 
 
 def redeem(client, code, verifier, redirect_uri=REDIRECT_URI, **extra):
-    """The form of an authorization_code request authenticated with client_secret_post."""
-    data = {"grant_type": "authorization_code", "code": code, "client_id": client["client_id"]}
-    if client.get("client_secret"):
-        data["client_secret"] = client["client_secret"]
-    if redirect_uri is not None:
-        data["redirect_uri"] = redirect_uri
-    if verifier is not None:
-        data["code_verifier"] = verifier
-    data.update(extra)
+    """The form of an authorization_code request authenticated with client_secret_post;
+    `extra` replaces fields (None drops one)."""
+    data = {**code_grant(code, verifier, redirect_uri), "client_id": client["client_id"],
+            "client_secret": client.get("client_secret") or None, **extra}
     return {name: value for name, value in data.items() if value is not None}
-
-
-def assert_error(response, status, error):
-    assert (response.status_code, response.json()["error"]) == (status, error), response.text
 
 
 # --- success ---------------------------------------------------------------------------
@@ -207,16 +190,13 @@ def test_a_second_redemption_is_invalid_grant(token, code_for, confidential):
 def test_a_second_redemption_revokes_the_tokens_issued_from_the_code(base_url, token, code_for, scope):
     """RFC 6749 4.1.2 / 10.5 (checklist 10): after a replay, the first redemption's tokens are
     inactive at the introspection endpoint (RFC 7662), the access token and the refresh token."""
-    client = create_client(scope, flags=("--grant", "authorization_code", "--grant", "refresh_token"))
+    client = create_client(scope, flags=WITH_REFRESH)
     code, verifier = code_for(client)
     issued = assert_token_response(token(redeem(client, code, verifier)), scope)
     assert issued.get("refresh_token"), "a client allowed refresh_token gets one"
 
     def active(value):
-        response = requests.post(f"{base_url}/oauth/introspect", data={"token": value},
-                                 auth=(client["client_id"], client["client_secret"]), timeout=TIMEOUT)
-        assert response.status_code == 200, response.text
-        return response.json()["active"]
+        return introspect(base_url, client, value)["active"]
 
     assert active(issued["access_token"]) and active(issued["refresh_token"])
     assert_error(token(redeem(client, code, verifier)), 400, "invalid_grant")
@@ -292,7 +272,7 @@ def test_twenty_concurrent_redemptions_of_one_code_succeed_exactly_once(base_url
     data = redeem(confidential, code, verifier)
 
     def attempt(_):
-        response = requests.post(f"{base_url}/oauth/token", data=data, timeout=TIMEOUT)
+        response = post_token(base_url, data)
         return response.status_code, response.json().get("error")
 
     with ThreadPoolExecutor(max_workers=20) as pool:

@@ -7,8 +7,8 @@ import time
 
 import requests
 
-from conftest import (REDIRECT_URI, TIMEOUT, create_client, create_scope, create_user, get_code,
-                      login, signed_in_agent)
+from conftest import (WITH_REFRESH, client_auth, code_grant, create_client, create_scope,
+                      create_user, get_code, login, post_token, signed_in_agent)
 
 LOG = os.environ.get("AUTH_STACK_LOG")
 
@@ -31,21 +31,18 @@ def test_security_and_usage_events_become_cloudwatch_metrics(base_url):
     assert LOG and os.path.exists(LOG), "scripts/test sets AUTH_STACK_LOG to the stack's log"
     start = os.path.getsize(LOG)
     scope, _ = create_scope("metrics")
-    client = create_client(scope, flags=("--grant", "authorization_code", "--grant", "refresh_token"))
+    client = create_client(scope, flags=WITH_REFRESH)
     user = create_user("metrics")
-    auth = (client["client_id"], client["client_secret"])
 
     login(requests.Session(), base_url, user.username, user.password + "x")  # SignInFailures
-    agent = signed_in_agent(base_url, user.username, user.password)  # SignIns
-    code, verifier = get_code(base_url, client, user.username, user.password, scope, agent=agent)  # ConsentApprovals
-    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier}
-    tokens = requests.post(f"{base_url}/oauth/token", data=exchange, auth=auth, timeout=TIMEOUT).json()
+    agent = signed_in_agent(base_url, user)  # SignIns
+    code, verifier = get_code(base_url, client, user, scope, agent=agent)  # ConsentApprovals
+    exchange = code_grant(code, verifier)
+    tokens = post_token(base_url, exchange, client).json()
     assert "access_token" in tokens, tokens  # TokensIssued
-    replay = requests.post(f"{base_url}/oauth/token", data=exchange, auth=auth, timeout=TIMEOUT)
+    replay = post_token(base_url, exchange, client)
     assert replay.status_code == 400  # CodeReplays
-    wrong = requests.post(f"{base_url}/oauth/token", data=exchange,
-                          auth=(client["client_id"], "wrong-secret"), timeout=TIMEOUT)
+    wrong = post_token(base_url, exchange, auth=client_auth(client, "wrong-secret"))
     assert wrong.status_code == 401  # ClientAuthFailures
 
     time.sleep(1)  # let the log writer flush

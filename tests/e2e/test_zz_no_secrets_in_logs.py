@@ -7,7 +7,8 @@ import time
 
 import requests
 
-from conftest import (TIMEOUT, create_client, create_scope, create_user, get_code, login,
+from conftest import (WITH_REFRESH, client_auth, code_grant, create_client, create_scope,
+                      create_user, get_code, login, post_token, refresh_grant, revoke,
                       signed_in_agent)
 
 LOG = os.environ.get("AUTH_STACK_LOG")
@@ -16,29 +17,26 @@ LOG = os.environ.get("AUTH_STACK_LOG")
 def test_no_secret_reaches_a_log_line_or_an_error_body(base_url):
     assert LOG and os.path.exists(LOG), "scripts/test sets AUTH_STACK_LOG to the stack's log"
     scope, _ = create_scope("logs")
-    client = create_client(scope, flags=("--grant", "authorization_code", "--grant", "refresh_token"))
+    client = create_client(scope, flags=WITH_REFRESH)
     user = create_user("logs")
     secret = client["client_secret"]
-    auth = (client["client_id"], secret)
     bodies = []
 
     # A wrong password first (a failure path that logs), then the real flow.
     bodies.append(login(requests.Session(), base_url, user.username, user.password + "x").text)
-    agent = signed_in_agent(base_url, user.username, user.password)
+    agent = signed_in_agent(base_url, user)
     session_cookie = next(c.value for c in agent.cookies if "session" in c.name and "csrf" not in c.name)
-    code, verifier = get_code(base_url, client, user.username, user.password, scope, agent=agent)
-    token_request = {"grant_type": "authorization_code", "code": code,
-                     "redirect_uri": "http://127.0.0.1:8765/callback", "code_verifier": verifier}
-    tokens = requests.post(f"{base_url}/oauth/token", data=token_request, auth=auth, timeout=TIMEOUT).json()
+    code, verifier = get_code(base_url, client, user, scope, agent=agent)
+    token_request = code_grant(code, verifier)
+    tokens = post_token(base_url, token_request, client).json()
     # A refresh, then failure paths: refresh reuse, a code replay, a wrong secret; a revocation.
-    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
-    rotated = requests.post(f"{base_url}/oauth/token", data=refresh, auth=auth, timeout=TIMEOUT).json()
+    refresh = refresh_grant(tokens["refresh_token"])
+    rotated = post_token(base_url, refresh, client).json()
     assert "access_token" in rotated, rotated
-    requests.post(f"{base_url}/oauth/revoke", data={"token": rotated["access_token"]}, auth=auth, timeout=TIMEOUT)
-    bodies.append(requests.post(f"{base_url}/oauth/token", data=refresh, auth=auth, timeout=TIMEOUT).text)
-    bodies.append(requests.post(f"{base_url}/oauth/token", data=token_request, auth=auth, timeout=TIMEOUT).text)
-    bodies.append(requests.post(f"{base_url}/oauth/token", data=token_request,
-                                auth=(client["client_id"], secret[:-2] + "xx"), timeout=TIMEOUT).text)
+    revoke(base_url, client, rotated["access_token"])
+    bodies.append(post_token(base_url, refresh, client).text)
+    bodies.append(post_token(base_url, token_request, client).text)
+    bodies.append(post_token(base_url, token_request, auth=client_auth(client, secret[:-2] + "xx")).text)
 
     secrets_used = {
         "password": user.password,
