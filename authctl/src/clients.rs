@@ -1,14 +1,12 @@
 //! `authctl client`: registering and changing OAuth clients. The registration rules and
-//! limits are the domain's (`auth_core::model::validate_client`, `validate_redirect_uri`,
-//! `client_name`); here, what the options mean and the checks against the scope catalogue.
+//! limits are the domain's (`Client::register`, whose `ClientRuleError` is printed as it
+//! is); here, what the options mean and the checks against the scope catalogue.
 
 use crate::check;
 use crate::cli::{ClientCommand, ClientCreate, ClientUpdate};
 use crate::output::{store_error, table, Error, Output};
 use auth_core::ids::is_scope_name;
-use auth_core::model::{
-    check_redirect_uris, client_name, validate_client, Client, ClientKind, GrantType, ScopeSet,
-};
+use auth_core::model::{client_name, Client, ClientKind, ClientRegistration, GrantType, ScopeSet};
 use auth_core::secret::{random_id, Secret, TOKEN_BYTES};
 use auth_core::store::{ClientStore, ScopeStore};
 use serde_json::json;
@@ -34,23 +32,18 @@ pub async fn create(
         // An API registered to introspect takes part in no flow unless asked to.
         (true, true) => Vec::new(),
         (true, false) => vec![GrantType::AuthorizationCode],
-        (false, _) => checked_grants(&args.grants)?,
+        (false, _) => args.grants,
     };
-    if !grants.is_empty() && args.redirect_uris.is_empty() {
-        return Err(Error(
-            "a client with the authorization_code grant needs --redirect-uri".into(),
-        ));
-    }
     let kind = if args.public {
         ClientKind::Public
     } else {
         ClientKind::Confidential
     };
     let secret = (kind == ClientKind::Confidential).then(|| Secret::generate(TOKEN_BYTES));
-    let client = Client {
+    let client = Client::register(ClientRegistration {
         client_id: args.id.unwrap_or_else(random_id),
         name: client_name(&args.name)?,
-        redirect_uris: checked_redirect_uris(&args.redirect_uris)?,
+        redirect_uris: args.redirect_uris,
         allowed_scopes: catalogued_scopes(store, &args.scopes).await?,
         default_scopes: args.default_scopes.into_iter().collect(),
         kind,
@@ -59,10 +52,8 @@ pub async fn create(
         allow_plain_pkce: args.allow_plain_pkce,
         grant_types: grants,
         resource_server: args.resource_server,
-    };
-    check_default_scopes(&client)?;
-    validate_client(&client)?;
-    let what = format!("client {}", client.client_id);
+    })?;
+    let what = format!("client {}", client.client_id());
     store
         .create_client(&client)
         .await
@@ -86,9 +77,9 @@ pub async fn list(store: &impl ClientStore) -> Result<Output, Error> {
         ]];
         rows.extend(clients.iter().map(|c| {
             vec![
-                c.client_id.clone(),
-                kind_name(c.kind).to_string(),
-                c.name.clone(),
+                c.client_id().to_string(),
+                c.kind().as_str().to_string(),
+                c.name().to_string(),
             ]
         }));
         table(&rows)
@@ -124,12 +115,13 @@ pub async fn update(
     let mut client = store
         .get_client(&args.id)
         .await?
-        .ok_or_else(|| Error(format!("{what} does not exist")))?;
+        .ok_or_else(|| Error(format!("{what} does not exist")))?
+        .registration();
     if let Some(name) = &args.name {
         client.name = client_name(name)?;
     }
     if !args.redirect_uris.is_empty() {
-        client.redirect_uris = checked_redirect_uris(&args.redirect_uris)?;
+        client.redirect_uris = args.redirect_uris;
     }
     if !args.scopes.is_empty() || args.no_scope {
         client.allowed_scopes = catalogued_scopes(store, &args.scopes).await?;
@@ -137,13 +129,7 @@ pub async fn update(
     if !args.default_scopes.is_empty() || args.no_default_scope {
         client.default_scopes = args.default_scopes.iter().cloned().collect();
     }
-    check_default_scopes(&client)?;
     if args.pkce_optional {
-        if client.kind == ClientKind::Public {
-            return Err(Error(format!(
-                "{what} is public: public clients must use PKCE"
-            )));
-        }
         client.pkce_optional = true;
     }
     if args.pkce_required {
@@ -153,29 +139,17 @@ pub async fn update(
         client.allow_plain_pkce = allow;
     }
     if !args.grants.is_empty() {
-        client.grant_types = checked_grants(&args.grants)?;
+        client.grant_types = args.grants;
     }
     if let Some(resource_server) = args.resource_server {
-        if resource_server && client.kind == ClientKind::Public {
-            return Err(Error(format!(
-                "{what} is public: only a confidential client can introspect"
-            )));
-        }
         client.resource_server = resource_server;
     }
-    let secret = if args.rotate_secret {
-        if client.kind == ClientKind::Public {
-            return Err(Error(format!(
-                "{what} is public: it has no secret to rotate"
-            )));
-        }
-        let secret = Secret::generate(TOKEN_BYTES);
+    // A public client given a secret is refused by `Client::register`.
+    let secret = args.rotate_secret.then(|| Secret::generate(TOKEN_BYTES));
+    if let Some(secret) = &secret {
         client.secret_hash = Some(secret.hash());
-        Some(secret)
-    } else {
-        None
-    };
-    validate_client(&client)?;
+    }
+    let client = Client::register(client)?;
     store
         .replace_client(&client)
         .await
@@ -196,12 +170,6 @@ pub async fn delete(store: &impl ClientStore, id: &str) -> Result<Output, Error>
         json: json!({ "deleted": id }),
         text: format!("deleted client {id}"),
     })
-}
-
-/// Every URI must pass the registration rules; duplicates are dropped.
-fn checked_redirect_uris(uris: &[String]) -> Result<Vec<String>, Error> {
-    check_redirect_uris(uris)?;
-    Ok(check::dedupe(uris))
 }
 
 /// The named scopes, each a valid scope token that exists in the catalogue.
@@ -234,41 +202,6 @@ async fn catalogued_scopes(store: &impl ScopeStore, names: &[String]) -> Result<
     Ok(names.iter().cloned().collect())
 }
 
-fn check_default_scopes(client: &Client) -> Result<(), Error> {
-    let outside: Vec<&str> = client
-        .default_scopes
-        .difference(&client.allowed_scopes)
-        .map(String::as_str)
-        .collect();
-    if outside.is_empty() {
-        Ok(())
-    } else {
-        Err(Error(format!(
-            "default scope {} is not among the client's allowed scopes (--scope)",
-            outside.join(", ")
-        )))
-    }
-}
-
-/// Grant types without duplicates; refresh tokens come only from authorization codes here.
-fn checked_grants(grants: &[GrantType]) -> Result<Vec<GrantType>, Error> {
-    let grants = check::dedupe(grants);
-    if !grants.contains(&GrantType::AuthorizationCode) {
-        return Err(Error(
-            "a client needs the authorization_code grant: refresh tokens are only issued with it"
-                .into(),
-        ));
-    }
-    Ok(grants)
-}
-
-fn kind_name(kind: ClientKind) -> &'static str {
-    match kind {
-        ClientKind::Confidential => "confidential",
-        ClientKind::Public => "public",
-    }
-}
-
 fn client_details(client: &Client) -> String {
     let join = |values: &mut dyn Iterator<Item = &str>| {
         let joined = values.collect::<Vec<_>>().join(" ");
@@ -278,35 +211,35 @@ fn client_details(client: &Client) -> String {
             joined
         }
     };
-    let pkce = match (client.requires_pkce(), client.allow_plain_pkce) {
+    let pkce = match (client.requires_pkce(), client.allow_plain_pkce()) {
         (true, false) => "required (S256)",
         (true, true) => "required (S256 or plain)",
         (false, false) => "optional (S256)",
         (false, true) => "optional (S256 or plain)",
     };
     let mut rows = vec![
-        vec!["client_id:".to_string(), client.client_id.clone()],
-        vec!["name:".to_string(), client.name.clone()],
-        vec!["kind:".to_string(), kind_name(client.kind).to_string()],
+        vec!["client_id:".to_string(), client.client_id().to_string()],
+        vec!["name:".to_string(), client.name().to_string()],
+        vec!["kind:".to_string(), client.kind().as_str().to_string()],
     ];
-    for (i, uri) in client.redirect_uris.iter().enumerate() {
+    for (i, uri) in client.redirect_uris().iter().enumerate() {
         let label = if i == 0 { "redirect_uris:" } else { "" };
         rows.push(vec![label.to_string(), uri.clone()]);
     }
     rows.push(vec![
         "allowed_scopes:".to_string(),
-        join(&mut client.allowed_scopes.iter().map(String::as_str)),
+        join(&mut client.allowed_scopes().iter().map(String::as_str)),
     ]);
     rows.push(vec![
         "default_scopes:".to_string(),
-        join(&mut client.default_scopes.iter().map(String::as_str)),
+        join(&mut client.default_scopes().iter().map(String::as_str)),
     ]);
     rows.push(vec![
         "grant_types:".to_string(),
-        join(&mut client.grant_types.iter().map(|g| g.as_str())),
+        join(&mut client.grant_types().iter().map(|g| g.as_str())),
     ]);
     rows.push(vec!["pkce:".to_string(), pkce.to_string()]);
-    if client.resource_server {
+    if client.is_resource_server() {
         rows.push(vec![
             "resource_server:".to_string(),
             "yes: may introspect every client's access tokens".to_string(),

@@ -7,7 +7,7 @@ use crate::cache::ClientCache;
 use crate::http::{HttpRequest, Params};
 use crate::ids;
 use crate::metrics::{self, Event};
-use crate::model::{Client, ClientKind};
+use crate::model::{Client, ClientType};
 use crate::secret::{constant_time_eq, Secret};
 use crate::store::{ClientStore, StoreError};
 use base64::engine::general_purpose::STANDARD;
@@ -114,18 +114,18 @@ pub async fn authenticate<S: ClientStore>(
         metrics::count(Event::ClientAuthFailed);
         return Err(failed);
     };
-    let ok = match (client.kind, &client.secret_hash, &presented.secret) {
-        (ClientKind::Confidential, Some(stored), Some(secret)) => {
-            constant_time_eq(stored.as_bytes(), secret.hash().as_bytes())
+    let ok = match (client.client_type(), &presented.secret) {
+        (ClientType::Confidential { secret_hash, .. }, Some(secret)) => {
+            constant_time_eq(secret_hash.as_bytes(), secret.hash().as_bytes())
         }
-        (ClientKind::Public, _, None) => true,
+        (ClientType::Public, None) => true,
         _ => false,
     };
     if ok {
         Ok(client)
     } else {
         // For alerting; the id is a registered one (an unknown "id" might be a pasted secret).
-        tracing::warn!(client_id = %client.client_id, "client authentication failed");
+        tracing::warn!(client_id = %client.client_id(), "client authentication failed");
         metrics::count(Event::ClientAuthFailed);
         Err(ClientAuthError::Failed {
             used_basic: presented.used_basic,

@@ -240,7 +240,7 @@ fn set(names: &[&str]) -> ScopeSet {
 
 fn app_client() -> Client {
     use GrantType::{AuthorizationCode, RefreshToken};
-    Client {
+    let registration = ClientRegistration {
         client_id: CLIENT_ID.into(),
         name: "Example App".into(),
         redirect_uris: vec![REDIRECT.into()],
@@ -252,7 +252,8 @@ fn app_client() -> Client {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![AuthorizationCode, RefreshToken],
-    }
+    };
+    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }
 
 fn copy_key(key: &SigningKey) -> SigningKey {

@@ -14,7 +14,8 @@ use auth_core::secret::now;
 use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::*;
 use common::records::{
-    client_named, consent_for, family, grant, refresh, signing_key, store_items_of_every_listing,
+    client_named, consent_for, family, grant, refresh, registered, signing_key,
+    store_items_of_every_listing,
 };
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -101,7 +102,7 @@ async fn scopes_are_created_once_and_deleted_once(store: Arc<impl ScopeStore>) {
 }
 
 async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl ClientStore>) {
-    let mut client = Client {
+    let mut client = ClientRegistration {
         client_id: "app".into(),
         name: "App".into(),
         redirect_uris: vec!["https://app.example/cb".into()],
@@ -114,24 +115,30 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
         resource_server: true,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
     };
-    assert!(store.create_client(&client).await.is_ok());
+    let app = registered(client.clone());
+    assert!(store.create_client(&app).await.is_ok());
     assert!(matches!(
-        store.create_client(&client).await,
+        store.create_client(&app).await,
         Err(StoreError::AlreadyExists)
     ));
-    assert_eq!(
-        store.get_client("app").await.ok().flatten(),
-        Some(client.clone())
-    );
+    assert_eq!(store.get_client("app").await.ok().flatten(), Some(app));
     client.name = "Renamed".into();
-    assert!(store.replace_client(&client).await.is_ok());
+    assert!(store
+        .replace_client(&registered(client.clone()))
+        .await
+        .is_ok());
     assert_eq!(
-        store.get_client("app").await.ok().flatten().map(|c| c.name),
+        store
+            .get_client("app")
+            .await
+            .ok()
+            .flatten()
+            .map(|c| c.name().to_string()),
         Some("Renamed".into())
     );
     client.client_id = "missing".into();
     assert!(matches!(
-        store.replace_client(&client).await,
+        store.replace_client(&registered(client)).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(store.get_client("missing").await.ok(), Some(None));
@@ -519,7 +526,7 @@ async fn every_listing_reads_every_page(
     assert_eq!(
         clients
             .iter()
-            .map(|c| c.client_id.clone())
+            .map(|c| c.client_id().to_string())
             .collect::<Vec<_>>(),
         names
     );

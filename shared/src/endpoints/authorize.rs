@@ -159,7 +159,7 @@ fn render_consent(page: &ConsentPage) -> HttpResponse {
         .collect();
     let fields = authorization.form_fields();
     pages::consent(&ConsentForm {
-        client_name: &authorization.client.name,
+        client_name: authorization.client.name(),
         username: &page.username,
         scopes,
         hidden: fields

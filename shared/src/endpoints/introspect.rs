@@ -9,7 +9,7 @@ use super::client_request::{
 use super::StoreContext;
 use crate::app::App;
 use crate::http::{json, no_store, HttpRequest, HttpResponse};
-use crate::model::{scope_string, Client, ClientKind};
+use crate::model::{scope_string, Client, ClientType};
 use crate::secret::{now, Secret};
 use crate::store::{ClientStore, KeyStore, RefreshTokenStore, RevocationStore};
 use crate::tokens::{looks_like_jwt, AccessTokenClaims};
@@ -55,7 +55,7 @@ where
     S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
-    if client.kind == ClientKind::Public {
+    if let ClientType::Public = client.client_type() {
         // Introspection is for resource servers, which can keep a secret.
         return Err(ClientRequestError::InvalidClient { basic: false });
     }
@@ -72,8 +72,9 @@ async fn access_token<S: KeyStore + RevocationStore>(
     client: &Client,
     token: &Secret,
 ) -> Result<Introspection, ClientRequestError> {
-    let visible =
-        |claims: &AccessTokenClaims| client.resource_server || claims.client_id == client.client_id;
+    let visible = |claims: &AccessTokenClaims| {
+        client.is_resource_server() || claims.client_id == client.client_id()
+    };
     let Some(claims) = verified_claims(app, token).await?.filter(visible) else {
         return Ok(Introspection::default());
     };
@@ -113,7 +114,7 @@ async fn refresh_token<S: RefreshTokenStore>(
         .await
         .context("reading a refresh token failed")?;
     let Some(refresh) = refresh.filter(|r| {
-        r.client_id == client.client_id && r.used_at.is_none() && !r.revoked && r.expires_at > t
+        r.client_id == client.client_id() && r.used_at.is_none() && !r.revoked && r.expires_at > t
     }) else {
         return Ok(Introspection::default());
     };

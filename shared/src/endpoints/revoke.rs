@@ -48,14 +48,14 @@ async fn revoke_access_token<S: KeyStore + RevocationStore>(
     token: &Secret,
 ) -> Result<Revoked, ClientRequestError> {
     let claims = verified_claims(app, token).await?;
-    let Some(claims) = claims.filter(|claims| claims.client_id == client.client_id) else {
+    let Some(claims) = claims.filter(|claims| claims.client_id == client.client_id()) else {
         return Ok(Revoked::Nothing);
     };
     app.store
         .revoke_jti(&claims.jti, claims.exp)
         .await
         .context("revoking an access token failed")?;
-    tracing::info!(client_id = %client.client_id, jti = %claims.jti, "access token revoked");
+    tracing::info!(client_id = %client.client_id(), jti = %claims.jti, "access token revoked");
     Ok(Revoked::AccessToken)
 }
 
@@ -69,14 +69,14 @@ async fn revoke_refresh_token<S: RefreshTokenStore>(
         .get_refresh_token(&token.hash())
         .await
         .context("reading a refresh token failed")?;
-    let Some(refresh) = refresh.filter(|refresh| refresh.client_id == client.client_id) else {
+    let Some(refresh) = refresh.filter(|refresh| refresh.client_id == client.client_id()) else {
         return Ok(Revoked::Nothing);
     };
     app.store
         .revoke_family(&refresh.family_id)
         .await
         .context("revoking a refresh token family failed")?;
-    tracing::info!(client_id = %client.client_id, "refresh token family revoked");
+    tracing::info!(client_id = %client.client_id(), "refresh token family revoked");
     Ok(Revoked::RefreshTokenFamily)
 }
 

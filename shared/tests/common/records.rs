@@ -53,7 +53,7 @@ pub fn family(id: &str, current: &str, expires_at: i64) -> TokenFamily {
 }
 
 pub fn client_named(client_id: &str, name: String) -> Client {
-    Client {
+    registered(ClientRegistration {
         client_id: client_id.into(),
         name,
         redirect_uris: vec!["https://app.example/cb".into()],
@@ -65,7 +65,12 @@ pub fn client_named(client_id: &str, name: String) -> Client {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode],
-    }
+    })
+}
+
+/// A client of a test's registration, which must meet the rules.
+pub fn registered(registration: ClientRegistration) -> Client {
+    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }
 
 pub fn consent_for(client_id: &str) -> Consent {
