@@ -8,11 +8,11 @@ use crate::output::{store_error, table, Error, Output};
 use auth_core::ids::is_scope_name;
 use auth_core::model::{client_name, Client, ClientKind, ClientRegistration, GrantType, ScopeSet};
 use auth_core::secret::{random_id, Secret, TOKEN_BYTES};
-use auth_core::store::{ClientStore, ScopeStore};
+use auth_core::store::{ClientAdmin, ScopeReader};
 use serde_json::json;
 
 pub async fn run(
-    store: &(impl ClientStore + ScopeStore),
+    store: &(impl ClientAdmin + ScopeReader),
     command: ClientCommand,
 ) -> Result<Output, Error> {
     match command {
@@ -25,7 +25,7 @@ pub async fn run(
 }
 
 pub async fn create(
-    store: &(impl ClientStore + ScopeStore),
+    store: &(impl ClientAdmin + ScopeReader),
     args: ClientCreate,
 ) -> Result<Output, Error> {
     let grants = match (args.grants.is_empty(), args.resource_server) {
@@ -65,7 +65,7 @@ pub async fn create(
     ))
 }
 
-pub async fn list(store: &impl ClientStore) -> Result<Output, Error> {
+pub async fn list(store: &impl ClientAdmin) -> Result<Output, Error> {
     let clients = store.list_clients().await?;
     let text = if clients.is_empty() {
         "no clients".to_string()
@@ -90,7 +90,7 @@ pub async fn list(store: &impl ClientStore) -> Result<Output, Error> {
     })
 }
 
-pub async fn show(store: &impl ClientStore, id: &str) -> Result<Output, Error> {
+pub async fn show(store: &impl ClientAdmin, id: &str) -> Result<Output, Error> {
     let client = store
         .get_client(id)
         .await?
@@ -102,7 +102,7 @@ pub async fn show(store: &impl ClientStore, id: &str) -> Result<Output, Error> {
 }
 
 pub async fn update(
-    store: &(impl ClientStore + ScopeStore),
+    store: &(impl ClientAdmin + ScopeReader),
     args: ClientUpdate,
 ) -> Result<Output, Error> {
     if args.changes_nothing() {
@@ -161,7 +161,7 @@ pub async fn update(
     ))
 }
 
-pub async fn delete(store: &impl ClientStore, id: &str) -> Result<Output, Error> {
+pub async fn delete(store: &impl ClientAdmin, id: &str) -> Result<Output, Error> {
     store
         .delete_client(id)
         .await
@@ -173,7 +173,7 @@ pub async fn delete(store: &impl ClientStore, id: &str) -> Result<Output, Error>
 }
 
 /// The named scopes, each a valid scope token that exists in the catalogue.
-async fn catalogued_scopes(store: &impl ScopeStore, names: &[String]) -> Result<ScopeSet, Error> {
+async fn catalogued_scopes(store: &impl ScopeReader, names: &[String]) -> Result<ScopeSet, Error> {
     if let Some(bad) = names.iter().find(|name| !is_scope_name(name)) {
         return Err(Error(format!(
             "{bad:?} is not a valid scope name: {}",

@@ -10,7 +10,8 @@ use auth_core::password::verify_password;
 use auth_core::secret::{now, Secret};
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::{
-    ClientStore, ConsentStore, KeyStore, RefreshTokenStore, SigningKey, UserStore,
+    ClientAdmin, ClientReader, ConsentAdmin, KeyAdmin, RefreshTokenReader, RefreshTokenStore,
+    SigningKey, UserReader,
 };
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
@@ -542,7 +543,7 @@ async fn consents() {
         one.json,
         json!({ "removed": 1, "client_ids": ["b"], "refresh_families_revoked": 1 })
     );
-    let revoked = RefreshTokenStore::get_family(&store, "fam-b")
+    let revoked = RefreshTokenReader::get_family(&store, "fam-b")
         .await
         .ok()
         .flatten();

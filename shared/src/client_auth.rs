@@ -9,7 +9,7 @@ use crate::ids;
 use crate::metrics::{self, Event};
 use crate::model::{Client, ClientType};
 use crate::secret::{constant_time_eq, Secret};
-use crate::store::{ClientStore, StoreError};
+use crate::store::{ClientReader, StoreError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use percent_encoding::percent_decode_str;
@@ -90,7 +90,7 @@ fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, Client
 }
 
 /// The authenticated client, or why not.
-pub async fn authenticate<S: ClientStore>(
+pub async fn authenticate<S: ClientReader>(
     store: &S,
     clients: &ClientCache,
     request: &HttpRequest,

@@ -237,11 +237,11 @@ async fn listings_read_page_after_page() {
     trips.reset();
     pages(
         "keys",
-        store.list_keys(true).await.unwrap_or_default().len(),
+        store.list_signing_keys().await.unwrap_or_default().len(),
     );
     pages(
         "public keys",
-        store.list_keys(false).await.unwrap_or_default().len(),
+        store.list_public_keys().await.unwrap_or_default().len(),
     );
     pages(
         "scopes",

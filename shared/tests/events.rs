@@ -737,7 +737,7 @@ async fn token_event_exchanges_the_code() {
     assert_eq!(answer["scope"], "profile", "{answer}");
     assert!(answer["refresh_token"].is_string(), "{answer}");
     let access_token = answer["access_token"].as_str().unwrap_or_default();
-    let keys = match w.app.store.list_keys(false).await {
+    let keys = match w.app.store.list_public_keys().await {
         Ok(keys) => keys,
         Err(error) => panic!("keys: {error}"),
     };

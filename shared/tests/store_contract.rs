@@ -83,7 +83,7 @@ contracts!(
 
 // --- create-if-absent -----------------------------------------------------------------
 
-async fn scopes_are_created_once_and_deleted_once(store: Arc<impl ScopeStore>) {
+async fn scopes_are_created_once_and_deleted_once(store: Arc<impl ScopeAdmin>) {
     let scope = Scope {
         name: "read".into(),
         description: "Read".into(),
@@ -101,7 +101,7 @@ async fn scopes_are_created_once_and_deleted_once(store: Arc<impl ScopeStore>) {
     ));
 }
 
-async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl ClientStore>) {
+async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl ClientAdmin>) {
     let mut client = ClientRegistration {
         client_id: "app".into(),
         name: "App".into(),
@@ -144,7 +144,7 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
     assert_eq!(store.get_client("missing").await.ok(), Some(None));
 }
 
-async fn users_are_created_once_and_deleted_once(store: Arc<impl UserStore>) {
+async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
     let user = User {
         username: "alice".into(),
         sub: "user-sub".into(),
@@ -290,7 +290,7 @@ async fn an_expired_code_is_refused_before_ttl_deletion(store: Arc<impl CodeStor
     ));
 }
 
-async fn sessions_and_consents_expire_on_read(store: Arc<impl SessionStore + ConsentStore>) {
+async fn sessions_and_consents_expire_on_read(store: Arc<impl SessionStore + ConsentAdmin>) {
     let t = now();
     let live = Session {
         id_hash: "live".into(),
@@ -381,7 +381,7 @@ async fn an_expired_refresh_token_is_refused(store: Arc<impl RefreshTokenStore>)
 
 // --- rotation and revocation ----------------------------------------------------------
 
-async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl RefreshTokenStore>) {
+async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl RefreshTokenAdmin>) {
     let t = now();
     assert!(store
         .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
@@ -479,7 +479,7 @@ async fn rotation_fails_once_the_family_is_revoked(store: Arc<impl RefreshTokenS
 // --- listings -------------------------------------------------------------------------
 
 async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half(
-    store: Arc<impl KeyStore>,
+    store: Arc<impl KeyAdmin + SigningKeyReader>,
 ) {
     for (kid, created_at, active_from) in [("old", 1, 1), ("new", 2, 9_000)] {
         assert!(store
@@ -487,13 +487,13 @@ async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half(
             .await
             .is_ok());
     }
-    let private = store.list_keys(true).await.unwrap_or_default();
+    let private = store.list_signing_keys().await.unwrap_or_default();
     assert_eq!(
         private.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
         ["new", "old"]
     );
     assert!(private.iter().all(|k| k.private_pem.is_some()));
-    let public = store.list_keys(false).await.unwrap_or_default();
+    let public = store.list_public_keys().await.unwrap_or_default();
     assert_eq!(public.len(), 2);
     assert!(public.iter().all(|k| k.private_pem.is_none()));
     // active_from is among the attributes a public read (and the IAM condition) allows.
@@ -505,12 +505,19 @@ async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half(
 
 /// More items than a page holds (`PAGE_SIZE` on DynamoDB): every listing returns them all.
 async fn every_listing_reads_every_page(
-    store: Arc<impl KeyStore + ScopeStore + ClientStore + ConsentStore + RefreshTokenStore>,
+    store: Arc<
+        impl KeyAdmin + SigningKeyReader + ScopeAdmin + ClientAdmin + ConsentAdmin + RefreshTokenAdmin,
+    >,
 ) {
     let names = store_items_of_every_listing(store.as_ref(), 5).await;
     let newest_first: Vec<&str> = names.iter().rev().map(String::as_str).collect();
     for private in [true, false] {
-        let keys = store.list_keys(private).await.unwrap_or_default();
+        let keys = if private {
+            store.list_signing_keys().await
+        } else {
+            store.list_public_keys().await
+        }
+        .unwrap_or_default();
         assert_eq!(
             keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
             newest_first,
@@ -552,7 +559,7 @@ async fn every_listing_reads_every_page(
 /// Stores return what is stored under the keys asked for, expired or not; the one rule
 /// (`authorization_context::assemble`) judges it, whichever store read it.
 async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
-    store: Arc<impl AuthorizationStore + ClientStore + SessionStore + ConsentStore>,
+    store: Arc<impl AuthorizationStore + ClientAdmin + SessionStore + ConsentAdmin>,
 ) {
     let t = now();
     let client = client_named("app", "App".into());

@@ -387,7 +387,7 @@ impl World {
     }
 
     async fn verify(&self, access_token: &str) -> Option<AccessTokenClaims> {
-        let keys = self.app.store.list_keys(false).await.unwrap_or_default();
+        let keys = self.app.store.list_public_keys().await.unwrap_or_default();
         verify_access_token(&self.app.config, &keys, access_token)
     }
 

@@ -11,14 +11,14 @@ use crate::app::App;
 use crate::http::{json, no_store, HttpRequest, HttpResponse};
 use crate::model::{scope_string, Client, ClientType};
 use crate::secret::{now, Secret};
-use crate::store::{ClientStore, KeyStore, RefreshTokenStore, RevocationStore};
+use crate::store::{ClientReader, PublicKeyReader, RefreshTokenReader, RevocationReader};
 use crate::tokens::{looks_like_jwt, AccessTokenClaims};
 use http::StatusCode;
 use serde::Serialize;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
+    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader,
 {
     match decide(app, request).await {
         Ok(introspection) => render(&introspection),
@@ -52,7 +52,7 @@ struct Introspection {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Introspection, ClientRequestError>
 where
-    S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
+    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     if let ClientType::Public = client.client_type() {
@@ -67,7 +67,7 @@ where
     }
 }
 
-async fn access_token<S: KeyStore + RevocationStore>(
+async fn access_token<S: PublicKeyReader + RevocationReader>(
     app: &App<S>,
     client: &Client,
     token: &Secret,
@@ -102,7 +102,7 @@ async fn access_token<S: KeyStore + RevocationStore>(
 
 /// Refresh tokens only ever reach the client they were issued to: no resource server has a
 /// reason to hold one of another client's.
-async fn refresh_token<S: RefreshTokenStore>(
+async fn refresh_token<S: RefreshTokenReader>(
     app: &App<S>,
     client: &Client,
     token: &Secret,

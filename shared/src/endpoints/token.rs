@@ -15,7 +15,8 @@ use crate::oauth::{self, ErrorCode, ErrorResponse};
 use crate::pkce;
 use crate::secret::{now, random_id, Secret, TOKEN_BYTES};
 use crate::store::{
-    ClientStore, CodeStore, KeyStore, Redemption, RefreshTokenStore, RefreshUse, RevocationStore,
+    ClientReader, CodeStore, Redemption, RefreshTokenStore, RefreshUse, RevocationStore,
+    SigningKeyReader,
 };
 use crate::tokens::{new_jti, AccessTokenClaims, Signer, SignerError};
 use http::StatusCode;
@@ -24,7 +25,7 @@ use std::sync::Arc;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientStore + CodeStore + KeyStore + RevocationStore + RefreshTokenStore,
+    S: ClientReader + CodeStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
 {
     match decide(app, request).await {
         Ok(issued) => render(issued),
@@ -202,7 +203,7 @@ impl TokenRequest {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Issued, TokenError>
 where
-    S: ClientStore + CodeStore + KeyStore + RevocationStore + RefreshTokenStore,
+    S: ClientReader + CodeStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     let grant_type = requested_grant_type(&params)?;

@@ -4,7 +4,7 @@
 use auth_core::model::*;
 use auth_core::secret::{now, Secret};
 use auth_core::store::{
-    ClientStore, ConsentStore, KeyStore, RefreshTokenStore, ScopeStore, SigningKey,
+    ClientAdmin, ConsentAdmin, KeyAdmin, RefreshTokenStore, ScopeAdmin, SigningKey,
 };
 use std::collections::BTreeSet;
 
@@ -97,7 +97,7 @@ pub fn signing_key(kid: &str, created_at: i64, active_from: i64) -> SigningKey {
 /// (created in that order), scopes, clients, consents of `user-sub`, and families of
 /// `user-sub` for `client`. Answers the names.
 pub async fn store_items_of_every_listing(
-    store: &(impl KeyStore + ScopeStore + ClientStore + ConsentStore + RefreshTokenStore),
+    store: &(impl KeyAdmin + ScopeAdmin + ClientAdmin + ConsentAdmin + RefreshTokenStore),
     count: i64,
 ) -> Vec<String> {
     let t = now();

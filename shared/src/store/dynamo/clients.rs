@@ -7,7 +7,7 @@ use super::item::{
 use super::pages::read_all_pages;
 use super::DynamoStore;
 use crate::model::{Client, ClientKind, ClientRegistration, GrantType};
-use crate::store::{ClientStore, StoreError, StoreResult};
+use crate::store::{ClientAdmin, ClientReader, StoreError, StoreResult};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -79,7 +79,7 @@ pub(super) fn client_from(item: &Item) -> StoreResult<Client> {
     .map_err(|rule| StoreError::Corrupt(format!("client {client_id}: {rule}")))
 }
 
-impl ClientStore for DynamoStore {
+impl ClientReader for DynamoStore {
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         self.get_item(&self.tables.clients, &CLIENTS, client_key(client_id))
             .await?
@@ -87,7 +87,9 @@ impl ClientStore for DynamoStore {
             .map(client_from)
             .transpose()
     }
+}
 
+impl ClientAdmin for DynamoStore {
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
         let scan = self.client.scan().table_name(&self.tables.clients);
         let mut clients = read_all_pages(scan, self.page_size)
