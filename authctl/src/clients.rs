@@ -5,11 +5,12 @@
 use crate::check;
 use crate::cli::{ClientCommand, ClientCreate, ClientUpdate};
 use crate::output::{store_error, table, Error, Output};
-use auth_core::ids::is_scope_name;
 use auth_core::model::{client_name, Client, ClientKind, ClientRegistration, GrantType, ScopeSet};
-use auth_core::secret::{random_id, Secret, TOKEN_BYTES};
+use auth_core::scope::ScopeToken;
+use auth_core::secret::{random_id, ClientSecret};
 use auth_core::store::{ClientAdmin, ScopeReader};
 use serde_json::json;
+use std::collections::BTreeSet;
 
 pub async fn run(
     store: &(impl ClientAdmin + ScopeReader),
@@ -39,15 +40,15 @@ pub async fn create(
     } else {
         ClientKind::Confidential
     };
-    let secret = (kind == ClientKind::Confidential).then(|| Secret::generate(TOKEN_BYTES));
+    let secret = (kind == ClientKind::Confidential).then(ClientSecret::generate);
     let client = Client::register(ClientRegistration {
         client_id: args.id.unwrap_or_else(random_id),
         name: client_name(&args.name)?,
         redirect_uris: args.redirect_uris,
         allowed_scopes: catalogued_scopes(store, &args.scopes).await?,
-        default_scopes: args.default_scopes.into_iter().collect(),
+        default_scopes: scope_tokens(&args.default_scopes)?,
         kind,
-        secret_hash: secret.as_ref().map(Secret::hash),
+        secret_hash: secret.as_ref().map(ClientSecret::hash),
         pkce_optional: args.pkce_optional,
         allow_plain_pkce: args.allow_plain_pkce,
         grant_types: grants,
@@ -127,7 +128,7 @@ pub async fn update(
         client.allowed_scopes = catalogued_scopes(store, &args.scopes).await?;
     }
     if !args.default_scopes.is_empty() || args.no_default_scope {
-        client.default_scopes = args.default_scopes.iter().cloned().collect();
+        client.default_scopes = scope_tokens(&args.default_scopes)?;
     }
     if args.pkce_optional {
         client.pkce_optional = true;
@@ -145,7 +146,7 @@ pub async fn update(
         client.resource_server = resource_server;
     }
     // A public client given a secret is refused by `Client::register`.
-    let secret = args.rotate_secret.then(|| Secret::generate(TOKEN_BYTES));
+    let secret = args.rotate_secret.then(ClientSecret::generate);
     if let Some(secret) = &secret {
         client.secret_hash = Some(secret.hash());
     }
@@ -172,18 +173,28 @@ pub async fn delete(store: &impl ClientAdmin, id: &str) -> Result<Output, Error>
     })
 }
 
+/// Each name through the checked parse; the error names the first invalid one.
+fn scope_tokens(names: &[String]) -> Result<ScopeSet, Error> {
+    names
+        .iter()
+        .map(|name| {
+            ScopeToken::parse(name).ok_or_else(|| {
+                Error(format!(
+                    "{name:?} is not a valid scope name: {}",
+                    check::scope_name_rule()
+                ))
+            })
+        })
+        .collect()
+}
+
 /// The named scopes, each a valid scope token that exists in the catalogue.
 async fn catalogued_scopes(store: &impl ScopeReader, names: &[String]) -> Result<ScopeSet, Error> {
-    if let Some(bad) = names.iter().find(|name| !is_scope_name(name)) {
-        return Err(Error(format!(
-            "{bad:?} is not a valid scope name: {}",
-            check::scope_name_rule()
-        )));
+    let scopes = scope_tokens(names)?;
+    if scopes.is_empty() {
+        return Ok(scopes);
     }
-    if names.is_empty() {
-        return Ok(ScopeSet::new());
-    }
-    let catalogue: ScopeSet = store
+    let catalogue: BTreeSet<String> = store
         .list_scopes()
         .await?
         .into_iter()
@@ -199,7 +210,7 @@ async fn catalogued_scopes(store: &impl ScopeReader, names: &[String]) -> Result
             unknown.join(", ")
         )));
     }
-    Ok(names.iter().cloned().collect())
+    Ok(scopes)
 }
 
 fn client_details(client: &Client) -> String {
@@ -228,11 +239,11 @@ fn client_details(client: &Client) -> String {
     }
     rows.push(vec![
         "allowed_scopes:".to_string(),
-        join(&mut client.allowed_scopes().iter().map(String::as_str)),
+        join(&mut client.allowed_scopes().iter().map(ScopeToken::as_str)),
     ]);
     rows.push(vec![
         "default_scopes:".to_string(),
-        join(&mut client.default_scopes().iter().map(String::as_str)),
+        join(&mut client.default_scopes().iter().map(ScopeToken::as_str)),
     ]);
     rows.push(vec![
         "grant_types:".to_string(),
@@ -249,7 +260,7 @@ fn client_details(client: &Client) -> String {
 }
 
 /// A client as created or updated, with its new secret when there is one.
-fn client_output(headline: &str, client: &Client, secret: Option<&Secret>) -> Output {
+fn client_output(headline: &str, client: &Client, secret: Option<&ClientSecret>) -> Output {
     let mut json = json!(client);
     let mut text = format!("{headline}\n{}", client_details(client));
     if let Some(secret) = secret {

@@ -44,11 +44,7 @@ pub async fn list(
             if c.expires_at <= now {
                 expires.push_str(" (expired)");
             }
-            vec![
-                c.client_id.clone(),
-                expires,
-                c.scopes.iter().cloned().collect::<Vec<_>>().join(" "),
-            ]
+            vec![c.client_id.clone(), expires, c.scopes.to_string()]
         }));
         table(&rows)
     };

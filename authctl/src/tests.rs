@@ -5,9 +5,9 @@ use crate::output::{Error, Output};
 use crate::{clients, consents, keys, scopes, users};
 use auth_core::keys::generate_signing_key;
 use auth_core::keys::lifecycle::KeyLifecycle;
-use auth_core::model::{ClientKind, ClientRegistration, Consent, GrantType};
+use auth_core::model::{ClientKind, ClientRegistration, Consent, GrantType, ScopeSet};
 use auth_core::password::verify_password;
-use auth_core::secret::{now, Secret};
+use auth_core::secret::{now, ClientSecret, Password};
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::{
     ClientAdmin, ClientReader, ConsentAdmin, KeyAdmin, RefreshTokenReader, RefreshTokenStore,
@@ -154,7 +154,10 @@ async fn confidential_client_gets_a_secret_shown_once() {
     assert!(output.text.contains("shown only this once"));
 
     let stored = stored_client(&store, "shop").await;
-    assert_eq!(stored.secret_hash, Some(Secret::new(secret.clone()).hash()));
+    assert_eq!(
+        stored.secret_hash,
+        Some(ClientSecret::new(secret.clone()).hash())
+    );
     assert_eq!(stored.redirect_uris, vec!["https://shop.example/cb"]);
     assert_eq!(stored.grant_types, vec![GrantType::AuthorizationCode]);
     assert!(!stored.pkce_optional && !stored.allow_plain_pkce);
@@ -422,7 +425,7 @@ async fn client_update_rules() {
     let client = stored_client(&store, "app").await;
     assert_eq!(
         client.secret_hash,
-        Some(Secret::new(text_of(&output.json, "client_secret")).hash())
+        Some(ClientSecret::new(text_of(&output.json, "client_secret")).hash())
     );
     assert_ne!(client.secret_hash, old_hash);
     assert!(client.pkce_optional && client.allow_plain_pkce);
@@ -466,9 +469,9 @@ async fn client_update_rules() {
 #[tokio::test]
 async fn users() {
     let store = MemoryStore::default();
-    let short = users::create(&store, "alice", || Ok(Secret::new("1234567"))).await;
+    let short = users::create(&store, "alice", || Ok(Password::new("1234567"))).await;
     assert!(error_of(short).contains("at least 8 characters"));
-    let output = ok(users::create(&store, "alice", || Ok(Secret::new("correct horse"))).await);
+    let output = ok(users::create(&store, "alice", || Ok(Password::new("correct horse"))).await);
     let user = store.get_user("alice").await.ok().flatten();
     let Some(user) = user else {
         panic!("alice not stored")
@@ -497,7 +500,7 @@ async fn users() {
 #[tokio::test]
 async fn consents() {
     let store = MemoryStore::default();
-    ok(users::create(&store, "bob", || Ok(Secret::new("long enough"))).await);
+    ok(users::create(&store, "bob", || Ok(Password::new("long enough"))).await);
     let Some(bob) = store.get_user("bob").await.ok().flatten() else {
         panic!("bob not stored")
     };
@@ -505,7 +508,7 @@ async fn consents() {
         let consent = Consent {
             sub: bob.sub.clone(),
             client_id: client_id.into(),
-            scopes: ["profile".to_string()].into(),
+            scopes: ScopeSet::parse("profile").unwrap_or_default(),
             expires_at,
         };
         assert!(store.put_consent(&consent).await.is_ok());
@@ -529,7 +532,7 @@ async fn consents() {
         family_id: "fam-b".into(),
         client_id: "b".into(),
         sub: bob.sub.clone(),
-        scopes: ["profile".to_string()].into(),
+        scopes: ScopeSet::parse("profile").unwrap_or_default(),
         issued_at: now(),
         expires_at: now() + 60,
         family_expires_at: now() + 60,

@@ -6,7 +6,7 @@ use crate::cli::UserCommand;
 use crate::output::{store_error, table, Error, Output};
 use auth_core::model::User;
 use auth_core::password::hash_password;
-use auth_core::secret::{random_id, Secret};
+use auth_core::secret::{random_id, Password};
 use auth_core::store::{UserAdmin, UserReader};
 use serde_json::json;
 use std::io::{self, BufRead, IsTerminal};
@@ -25,7 +25,7 @@ pub async fn run(store: &impl UserAdmin, command: UserCommand) -> Result<Output,
 pub async fn create(
     store: &impl UserAdmin,
     username: &str,
-    password: impl FnOnce() -> Result<Secret, Error>,
+    password: impl FnOnce() -> Result<Password, Error>,
 ) -> Result<Output, Error> {
     let what = format!("user {username}");
     // Checked before asking for the password, so that nobody types one for nothing.
@@ -49,7 +49,7 @@ pub async fn create(
 
 /// The password: one line of stdin when asked or when stdin is not a terminal,
 /// otherwise typed twice at a prompt without echo.
-fn read_password(from_stdin: bool) -> Result<Secret, Error> {
+fn read_password(from_stdin: bool) -> Result<Password, Error> {
     if from_stdin || !io::stdin().is_terminal() {
         let mut line = String::new();
         let read = io::stdin()
@@ -59,17 +59,17 @@ fn read_password(from_stdin: bool) -> Result<Secret, Error> {
         if read == 0 {
             return Err(Error("no password on standard input".into()));
         }
-        return Ok(Secret::new(check::strip_line_ending(&line)));
+        return Ok(Password::new(check::strip_line_ending(&line)));
     }
     let prompt = |label: &str| {
         rpassword::prompt_password(label)
-            .map(Secret::new)
+            .map(Password::new)
             .map_err(|e| Error(format!("cannot read the password: {e}")))
     };
     let first = prompt("Password: ")?;
     check::check_password(first.expose())?;
     let second = prompt("Repeat the password: ")?;
-    if first != second {
+    if !first.matches(&second) {
         return Err(Error("the passwords do not match".into()));
     }
     Ok(first)

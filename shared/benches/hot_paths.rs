@@ -12,7 +12,7 @@ use auth_core::http::{form_encode, HttpRequest, HttpResponse, Params};
 use auth_core::keys::generate_signing_key;
 use auth_core::model::*;
 use auth_core::pkce;
-use auth_core::secret::{now, Secret};
+use auth_core::secret::{now, AuthorizationCode, ClientSecret, SessionId};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
@@ -32,7 +32,8 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn scopes(names: &[&str]) -> ScopeSet {
-    names.iter().map(|s| s.to_string()).collect()
+    ScopeSet::from_names(names.iter().copied())
+        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
 }
 
 fn must<T, E: std::fmt::Debug>(result: Result<T, E>, what: &str) -> T {
@@ -57,7 +58,7 @@ fn app_client() -> Client {
         allowed_scopes: scopes(&["read", "write"]),
         default_scopes: scopes(&["read"]),
         kind: ClientKind::Confidential,
-        secret_hash: Some(Secret::new(CLIENT_SECRET).hash()),
+        secret_hash: Some(ClientSecret::new(CLIENT_SECRET).hash()),
         pkce_optional: false,
         allow_plain_pkce: false,
         resource_server: false,
@@ -70,7 +71,7 @@ fn app_client() -> Client {
 /// catalogue, a confidential client, a live session, a remembered consent and a key.
 struct World {
     app: App<MemoryStore>,
-    session_id: Secret,
+    session_id: SessionId,
 }
 
 impl World {
@@ -84,7 +85,7 @@ impl World {
             must(store.create_scope(&scope).await, "scope");
         }
         must(store.create_client(&app_client()).await, "client");
-        let session_id = Secret::new("s".repeat(43));
+        let session_id = SessionId::new("s".repeat(43));
         let session = Session {
             id_hash: session_id.hash(),
             sub: SUB.into(),
@@ -159,7 +160,7 @@ impl World {
     }
 
     /// A fresh code for the user, stored as authorize would store it.
-    async fn issue_code(&self) -> Secret {
+    async fn issue_code(&self) -> AuthorizationCode {
         let (code, grant) = validated_request().new_code(&self.app.config, SUB);
         must(self.app.store.create_code(&grant).await, "code");
         code

@@ -5,10 +5,10 @@
 use crate::config::Config;
 use crate::http::{append_query, Params};
 use crate::ids;
-use crate::model::{parse_scope, scope_string, Client, Grant, PkceChallenge, PkceMethod, ScopeSet};
+use crate::model::{Client, Grant, PkceChallenge, PkceMethod, ScopeSet};
 use crate::oauth::{ErrorCode, REPEATED_PARAMETER};
 use crate::pkce;
-use crate::secret::{now, Secret, TOKEN_BYTES};
+use crate::secret::{now, AuthorizationCode};
 
 /// A request that passed every check: what the consent page shows and a code stands for.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ pub fn validate(
     }
 
     let requested = match params.get("scope") {
-        Some(scope) => parse_scope(scope)
+        Some(scope) => ScopeSet::parse(scope)
             .ok_or_else(|| redirect(ErrorCode::InvalidScope, "the scope is malformed"))?,
         None => ScopeSet::new(),
     };
@@ -205,7 +205,7 @@ impl AuthorizationRequest {
         if self.redirect_uri_given {
             fields.push(("redirect_uri", self.redirect_uri.clone()));
         }
-        fields.push(("scope", scope_string(&self.scopes)));
+        fields.push(("scope", self.scopes.to_string()));
         if let Some(state) = &self.state {
             fields.push(("state", state.clone()));
         }
@@ -217,8 +217,8 @@ impl AuthorizationRequest {
     }
 
     /// A new code for the signed-in user (256 random bits) and the grant stored under its hash.
-    pub fn new_code(&self, config: &Config, sub: &str) -> (Secret, Grant) {
-        let code = Secret::generate(TOKEN_BYTES);
+    pub fn new_code(&self, config: &Config, sub: &str) -> (AuthorizationCode, Grant) {
+        let code = AuthorizationCode::generate();
         let grant = Grant {
             code_hash: code.hash(),
             client_id: self.client.client_id().to_string(),
@@ -235,7 +235,7 @@ impl AuthorizationRequest {
     }
 
     /// The success response's location: `code`, `state` and `iss` (RFC 9207).
-    pub fn code_location(&self, config: &Config, code: &Secret) -> String {
+    pub fn code_location(&self, config: &Config, code: &AuthorizationCode) -> String {
         let mut params = vec![("code", code.expose())];
         if let Some(state) = &self.state {
             params.push(("state", state));

@@ -53,6 +53,7 @@ pub fn assemble(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ScopeSet;
 
     const NOW: i64 = 1_700_000_000;
 
@@ -69,7 +70,7 @@ mod tests {
         Consent {
             sub: sub.into(),
             client_id: "app".into(),
-            scopes: ["read".to_string()].into(),
+            scopes: ScopeSet::parse("read").unwrap_or_default(),
             expires_at,
         }
     }

@@ -8,7 +8,7 @@ use crate::http::{HttpRequest, Params};
 use crate::ids;
 use crate::metrics::{self, Event};
 use crate::model::{Client, ClientType};
-use crate::secret::{constant_time_eq, Secret};
+use crate::secret::ClientSecret;
 use crate::store::{ClientReader, StoreError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -27,7 +27,7 @@ pub enum ClientAuthError {
 
 struct Presented {
     client_id: String,
-    secret: Option<Secret>,
+    secret: Option<ClientSecret>,
     used_basic: bool,
 }
 
@@ -72,7 +72,7 @@ fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, Client
             }
             Ok(Presented {
                 client_id,
-                secret: Some(Secret::new(secret)),
+                secret: Some(ClientSecret::new(secret)),
                 used_basic: true,
             })
         }
@@ -82,7 +82,7 @@ fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, Client
                 .ok_or(ClientAuthError::Failed { used_basic: false })?;
             Ok(Presented {
                 client_id: client_id.to_string(),
-                secret: params.get("client_secret").map(Secret::new),
+                secret: params.get("client_secret").map(ClientSecret::new),
                 used_basic: false,
             })
         }
@@ -115,9 +115,7 @@ pub async fn authenticate<S: ClientReader>(
         return Err(failed);
     };
     let ok = match (client.client_type(), &presented.secret) {
-        (ClientType::Confidential { secret_hash, .. }, Some(secret)) => {
-            constant_time_eq(secret_hash.as_bytes(), secret.hash().as_bytes())
-        }
+        (ClientType::Confidential { secret_hash, .. }, Some(secret)) => secret.verify(secret_hash),
         (ClientType::Public, None) => true,
         _ => false,
     };

@@ -7,11 +7,14 @@ use http::{Method, StatusCode};
 use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::fmt;
 
 /// The largest query string or body accepted, far above any honest OAuth request.
 pub const MAX_INPUT_BYTES: usize = 32 * 1024;
 
-#[derive(Clone, Debug)]
+/// `Debug` shows only the method, the path and the header names: the body, the query,
+/// cookies and `Authorization` carry passwords, codes and secrets.
+#[derive(Clone)]
 pub struct HttpRequest {
     pub method: Method,
     pub path: String,
@@ -21,6 +24,17 @@ pub struct HttpRequest {
 }
 
 pub type HttpResponse = http::Response<String>;
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.keys().map(|name| name.as_str()).collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &header_names)
+            .finish_non_exhaustive()
+    }
+}
 
 impl HttpRequest {
     pub fn new(method: Method, path_and_query: &str) -> Self {
@@ -99,7 +113,8 @@ impl ParamError {
 
 /// Decoded parameters, empty values dropped (RFC 6749 3.1). A repeated name keeps
 /// its first value and is recorded, so that each endpoint decides how to refuse it.
-#[derive(Debug, Default, Clone)]
+/// `Debug` shows the names only: values include passwords, codes and verifiers.
+#[derive(Default, Clone)]
 pub struct Params {
     values: HashMap<String, String>,
     repeated: Vec<String>,
@@ -140,6 +155,17 @@ impl Params {
     /// The first parameter that appeared more than once (RFC 6749 3.1 forbids that).
     pub fn first_repeated(&self) -> Option<&str> {
         self.repeated.first().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.values.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Params")
+            .field("names", &names)
+            .field("repeated", &self.repeated)
+            .finish()
     }
 }
 
@@ -300,6 +326,38 @@ mod tests {
             append_query("https://a/cb", &[("code", "k")]),
             "https://a/cb?code=k"
         );
+    }
+
+    #[test]
+    fn debug_shows_no_body_query_cookie_or_authorization() {
+        let req = HttpRequest::new(Method::POST, "/login?code=code-value-1")
+            .with_form("username=alice&password=hunter2-password")
+            .with_header("cookie", "sid=session-cookie-value")
+            .with_header("authorization", "Basic Y2xpZW50OnNlY3JldC12YWx1ZQ==");
+        let printed = format!("{req:?} {req:#?}");
+        for secret in [
+            "hunter2-password",
+            "alice",
+            "session-cookie-value",
+            "Y2xpZW50OnNlY3JldC12YWx1ZQ==",
+            "Basic",
+            "code-value-1",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        // What it shows is enough to tell requests apart in a log.
+        assert!(printed.contains("POST") && printed.contains("/login"));
+        assert!(printed.contains("cookie") && printed.contains("authorization"));
+    }
+
+    #[test]
+    fn params_debug_shows_names_not_values() {
+        let params =
+            Params::parse(b"password=hunter2-password&code=c0de&code=again").unwrap_or_default();
+        let printed = format!("{params:?}");
+        assert!(!printed.contains("hunter2-password") && !printed.contains("c0de"));
+        assert!(!printed.contains("again"));
+        assert!(printed.contains("password") && printed.contains("code"));
     }
 
     #[test]

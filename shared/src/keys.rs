@@ -72,7 +72,7 @@ mod tests {
         let pem = key
             .private_pem
             .as_ref()
-            .map(|p| p.expose().to_string())
+            .map(Secret::expose)
             .unwrap_or_default();
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert!(jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).is_ok());

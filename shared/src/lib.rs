@@ -20,6 +20,7 @@ pub mod oauth;
 pub mod pages;
 pub mod password;
 pub mod pkce;
+pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod store;

@@ -1,45 +1,20 @@
 //! The domain's records. Storage converts DynamoDB items to and from these; nothing
 //! outside `store` sees an attribute map.
 
-use crate::ids;
-
 pub use crate::client::{
     check_client_name, client_name, Client, ClientKind, ClientRegistration, ClientRuleError,
     ClientType,
 };
 use serde::Serialize;
-use std::collections::BTreeSet;
 
-/// An OAuth scope of the catalogue that operators manage with `authctl scope`.
+pub use crate::scope::{ScopeSet, ScopeToken};
+
+/// An entry of the scope catalogue that operators manage with `authctl scope`: a name and
+/// what it lets a client do (not a `ScopeToken`, which is the name alone).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Scope {
     pub name: String,
     pub description: String,
-}
-
-/// A set of scope names (RFC 6749 3.3), ordered so that its string form is stable.
-pub type ScopeSet = BTreeSet<String>;
-
-/// Parses a space-separated `scope` parameter. `None` when a name is not a valid
-/// scope token (RFC 6749 3.3: `%x21 / %x23-5B / %x5D-7E`).
-pub fn parse_scope(value: &str) -> Option<ScopeSet> {
-    let mut scopes = ScopeSet::new();
-    for name in value.split(' ').filter(|s| !s.is_empty()) {
-        if !is_scope_token(name) {
-            return None;
-        }
-        scopes.insert(name.to_string());
-    }
-    Some(scopes)
-}
-
-/// A scope token (RFC 6749 3.3) of at most 128 characters: the rule of `ids::is_scope_name`.
-pub fn is_scope_token(name: &str) -> bool {
-    ids::is_scope_name(name)
-}
-
-pub fn scope_string(scopes: &ScopeSet) -> String {
-    scopes.iter().cloned().collect::<Vec<_>>().join(" ")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -163,16 +138,6 @@ pub struct Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scope_parsing_follows_rfc_6749_3_3() {
-        let parsed = parse_scope("read  write read").unwrap_or_default();
-        assert_eq!(scope_string(&parsed), "read write");
-        assert!(parse_scope("bad\"quote").is_none());
-        assert!(parse_scope("back\\slash").is_none());
-        assert!(parse_scope("caf\u{e9}").is_none());
-        assert_eq!(parse_scope("").map(|s| s.len()), Some(0));
-    }
 
     #[test]
     fn scope_descriptions_are_limited() {

@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::http::HttpRequest;
 use crate::model::{Session, User};
-use crate::secret::{constant_time_eq, now, sha256_b64, Secret, TOKEN_BYTES};
+use crate::secret::{constant_time_eq, now, sha256_b64, SessionId};
 use crate::store::{SessionStore, StoreResult};
 
 /// `__Host-` binds the cookie to this exact origin; browsers accept it only with `Secure`.
@@ -40,7 +40,7 @@ pub fn set_cookie(config: &Config, name: &str, value: &str, max_age_seconds: i64
 /// session item must name the same `sub`.
 pub struct SessionCookie {
     pub sub: String,
-    pub id: Secret,
+    pub id: SessionId,
 }
 
 impl SessionCookie {
@@ -52,7 +52,7 @@ impl SessionCookie {
         }
         Some(SessionCookie {
             sub: sub.to_string(),
-            id: Secret::new(id),
+            id: SessionId::new(id),
         })
     }
 
@@ -82,7 +82,7 @@ pub async fn start<S: SessionStore>(
     config: &Config,
     user: &User,
 ) -> StoreResult<String> {
-    let id = Secret::generate(TOKEN_BYTES);
+    let id = SessionId::generate();
     let session = Session {
         id_hash: id.hash(),
         sub: user.sub.clone(),
@@ -100,11 +100,11 @@ pub async fn start<S: SessionStore>(
 }
 
 /// The consent form's CSRF token: bound to the session, derivable only by who holds its id.
-pub fn csrf_token(session_id: &Secret) -> String {
+pub fn csrf_token(session_id: &SessionId) -> String {
     sha256_b64(format!("csrf-v1:{}", session_id.expose()).as_bytes())
 }
 
-pub fn csrf_token_matches(session_id: &Secret, presented: Option<&str>) -> bool {
+pub fn csrf_token_matches(session_id: &SessionId, presented: Option<&str>) -> bool {
     presented
         .is_some_and(|token| constant_time_eq(csrf_token(session_id).as_bytes(), token.as_bytes()))
 }

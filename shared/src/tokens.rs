@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::keys::now_millis;
-use crate::model::{scope_string, ScopeSet};
+use crate::model::ScopeSet;
 use crate::secret::{now, random_id};
 use crate::store::{SigningKey, SigningKeyReader, StoreError};
 use aws_lc_rs::rand::SystemRandom;
@@ -43,7 +43,7 @@ impl AccessTokenClaims {
             sub: sub.to_string(),
             aud: config.audience.clone(),
             client_id: client_id.to_string(),
-            scope: scope_string(scopes),
+            scope: scopes.to_string(),
             iat,
             exp: iat + config.access_token_ttl_seconds,
             jti,
@@ -204,7 +204,6 @@ pub fn looks_like_jwt(token: &str) -> bool {
 mod tests {
     use super::*;
     use crate::keys::generate_signing_key;
-    use std::collections::BTreeSet;
 
     #[test]
     fn signed_tokens_verify_and_tampering_is_caught() {
@@ -219,7 +218,7 @@ mod tests {
             &config,
             "sub",
             "client",
-            &BTreeSet::from(["read".to_string()]),
+            &ScopeSet::parse("read").unwrap_or_default(),
             new_jti(),
             now(),
         );
@@ -259,7 +258,7 @@ mod tests {
             &Config::for_tests(),
             "sub",
             "client",
-            &BTreeSet::from(["read".to_string(), "write".to_string()]),
+            &ScopeSet::parse("read write").unwrap_or_default(),
             new_jti(),
             now(),
         );

@@ -6,19 +6,19 @@ use auth_core::endpoints::{authorize, consent, login};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse, Params};
 use auth_core::model::*;
 use auth_core::password::hash_password;
-use auth_core::secret::{now, Secret};
+use auth_core::secret::{now, ClientSecret, SessionId};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
 use auth_core::App;
 use http::{Method, StatusCode};
-use std::collections::BTreeSet;
 
 const REDIRECT: &str = "https://app.example/cb";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn set(names: &[&str]) -> ScopeSet {
-    names.iter().map(|s| s.to_string()).collect()
+    ScopeSet::from_names(names.iter().copied())
+        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
 }
 
 fn client(id: &str, kind: ClientKind) -> ClientRegistration {
@@ -29,7 +29,7 @@ fn client(id: &str, kind: ClientKind) -> ClientRegistration {
         allowed_scopes: set(&["read", "write"]),
         default_scopes: set(&["read"]),
         kind,
-        secret_hash: (kind == ClientKind::Confidential).then(|| Secret::new("secret").hash()),
+        secret_hash: (kind == ClientKind::Confidential).then(|| ClientSecret::new("secret").hash()),
         pkce_optional: false,
         allow_plain_pkce: false,
         resource_server: false,
@@ -44,7 +44,7 @@ fn registered(registration: ClientRegistration) -> Client {
 
 struct World {
     app: App<MemoryStore>,
-    session_id: Secret,
+    session_id: SessionId,
 }
 
 async fn world() -> World {
@@ -80,7 +80,7 @@ async fn world() -> World {
         password_hash: hash_password("correct horse").unwrap_or_default(),
     };
     let _ = store.create_user(&user).await;
-    let session_id = Secret::new("s".repeat(43));
+    let session_id = SessionId::new("s".repeat(43));
     let _ = store
         .create_session(&Session {
             id_hash: session_id.hash(),
@@ -467,7 +467,7 @@ async fn authorize_redirects_other_errors_with_state_and_iss() {
     }
     // A client without default scopes and no scope requested.
     let no_defaults = ClientRegistration {
-        default_scopes: BTreeSet::new(),
+        default_scopes: ScopeSet::new(),
         ..client("nodefault", ClientKind::Confidential)
     };
     let _ = w.app.store.create_client(&registered(no_defaults)).await;

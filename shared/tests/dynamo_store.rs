@@ -167,7 +167,9 @@ async fn an_item_over_400_kb_is_refused_without_a_round_trip() {
     let (store, trips) = DynamoStore::from_env_counted(tables).await;
     let t = now();
     let huge = "n".repeat(400 * 1024);
-    let huge_scopes: ScopeSet = (0..5000).map(|i| format!("{i:0>100}")).collect();
+    let huge_scopes: ScopeSet = (0..5000)
+        .filter_map(|i| ScopeToken::parse(&format!("{i:0>100}")))
+        .collect();
     let mut oversized_grant = grant("code-1", t + 60);
     oversized_grant.redirect_uri = Some(huge.clone());
     let mut oversized_token = refresh("h1", "f1", t + 600);
@@ -211,7 +213,7 @@ async fn an_item_over_400_kb_is_refused_without_a_round_trip() {
         .map(|i| format!("https://app.example/{i:0>1980}"))
         .collect();
     largest.allowed_scopes = (0..MAX_CLIENT_SCOPES)
-        .map(|i| format!("{i:0>128}"))
+        .filter_map(|i| ScopeToken::parse(&format!("{i:0>128}")))
         .collect();
     largest.default_scopes = largest.allowed_scopes.clone();
     let large = registered(largest);

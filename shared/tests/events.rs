@@ -22,7 +22,7 @@ use auth_core::keys::generate_signing_key;
 use auth_core::lambda::{into_http_request, into_lambda_response};
 use auth_core::model::*;
 use auth_core::password::hash_password;
-use auth_core::secret::{now, Secret};
+use auth_core::secret::{now, AuthorizationCode, ClientSecret, RefreshTokenSecret, SessionId};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
@@ -235,7 +235,8 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
 // The store the fixtures were written for.
 
 fn set(names: &[&str]) -> ScopeSet {
-    names.iter().map(|s| s.to_string()).collect()
+    ScopeSet::from_names(names.iter().copied())
+        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
 }
 
 fn app_client() -> Client {
@@ -247,7 +248,7 @@ fn app_client() -> Client {
         allowed_scopes: set(&["profile", "email"]),
         default_scopes: set(&["profile"]),
         kind: ClientKind::Confidential,
-        secret_hash: Some(Secret::new(CLIENT_SECRET).hash()),
+        secret_hash: Some(ClientSecret::new(CLIENT_SECRET).hash()),
         pkce_optional: false,
         allow_plain_pkce: false,
         resource_server: false,
@@ -261,7 +262,7 @@ fn copy_key(key: &SigningKey) -> SigningKey {
         kid: key.kid.clone(),
         created_at: key.created_at,
         active_from: key.active_from,
-        private_pem: key.private_pem.as_ref().map(|p| Secret::new(p.expose())),
+        private_pem: key.private_pem.clone(),
         n: key.n.clone(),
         e: key.e.clone(),
     }
@@ -319,7 +320,7 @@ impl World {
     /// The session named by the fixtures' `__Host-session` cookie.
     async fn with_session(self) -> Self {
         let session = Session {
-            id_hash: Secret::new(SESSION_ID).hash(),
+            id_hash: SessionId::new(SESSION_ID).hash(),
             sub: SUB.into(),
             username: USERNAME.into(),
             expires_at: now() + 600,
@@ -362,7 +363,7 @@ impl World {
     /// The code that `events/token.json` redeems, bound to its redirect URI and PKCE challenge.
     async fn with_code(self) -> Self {
         let grant = Grant {
-            code_hash: Secret::new(CODE).hash(),
+            code_hash: AuthorizationCode::new(CODE).hash(),
             client_id: CLIENT_ID.into(),
             redirect_uri: Some(REDIRECT.into()),
             sub: SUB.into(),
@@ -390,11 +391,11 @@ impl World {
             client_id: CLIENT_ID.into(),
             sub: SUB.into(),
             expires_at: t + 7200,
-            current: Secret::new(REFRESH).hash(),
+            current: RefreshTokenSecret::new(REFRESH).hash(),
             revoked: false,
         };
         let first = RefreshToken {
-            token_hash: Secret::new(REFRESH).hash(),
+            token_hash: RefreshTokenSecret::new(REFRESH).hash(),
             family_id: FAMILY.into(),
             client_id: CLIENT_ID.into(),
             sub: SUB.into(),
@@ -515,7 +516,12 @@ async fn authorize_event_with_session_and_consent_redirects_with_a_code() {
 /// The code was stored for the fixtures' user, client and PKCE challenge.
 async fn assert_code_stored(store: &MemoryStore, code: &str) {
     match store
-        .redeem_code(&Secret::new(code).hash(), now(), "jti-test", None)
+        .redeem_code(
+            &AuthorizationCode::new(code).hash(),
+            now(),
+            "jti-test",
+            None,
+        )
         .await
     {
         Ok(Redemption::Redeemed(grant)) => {
@@ -553,7 +559,7 @@ async fn authorize_event_with_session_shows_the_consent_form_consent_event_posts
         page, posted,
         "events/consent.json must post the consent page's fields"
     );
-    let csrf = session::csrf_token(&Secret::new(SESSION_ID));
+    let csrf = session::csrf_token(&SessionId::new(SESSION_ID));
     assert!(posted.contains(&("csrf_token".into(), csrf)));
 }
 
@@ -690,7 +696,7 @@ async fn login_submit_event_signs_in_and_sets_the_session_cookie() {
     match w
         .app
         .store
-        .get_session(&Secret::new(id).hash(), now())
+        .get_session(&SessionId::new(id).hash(), now())
         .await
     {
         Ok(Some(session)) => assert_eq!(session.username, USERNAME),

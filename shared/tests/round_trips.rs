@@ -8,7 +8,7 @@ use auth_core::endpoints::{authorize, consent, token};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse};
 use auth_core::keys::generate_signing_key;
 use auth_core::model::*;
-use auth_core::secret::{now, Secret};
+use auth_core::secret::{now, ClientSecret, SessionId};
 use auth_core::session;
 use auth_core::store::dynamo::{DynamoStore, RoundTrips};
 use auth_core::store::*;
@@ -23,7 +23,7 @@ struct World {
     app: App<DynamoStore>,
     trips: RoundTrips,
     cookie: String,
-    session_id: Secret,
+    session_id: SessionId,
 }
 
 async fn world(grants: Vec<GrantType>) -> Option<World> {
@@ -33,10 +33,10 @@ async fn world(grants: Vec<GrantType>) -> Option<World> {
         client_id: "app".into(),
         name: "App".into(),
         redirect_uris: vec![REDIRECT.into()],
-        allowed_scopes: ["read".to_string(), "write".to_string()].into(),
+        allowed_scopes: ScopeSet::parse("read write").unwrap_or_default(),
         default_scopes: ScopeSet::new(),
         kind: ClientKind::Confidential,
-        secret_hash: Some(Secret::new("app-secret").hash()),
+        secret_hash: Some(ClientSecret::new("app-secret").hash()),
         pkce_optional: false,
         allow_plain_pkce: false,
         resource_server: false,
@@ -48,7 +48,7 @@ async fn world(grants: Vec<GrantType>) -> Option<World> {
         panic!("key generation")
     };
     assert!(store.put_key(&key).await.is_ok());
-    let session_id = Secret::generate(32);
+    let session_id = SessionId::generate();
     let session = Session {
         id_hash: session_id.hash(),
         sub: "sub-1".into(),

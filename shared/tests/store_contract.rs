@@ -17,7 +17,6 @@ use common::records::{
     client_named, consent_for, family, grant, refresh, registered, signing_key,
     store_items_of_every_listing,
 };
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// DynamoDB pages of this many items, so that the few items of a test span several pages.
@@ -106,8 +105,8 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
         client_id: "app".into(),
         name: "App".into(),
         redirect_uris: vec!["https://app.example/cb".into()],
-        allowed_scopes: BTreeSet::from(["read".to_string(), "write".to_string()]),
-        default_scopes: BTreeSet::new(),
+        allowed_scopes: ScopeSet::parse("read write").unwrap_or_default(),
+        default_scopes: ScopeSet::new(),
         kind: ClientKind::Confidential,
         secret_hash: Some("hash".into()),
         pkce_optional: false,
@@ -315,7 +314,7 @@ async fn sessions_and_consents_expire_on_read(store: Arc<impl SessionStore + Con
     let consent = Consent {
         sub: "s".into(),
         client_id: "c1".into(),
-        scopes: BTreeSet::from(["read".to_string()]),
+        scopes: ScopeSet::parse("read").unwrap_or_default(),
         expires_at: t + 60,
     };
     assert!(store.put_consent(&consent).await.is_ok());

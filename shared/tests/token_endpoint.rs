@@ -7,7 +7,7 @@ use auth_core::endpoints::{introspect, jwks, metadata, revoke, token};
 use auth_core::http::{encode, form_encode, HttpRequest, HttpResponse};
 use auth_core::keys::generate_signing_key;
 use auth_core::model::*;
-use auth_core::secret::{now, Secret};
+use auth_core::secret::{now, AuthorizationCode, ClientSecret, RefreshTokenSecret};
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
 use auth_core::tokens::{verify_access_token, AccessTokenClaims, Signer};
@@ -28,7 +28,8 @@ const ODD_SECRET: &str = "s:e+c%r et/x";
 type Pairs = Vec<(&'static str, String)>;
 
 fn set(names: &[&str]) -> ScopeSet {
-    names.iter().map(|s| s.to_string()).collect()
+    ScopeSet::from_names(names.iter().copied())
+        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
 }
 
 /// The secret of each confidential client of the world; `None` for public or unknown ones.
@@ -52,7 +53,7 @@ fn client(id: &str, kind: ClientKind, grant_types: &[GrantType]) -> ClientRegist
         allowed_scopes: set(&["read", "write"]),
         default_scopes: set(&["read"]),
         kind,
-        secret_hash: secret_of(id).map(|s| Secret::new(s).hash()),
+        secret_hash: secret_of(id).map(|s| ClientSecret::new(s).hash()),
         pkce_optional: false,
         allow_plain_pkce: false,
         resource_server: false,
@@ -70,7 +71,7 @@ fn copy_key(key: &SigningKey) -> SigningKey {
         kid: key.kid.clone(),
         created_at: key.created_at,
         active_from: key.active_from,
-        private_pem: key.private_pem.as_ref().map(|p| Secret::new(p.expose())),
+        private_pem: key.private_pem.clone(),
         n: key.n.clone(),
         e: key.e.clone(),
     }
@@ -142,7 +143,7 @@ async fn world_without_key() -> World {
 /// A code for `client_id` bound to REDIRECT and the RFC 7636 Appendix B challenge.
 fn grant(code: &str, client_id: &str) -> Grant {
     Grant {
-        code_hash: Secret::new(code).hash(),
+        code_hash: AuthorizationCode::new(code).hash(),
         client_id: client_id.into(),
         redirect_uri: Some(REDIRECT.into()),
         sub: "sub-alice".into(),
@@ -395,7 +396,7 @@ impl World {
         let token = self
             .app
             .store
-            .get_refresh_token(&Secret::new(refresh_token).hash())
+            .get_refresh_token(&RefreshTokenSecret::new(refresh_token).hash())
             .await
             .ok()
             .flatten()?;

@@ -148,13 +148,13 @@ fn render_consent(page: &ConsentPage) -> HttpResponse {
         .scopes
         .iter()
         .map(|name| ConsentScope {
-            name,
+            name: name.as_str(),
             description: page
                 .catalogue
                 .iter()
-                .find(|s| &s.name == name)
+                .find(|s| s.name == name.as_str())
                 .map_or(name.as_str(), |s| s.description.as_str()),
-            already_granted: page.granted.contains(name),
+            already_granted: page.granted.contains(name.as_str()),
         })
         .collect();
     let fields = authorization.form_fields();

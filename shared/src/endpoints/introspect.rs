@@ -9,7 +9,7 @@ use super::client_request::{
 use super::StoreContext;
 use crate::app::App;
 use crate::http::{json, no_store, HttpRequest, HttpResponse};
-use crate::model::{scope_string, Client, ClientType};
+use crate::model::{Client, ClientType};
 use crate::secret::{now, Secret};
 use crate::store::{ClientReader, PublicKeyReader, RefreshTokenReader, RevocationReader};
 use crate::tokens::{looks_like_jwt, AccessTokenClaims};
@@ -128,7 +128,7 @@ async fn refresh_token<S: RefreshTokenReader>(
     }
     Ok(Introspection {
         active: true,
-        scope: Some(scope_string(&refresh.scopes)),
+        scope: Some(refresh.scopes.to_string()),
         client_id: Some(refresh.client_id),
         sub: Some(refresh.sub),
         exp: Some(refresh.expires_at),

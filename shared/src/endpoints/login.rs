@@ -9,7 +9,7 @@ use crate::ids;
 use crate::metrics::{self, Event};
 use crate::pages::{self, LoginForm};
 use crate::password::{dummy_hash, verify_password};
-use crate::secret::{constant_time_eq, now, random_b64, Secret};
+use crate::secret::{constant_time_eq, now, random_b64, Password};
 use crate::session;
 use crate::store::{SessionStore, ThrottleStore, UserReader};
 use http::header::{HeaderValue, SET_COOKIE};
@@ -60,7 +60,7 @@ enum LoginRequest {
 struct SignIn {
     return_to: Option<String>,
     username: String,
-    password: Secret,
+    password: Password,
     /// The form's copy of the login CSRF cookie.
     csrf_token: Option<String>,
 }
@@ -79,7 +79,7 @@ impl LoginRequest {
         Ok(LoginRequest::SignIn(SignIn {
             return_to: return_to(&params),
             username: params.get("username").unwrap_or("").to_string(),
-            password: Secret::new(params.get("password").unwrap_or("")),
+            password: Password::new(params.get("password").unwrap_or("")),
             csrf_token: params.get("csrf_token").map(str::to_string),
         }))
     }

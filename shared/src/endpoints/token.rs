@@ -7,13 +7,10 @@ use crate::app::App;
 use crate::config::Config;
 use crate::http::{json, no_store, HttpRequest, HttpResponse, Params};
 use crate::metrics::{self, Event};
-use crate::model::{
-    parse_scope, scope_string, Client, ClientType, Grant, GrantType, RefreshToken, ScopeSet,
-    TokenFamily,
-};
+use crate::model::{Client, ClientType, Grant, GrantType, RefreshToken, ScopeSet, TokenFamily};
 use crate::oauth::{self, ErrorCode, ErrorResponse};
 use crate::pkce;
-use crate::secret::{now, random_id, Secret, TOKEN_BYTES};
+use crate::secret::{now, random_id, AuthorizationCode, RefreshTokenSecret, Secret};
 use crate::store::{
     ClientReader, CodeStore, Redemption, RefreshTokenStore, RefreshUse, RevocationStore,
     SigningKeyReader,
@@ -36,12 +33,12 @@ where
 /// The grant's own parameters (RFC 6749 4.1.3 and 6), read once.
 enum TokenRequest {
     AuthorizationCode {
-        code: Secret,
+        code: AuthorizationCode,
         redirect_uri: Option<String>,
         verifier: Option<Secret>,
     },
     RefreshToken {
-        token: Secret,
+        token: RefreshTokenSecret,
         /// A narrower scope for the new access token.
         scope: Option<ScopeSet>,
     },
@@ -52,7 +49,7 @@ struct Issued {
     access_token: String,
     expires_in: i64,
     scopes: ScopeSet,
-    refresh_token: Option<Secret>,
+    refresh_token: Option<RefreshTokenSecret>,
 }
 
 enum TokenError {
@@ -131,13 +128,13 @@ impl TokenError {
 }
 
 #[derive(Serialize)]
-struct TokenResponse {
+struct TokenResponse<'a> {
     access_token: String,
     token_type: &'static str,
     expires_in: i64,
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
+    refresh_token: Option<&'a str>,
 }
 
 fn render(issued: Issued) -> HttpResponse {
@@ -147,8 +144,11 @@ fn render(issued: Issued) -> HttpResponse {
             access_token: issued.access_token,
             token_type: "Bearer",
             expires_in: issued.expires_in,
-            scope: scope_string(&issued.scopes),
-            refresh_token: issued.refresh_token.map(|t| t.expose().to_string()),
+            scope: issued.scopes.to_string(),
+            refresh_token: issued
+                .refresh_token
+                .as_ref()
+                .map(RefreshTokenSecret::expose),
         },
     ))
 }
@@ -175,7 +175,7 @@ impl TokenRequest {
                     ));
                 }
                 Ok(TokenRequest::AuthorizationCode {
-                    code: Secret::new(code),
+                    code: AuthorizationCode::new(code),
                     redirect_uri: params.get("redirect_uri").map(str::to_string),
                     verifier: verifier.map(Secret::new),
                 })
@@ -186,14 +186,14 @@ impl TokenRequest {
                     .ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
                 let scope = match params.get("scope") {
                     Some(scope) => Some(
-                        parse_scope(scope)
+                        ScopeSet::parse(scope)
                             .filter(|scopes| !scopes.is_empty())
                             .ok_or(TokenError::InvalidScope("the scope is malformed"))?,
                     ),
                     None => None,
                 };
                 Ok(TokenRequest::RefreshToken {
-                    token: Secret::new(token),
+                    token: RefreshTokenSecret::new(token),
                     scope,
                 })
             }
@@ -245,7 +245,7 @@ where
 {
     async fn redeem_code(
         &self,
-        code: &Secret,
+        code: &AuthorizationCode,
         redirect_uri: Option<&str>,
         verifier: Option<&Secret>,
     ) -> Result<Issued, TokenError> {
@@ -307,9 +307,9 @@ where
         &self,
         family_id: String,
         grant: &Grant,
-    ) -> Result<Secret, StorageFailure> {
+    ) -> Result<RefreshTokenSecret, StorageFailure> {
         let t = now();
-        let token = Secret::generate(TOKEN_BYTES);
+        let token = RefreshTokenSecret::generate();
         let family_expires_at = t + self.config.refresh_absolute_ttl_seconds;
         let first = RefreshToken {
             token_hash: token.hash(),
@@ -342,7 +342,7 @@ where
     /// presenting a spent one revokes its whole family.
     async fn refresh(
         &self,
-        presented: &Secret,
+        presented: &RefreshTokenSecret,
         narrowed: Option<ScopeSet>,
     ) -> Result<Issued, TokenError> {
         let token_hash = presented.hash();
@@ -393,7 +393,7 @@ where
                 ))
             }
         };
-        let next_token = Secret::generate(TOKEN_BYTES);
+        let next_token = RefreshTokenSecret::generate();
         // RFC 6749 6: the new refresh token keeps the original scope, only the access token narrows.
         let next = RefreshToken {
             token_hash: next_token.hash(),
@@ -422,7 +422,7 @@ where
         scopes: ScopeSet,
         jti: String,
         issued_at: i64,
-        refresh_token: Option<Secret>,
+        refresh_token: Option<RefreshTokenSecret>,
     ) -> Result<Issued, TokenError> {
         let claims = AccessTokenClaims::new(
             self.config,

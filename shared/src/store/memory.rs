@@ -276,11 +276,7 @@ impl MemoryStore {
                 kid: k.kid.clone(),
                 created_at: k.created_at,
                 active_from: k.active_from,
-                private_pem: if private {
-                    k.private_pem.as_ref().map(|p| Secret::new(p.expose()))
-                } else {
-                    None
-                },
+                private_pem: if private { k.private_pem.clone() } else { None },
                 n: k.n.clone(),
                 e: k.e.clone(),
             })
@@ -302,7 +298,7 @@ impl KeyAdmin for MemoryStore {
             kid: key.kid.clone(),
             created_at: key.created_at,
             active_from: key.active_from,
-            private_pem: key.private_pem.as_ref().map(|p| Secret::new(p.expose())),
+            private_pem: key.private_pem.clone(),
             n: key.n.clone(),
             e: key.e.clone(),
         });

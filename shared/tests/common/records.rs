@@ -6,7 +6,6 @@ use auth_core::secret::{now, Secret};
 use auth_core::store::{
     ClientAdmin, ConsentAdmin, KeyAdmin, RefreshTokenStore, ScopeAdmin, SigningKey,
 };
-use std::collections::BTreeSet;
 
 pub fn grant(code_hash: &str, expires_at: i64) -> Grant {
     Grant {
@@ -14,7 +13,7 @@ pub fn grant(code_hash: &str, expires_at: i64) -> Grant {
         client_id: "client".into(),
         redirect_uri: Some("https://app.example/cb".into()),
         sub: "user-sub".into(),
-        scopes: BTreeSet::from(["read".to_string()]),
+        scopes: ScopeSet::parse("read").unwrap_or_default(),
         pkce: Some(PkceChallenge {
             challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
             method: PkceMethod::S256,
@@ -32,7 +31,7 @@ pub fn refresh(hash: &str, family: &str, expires_at: i64) -> RefreshToken {
         family_id: family.into(),
         client_id: "client".into(),
         sub: "user-sub".into(),
-        scopes: BTreeSet::from(["read".to_string()]),
+        scopes: ScopeSet::parse("read").unwrap_or_default(),
         issued_at: now(),
         expires_at,
         family_expires_at: expires_at,
@@ -57,8 +56,8 @@ pub fn client_named(client_id: &str, name: String) -> Client {
         client_id: client_id.into(),
         name,
         redirect_uris: vec!["https://app.example/cb".into()],
-        allowed_scopes: BTreeSet::from(["read".to_string()]),
-        default_scopes: BTreeSet::new(),
+        allowed_scopes: ScopeSet::parse("read").unwrap_or_default(),
+        default_scopes: ScopeSet::new(),
         kind: ClientKind::Public,
         secret_hash: None,
         pkce_optional: false,
@@ -77,7 +76,7 @@ pub fn consent_for(client_id: &str) -> Consent {
     Consent {
         sub: "user-sub".into(),
         client_id: client_id.into(),
-        scopes: BTreeSet::from(["read".to_string()]),
+        scopes: ScopeSet::parse("read").unwrap_or_default(),
         expires_at: now() + 600,
     }
 }

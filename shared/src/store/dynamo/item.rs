@@ -161,8 +161,8 @@ pub(super) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-pub(super) fn list<'a>(values: impl IntoIterator<Item = &'a String>) -> AttributeValue {
-    AttributeValue::L(values.into_iter().map(|v| s(v.as_str())).collect())
+pub(super) fn list<T: AsRef<str>>(values: impl IntoIterator<Item = T>) -> AttributeValue {
+    AttributeValue::L(values.into_iter().map(|v| s(v.as_ref())).collect())
 }
 
 pub(super) fn key(name: &str, value: &str) -> Item {
@@ -225,8 +225,11 @@ pub(super) fn get_list(item: &Item, name: &str) -> StoreResult<Vec<String>> {
     }
 }
 
+/// A list of scope names, each through the checked parse: a bad one is corruption.
 pub(super) fn get_set(item: &Item, name: &str) -> StoreResult<ScopeSet> {
-    Ok(get_list(item, name)?.into_iter().collect())
+    let names = get_list(item, name)?;
+    ScopeSet::from_names(names.iter().map(String::as_str))
+        .ok_or_else(|| StoreError::Corrupt(format!("attribute {name} holds an invalid scope")))
 }
 
 /// Whether an item that expires is still live at `now` (TTL deletion is late).

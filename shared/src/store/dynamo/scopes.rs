@@ -3,15 +3,21 @@
 use super::item::{get_opt_str, get_str, key, s, Item, KeySchema};
 use super::pages::read_all_pages;
 use super::DynamoStore;
-use crate::model::Scope;
-use crate::store::{ScopeAdmin, ScopeReader, StoreResult};
+use crate::model::{Scope, ScopeToken};
+use crate::store::{ScopeAdmin, ScopeReader, StoreError, StoreResult};
 use std::collections::HashMap;
 
 const SCOPES: KeySchema = KeySchema::simple("name");
 
 fn scope_from(item: &Item) -> StoreResult<Scope> {
+    let name = get_str(item, "name")?;
+    if ScopeToken::parse(&name).is_none() {
+        return Err(StoreError::Corrupt(
+            "a catalogue scope has an invalid name".into(),
+        ));
+    }
     Ok(Scope {
-        name: get_str(item, "name")?,
+        name,
         description: get_opt_str(item, "description").unwrap_or_default(),
     })
 }
