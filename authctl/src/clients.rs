@@ -1,21 +1,19 @@
 //! `authctl client`: registering and changing OAuth clients. The registration rules and
-//! limits are the domain's (`auth_core::model::validate_client`, `validate_redirect_uri`,
-//! `client_name`); here, what the options mean and the checks against the scope catalogue.
+//! limits are the domain's (`Client::register`, whose `ClientRuleError` is printed as it
+//! is); here, what the options mean and the checks against the scope catalogue.
 
 use crate::check;
 use crate::cli::{ClientCommand, ClientCreate, ClientUpdate};
 use crate::output::{store_error, table, Error, Output};
-use auth_core::model::{
-    check_redirect_uris, client_name, validate_client, Client, ClientKind, GrantType, ScopeSet,
-};
+use auth_core::model::{client_name, Client, ClientKind, ClientRegistration, GrantType, ScopeSet};
 use auth_core::scope::ScopeToken;
 use auth_core::secret::{random_id, ClientSecret};
-use auth_core::store::{ClientStore, ScopeStore};
+use auth_core::store::{ClientAdmin, ScopeReader};
 use serde_json::json;
 use std::collections::BTreeSet;
 
 pub async fn run(
-    store: &(impl ClientStore + ScopeStore),
+    store: &(impl ClientAdmin + ScopeReader),
     command: ClientCommand,
 ) -> Result<Output, Error> {
     match command {
@@ -28,30 +26,25 @@ pub async fn run(
 }
 
 pub async fn create(
-    store: &(impl ClientStore + ScopeStore),
+    store: &(impl ClientAdmin + ScopeReader),
     args: ClientCreate,
 ) -> Result<Output, Error> {
     let grants = match (args.grants.is_empty(), args.resource_server) {
         // An API registered to introspect takes part in no flow unless asked to.
         (true, true) => Vec::new(),
         (true, false) => vec![GrantType::AuthorizationCode],
-        (false, _) => checked_grants(&args.grants)?,
+        (false, _) => args.grants,
     };
-    if !grants.is_empty() && args.redirect_uris.is_empty() {
-        return Err(Error(
-            "a client with the authorization_code grant needs --redirect-uri".into(),
-        ));
-    }
     let kind = if args.public {
         ClientKind::Public
     } else {
         ClientKind::Confidential
     };
     let secret = (kind == ClientKind::Confidential).then(ClientSecret::generate);
-    let client = Client {
+    let client = Client::register(ClientRegistration {
         client_id: args.id.unwrap_or_else(random_id),
         name: client_name(&args.name)?,
-        redirect_uris: checked_redirect_uris(&args.redirect_uris)?,
+        redirect_uris: args.redirect_uris,
         allowed_scopes: catalogued_scopes(store, &args.scopes).await?,
         default_scopes: scope_tokens(&args.default_scopes)?,
         kind,
@@ -60,10 +53,8 @@ pub async fn create(
         allow_plain_pkce: args.allow_plain_pkce,
         grant_types: grants,
         resource_server: args.resource_server,
-    };
-    check_default_scopes(&client)?;
-    validate_client(&client)?;
-    let what = format!("client {}", client.client_id);
+    })?;
+    let what = format!("client {}", client.client_id());
     store
         .create_client(&client)
         .await
@@ -75,7 +66,7 @@ pub async fn create(
     ))
 }
 
-pub async fn list(store: &impl ClientStore) -> Result<Output, Error> {
+pub async fn list(store: &impl ClientAdmin) -> Result<Output, Error> {
     let clients = store.list_clients().await?;
     let text = if clients.is_empty() {
         "no clients".to_string()
@@ -87,9 +78,9 @@ pub async fn list(store: &impl ClientStore) -> Result<Output, Error> {
         ]];
         rows.extend(clients.iter().map(|c| {
             vec![
-                c.client_id.clone(),
-                kind_name(c.kind).to_string(),
-                c.name.clone(),
+                c.client_id().to_string(),
+                c.kind().as_str().to_string(),
+                c.name().to_string(),
             ]
         }));
         table(&rows)
@@ -100,7 +91,7 @@ pub async fn list(store: &impl ClientStore) -> Result<Output, Error> {
     })
 }
 
-pub async fn show(store: &impl ClientStore, id: &str) -> Result<Output, Error> {
+pub async fn show(store: &impl ClientAdmin, id: &str) -> Result<Output, Error> {
     let client = store
         .get_client(id)
         .await?
@@ -112,7 +103,7 @@ pub async fn show(store: &impl ClientStore, id: &str) -> Result<Output, Error> {
 }
 
 pub async fn update(
-    store: &(impl ClientStore + ScopeStore),
+    store: &(impl ClientAdmin + ScopeReader),
     args: ClientUpdate,
 ) -> Result<Output, Error> {
     if args.changes_nothing() {
@@ -125,12 +116,13 @@ pub async fn update(
     let mut client = store
         .get_client(&args.id)
         .await?
-        .ok_or_else(|| Error(format!("{what} does not exist")))?;
+        .ok_or_else(|| Error(format!("{what} does not exist")))?
+        .registration();
     if let Some(name) = &args.name {
         client.name = client_name(name)?;
     }
     if !args.redirect_uris.is_empty() {
-        client.redirect_uris = checked_redirect_uris(&args.redirect_uris)?;
+        client.redirect_uris = args.redirect_uris;
     }
     if !args.scopes.is_empty() || args.no_scope {
         client.allowed_scopes = catalogued_scopes(store, &args.scopes).await?;
@@ -138,13 +130,7 @@ pub async fn update(
     if !args.default_scopes.is_empty() || args.no_default_scope {
         client.default_scopes = scope_tokens(&args.default_scopes)?;
     }
-    check_default_scopes(&client)?;
     if args.pkce_optional {
-        if client.kind == ClientKind::Public {
-            return Err(Error(format!(
-                "{what} is public: public clients must use PKCE"
-            )));
-        }
         client.pkce_optional = true;
     }
     if args.pkce_required {
@@ -154,29 +140,17 @@ pub async fn update(
         client.allow_plain_pkce = allow;
     }
     if !args.grants.is_empty() {
-        client.grant_types = checked_grants(&args.grants)?;
+        client.grant_types = args.grants;
     }
     if let Some(resource_server) = args.resource_server {
-        if resource_server && client.kind == ClientKind::Public {
-            return Err(Error(format!(
-                "{what} is public: only a confidential client can introspect"
-            )));
-        }
         client.resource_server = resource_server;
     }
-    let secret = if args.rotate_secret {
-        if client.kind == ClientKind::Public {
-            return Err(Error(format!(
-                "{what} is public: it has no secret to rotate"
-            )));
-        }
-        let secret = ClientSecret::generate();
+    // A public client given a secret is refused by `Client::register`.
+    let secret = args.rotate_secret.then(ClientSecret::generate);
+    if let Some(secret) = &secret {
         client.secret_hash = Some(secret.hash());
-        Some(secret)
-    } else {
-        None
-    };
-    validate_client(&client)?;
+    }
+    let client = Client::register(client)?;
     store
         .replace_client(&client)
         .await
@@ -188,7 +162,7 @@ pub async fn update(
     ))
 }
 
-pub async fn delete(store: &impl ClientStore, id: &str) -> Result<Output, Error> {
+pub async fn delete(store: &impl ClientAdmin, id: &str) -> Result<Output, Error> {
     store
         .delete_client(id)
         .await
@@ -197,12 +171,6 @@ pub async fn delete(store: &impl ClientStore, id: &str) -> Result<Output, Error>
         json: json!({ "deleted": id }),
         text: format!("deleted client {id}"),
     })
-}
-
-/// Every URI must pass the registration rules; duplicates are dropped.
-fn checked_redirect_uris(uris: &[String]) -> Result<Vec<String>, Error> {
-    check_redirect_uris(uris)?;
-    Ok(check::dedupe(uris))
 }
 
 /// Each name through the checked parse; the error names the first invalid one.
@@ -221,7 +189,7 @@ fn scope_tokens(names: &[String]) -> Result<ScopeSet, Error> {
 }
 
 /// The named scopes, each a valid scope token that exists in the catalogue.
-async fn catalogued_scopes(store: &impl ScopeStore, names: &[String]) -> Result<ScopeSet, Error> {
+async fn catalogued_scopes(store: &impl ScopeReader, names: &[String]) -> Result<ScopeSet, Error> {
     let scopes = scope_tokens(names)?;
     if scopes.is_empty() {
         return Ok(scopes);
@@ -245,41 +213,6 @@ async fn catalogued_scopes(store: &impl ScopeStore, names: &[String]) -> Result<
     Ok(scopes)
 }
 
-fn check_default_scopes(client: &Client) -> Result<(), Error> {
-    let outside: Vec<&str> = client
-        .default_scopes
-        .difference(&client.allowed_scopes)
-        .map(ScopeToken::as_str)
-        .collect();
-    if outside.is_empty() {
-        Ok(())
-    } else {
-        Err(Error(format!(
-            "default scope {} is not among the client's allowed scopes (--scope)",
-            outside.join(", ")
-        )))
-    }
-}
-
-/// Grant types without duplicates; refresh tokens come only from authorization codes here.
-fn checked_grants(grants: &[GrantType]) -> Result<Vec<GrantType>, Error> {
-    let grants = check::dedupe(grants);
-    if !grants.contains(&GrantType::AuthorizationCode) {
-        return Err(Error(
-            "a client needs the authorization_code grant: refresh tokens are only issued with it"
-                .into(),
-        ));
-    }
-    Ok(grants)
-}
-
-fn kind_name(kind: ClientKind) -> &'static str {
-    match kind {
-        ClientKind::Confidential => "confidential",
-        ClientKind::Public => "public",
-    }
-}
-
 fn client_details(client: &Client) -> String {
     let join = |values: &mut dyn Iterator<Item = &str>| {
         let joined = values.collect::<Vec<_>>().join(" ");
@@ -289,35 +222,35 @@ fn client_details(client: &Client) -> String {
             joined
         }
     };
-    let pkce = match (client.requires_pkce(), client.allow_plain_pkce) {
+    let pkce = match (client.requires_pkce(), client.allow_plain_pkce()) {
         (true, false) => "required (S256)",
         (true, true) => "required (S256 or plain)",
         (false, false) => "optional (S256)",
         (false, true) => "optional (S256 or plain)",
     };
     let mut rows = vec![
-        vec!["client_id:".to_string(), client.client_id.clone()],
-        vec!["name:".to_string(), client.name.clone()],
-        vec!["kind:".to_string(), kind_name(client.kind).to_string()],
+        vec!["client_id:".to_string(), client.client_id().to_string()],
+        vec!["name:".to_string(), client.name().to_string()],
+        vec!["kind:".to_string(), client.kind().as_str().to_string()],
     ];
-    for (i, uri) in client.redirect_uris.iter().enumerate() {
+    for (i, uri) in client.redirect_uris().iter().enumerate() {
         let label = if i == 0 { "redirect_uris:" } else { "" };
         rows.push(vec![label.to_string(), uri.clone()]);
     }
     rows.push(vec![
         "allowed_scopes:".to_string(),
-        join(&mut client.allowed_scopes.iter().map(ScopeToken::as_str)),
+        join(&mut client.allowed_scopes().iter().map(ScopeToken::as_str)),
     ]);
     rows.push(vec![
         "default_scopes:".to_string(),
-        join(&mut client.default_scopes.iter().map(ScopeToken::as_str)),
+        join(&mut client.default_scopes().iter().map(ScopeToken::as_str)),
     ]);
     rows.push(vec![
         "grant_types:".to_string(),
-        join(&mut client.grant_types.iter().map(|g| g.as_str())),
+        join(&mut client.grant_types().iter().map(|g| g.as_str())),
     ]);
     rows.push(vec!["pkce:".to_string(), pkce.to_string()]);
-    if client.resource_server {
+    if client.is_resource_server() {
         rows.push(vec![
             "resource_server:".to_string(),
             "yes: may introspect every client's access tokens".to_string(),

@@ -5,11 +5,11 @@ use crate::cli::ConsentCommand;
 use crate::output::{format_time, table, Error, Output};
 use crate::users::find_user;
 use auth_core::secret::now;
-use auth_core::store::{ConsentStore, RefreshTokenStore, UserStore};
+use auth_core::store::{ConsentAdmin, RefreshTokenAdmin, UserReader};
 use serde_json::{json, Value};
 
 pub async fn run(
-    store: &(impl UserStore + ConsentStore + RefreshTokenStore),
+    store: &(impl UserReader + ConsentAdmin + RefreshTokenAdmin),
     command: ConsentCommand,
 ) -> Result<Output, Error> {
     match command {
@@ -19,7 +19,7 @@ pub async fn run(
 }
 
 pub async fn list(
-    store: &(impl UserStore + ConsentStore),
+    store: &(impl UserReader + ConsentAdmin),
     username: &str,
 ) -> Result<Output, Error> {
     let user = find_user(store, username).await?;
@@ -52,7 +52,7 @@ pub async fn list(
 }
 
 pub async fn revoke(
-    store: &(impl UserStore + ConsentStore + RefreshTokenStore),
+    store: &(impl UserReader + ConsentAdmin + RefreshTokenAdmin),
     username: &str,
     client_id: Option<&str>,
 ) -> Result<Output, Error> {

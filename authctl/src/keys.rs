@@ -5,10 +5,10 @@
 use crate::cli::KeysCommand;
 use crate::output::{format_time, store_error, table, Error, Output};
 use auth_core::keys::lifecycle::{self, DeleteError, KeyLifecycle, KeyRole, RotateError};
-use auth_core::store::KeyStore;
+use auth_core::store::KeyAdmin;
 use serde_json::{json, Value};
 
-pub async fn run(store: &impl KeyStore, command: KeysCommand) -> Result<Output, Error> {
+pub async fn run(store: &impl KeyAdmin, command: KeysCommand) -> Result<Output, Error> {
     match command {
         KeysCommand::Rotate {
             activate_in,
@@ -20,7 +20,7 @@ pub async fn run(store: &impl KeyStore, command: KeysCommand) -> Result<Output, 
 }
 
 pub async fn rotate(
-    store: &impl KeyStore,
+    store: &impl KeyAdmin,
     lifecycle: &KeyLifecycle,
     activate_in: Option<u32>,
 ) -> Result<Output, Error> {
@@ -65,7 +65,7 @@ pub async fn rotate(
     })
 }
 
-pub async fn list(store: &impl KeyStore, lifecycle: &KeyLifecycle) -> Result<Output, Error> {
+pub async fn list(store: &impl KeyAdmin, lifecycle: &KeyLifecycle) -> Result<Output, Error> {
     let keys = lifecycle::list(store, lifecycle).await?;
     let json = Value::Array(
         keys.iter()
@@ -102,7 +102,7 @@ pub async fn list(store: &impl KeyStore, lifecycle: &KeyLifecycle) -> Result<Out
     Ok(Output { json, text })
 }
 
-pub async fn delete(store: &impl KeyStore, kid: &str) -> Result<Output, Error> {
+pub async fn delete(store: &impl KeyAdmin, kid: &str) -> Result<Output, Error> {
     let what = format!("signing key {kid}");
     lifecycle::delete(store, kid)
         .await

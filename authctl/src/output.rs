@@ -1,6 +1,7 @@
 //! What `authctl` prints: a command's result as text or JSON on stdout, errors on stderr,
 //! and the human forms of tables and times.
 
+use auth_core::model::ClientRuleError;
 use auth_core::store::StoreError;
 use serde_json::Value;
 use std::fmt;
@@ -25,6 +26,13 @@ impl fmt::Display for Error {
 impl From<String> for Error {
     fn from(message: String) -> Self {
         Error(message)
+    }
+}
+
+/// A registration rule, in the domain's words.
+impl From<ClientRuleError> for Error {
+    fn from(rule: ClientRuleError) -> Self {
+        Error(rule.to_string())
     }
 }
 

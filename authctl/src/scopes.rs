@@ -5,10 +5,10 @@ use crate::cli::ScopeCommand;
 use crate::output::{store_error, table, Error, Output};
 use auth_core::ids::is_scope_name;
 use auth_core::model::{check_scope_description, Scope};
-use auth_core::store::ScopeStore;
+use auth_core::store::ScopeAdmin;
 use serde_json::json;
 
-pub async fn run(store: &impl ScopeStore, command: ScopeCommand) -> Result<Output, Error> {
+pub async fn run(store: &impl ScopeAdmin, command: ScopeCommand) -> Result<Output, Error> {
     match command {
         ScopeCommand::Create { name, description } => create(store, &name, &description).await,
         ScopeCommand::List => list(store).await,
@@ -17,7 +17,7 @@ pub async fn run(store: &impl ScopeStore, command: ScopeCommand) -> Result<Outpu
 }
 
 pub async fn create(
-    store: &impl ScopeStore,
+    store: &impl ScopeAdmin,
     name: &str,
     description: &str,
 ) -> Result<Output, Error> {
@@ -43,7 +43,7 @@ pub async fn create(
     })
 }
 
-pub async fn list(store: &impl ScopeStore) -> Result<Output, Error> {
+pub async fn list(store: &impl ScopeAdmin) -> Result<Output, Error> {
     let scopes = store.list_scopes().await?;
     let text = if scopes.is_empty() {
         "no scopes".to_string()
@@ -62,7 +62,7 @@ pub async fn list(store: &impl ScopeStore) -> Result<Output, Error> {
     })
 }
 
-pub async fn delete(store: &impl ScopeStore, name: &str) -> Result<Output, Error> {
+pub async fn delete(store: &impl ScopeAdmin, name: &str) -> Result<Output, Error> {
     store
         .delete_scope(name)
         .await

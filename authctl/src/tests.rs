@@ -5,12 +5,13 @@ use crate::output::{Error, Output};
 use crate::{clients, consents, keys, scopes, users};
 use auth_core::keys::generate_signing_key;
 use auth_core::keys::lifecycle::KeyLifecycle;
-use auth_core::model::{Client, ClientKind, Consent, GrantType, ScopeSet};
+use auth_core::model::{ClientKind, ClientRegistration, Consent, GrantType, ScopeSet};
 use auth_core::password::verify_password;
 use auth_core::secret::{now, ClientSecret, Password};
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::{
-    ClientStore, ConsentStore, KeyStore, RefreshTokenStore, SigningKey, UserStore,
+    ClientAdmin, ClientReader, ConsentAdmin, KeyAdmin, RefreshTokenReader, RefreshTokenStore,
+    SigningKey, UserReader,
 };
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
@@ -64,9 +65,10 @@ async fn store_with_scopes() -> MemoryStore {
     store
 }
 
-async fn stored_client(store: &MemoryStore, id: &str) -> Client {
+/// The stored client in its flat form, with the secret's hash.
+async fn stored_client(store: &MemoryStore, id: &str) -> ClientRegistration {
     match store.get_client(id).await {
-        Ok(Some(client)) => client,
+        Ok(Some(client)) => client.registration(),
         other => panic!("client {id} not stored: {other:?}"),
     }
 }
@@ -158,7 +160,7 @@ async fn confidential_client_gets_a_secret_shown_once() {
     );
     assert_eq!(stored.redirect_uris, vec!["https://shop.example/cb"]);
     assert_eq!(stored.grant_types, vec![GrantType::AuthorizationCode]);
-    assert!(stored.requires_pkce() && !stored.allow_plain_pkce);
+    assert!(!stored.pkce_optional && !stored.allow_plain_pkce);
 
     let shown = ok(clients::show(&store, "shop").await);
     let shown = format!("{}\n{}", shown.json, shown.text);
@@ -263,6 +265,65 @@ async fn client_validation() {
         .is_ok_and(|clients| clients.is_empty()));
 }
 
+/// Redirect URIs are parsed as a browser would (issue 12.7): the old prefix check let
+/// `http://127.0.0.1:80@evil.example/cb` through, which sends codes over plain HTTP to
+/// evil.example. Each refusal names the URI and the rule; nothing is stored.
+#[tokio::test]
+async fn redirect_uris_are_parsed_not_prefix_matched() {
+    let store = store_with_scopes().await;
+    for (args, expected) in [
+        (
+            "--public --redirect-uri http://127.0.0.1:80@evil.example/cb",
+            "redirect URI \"http://127.0.0.1:80@evil.example/cb\" is refused: \
+             a redirect URI must not contain user information (user@ before the host)",
+        ),
+        (
+            "--public --redirect-uri http://127.0.0.1.evil.example/cb",
+            "redirect URI \"http://127.0.0.1.evil.example/cb\" is refused: \
+             plain http redirect URIs are allowed only on loopback hosts: 127.0.0.1, [::1] or localhost (RFC 8252 7.3, 8.3)",
+        ),
+        (
+            "--public --redirect-uri http://localhost.evil/cb",
+            "redirect URI \"http://localhost.evil/cb\" is refused: plain http",
+        ),
+        (
+            "--redirect-uri com.example.app:/cb",
+            "redirect URI \"com.example.app:/cb\" is refused: \
+             private-use scheme redirect URIs are for native apps: register a --public client (RFC 8252 7.1)",
+        ),
+    ] {
+        let message =
+            error_of(clients::create(&store, create_args(&format!("--name A {args}"))).await);
+        assert!(message.starts_with(expected), "{message}");
+    }
+    ok(clients::create(
+        &store,
+        create_args("--id native --public --name N --redirect-uri com.example.app:/cb"),
+    )
+    .await);
+    ok(clients::create(
+        &store,
+        create_args("--id web --name W --redirect-uri https://w.example/cb"),
+    )
+    .await);
+    let message = error_of(
+        clients::update(
+            &store,
+            update_args("web --redirect-uri com.example.app:/cb"),
+        )
+        .await,
+    );
+    assert!(message.contains("register a --public client"), "{message}");
+    let stored: Vec<String> = store
+        .list_clients()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|c| c.redirect_uris().to_vec())
+        .collect();
+    assert_eq!(stored, ["com.example.app:/cb", "https://w.example/cb"]);
+}
+
 /// The registration limits (docs/security.md, "Limits"), each named in its error; nothing
 /// over them is stored.
 #[tokio::test]
@@ -332,7 +393,7 @@ async fn registration_limits_are_named_in_their_errors() {
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|c| c.client_id)
+        .map(|c| c.client_id().to_string())
         .collect();
     assert_eq!(stored, ["app"]);
     assert_eq!(stored_client(&store, "app").await.redirect_uris.len(), 32);
@@ -358,7 +419,7 @@ async fn client_update_rules() {
 
     let args = update_args(
         "app --scope orders:read --no-default-scope --pkce-optional --allow-plain-pkce true \
-         --grant authorization_code --grant refresh_token --rotate-secret --redirect-uri com.example.app:/cb",
+         --grant authorization_code --grant refresh_token --rotate-secret --redirect-uri https://a.example/new",
     );
     let output = ok(clients::update(&store, args).await);
     let client = stored_client(&store, "app").await;
@@ -369,7 +430,7 @@ async fn client_update_rules() {
     assert_ne!(client.secret_hash, old_hash);
     assert!(client.pkce_optional && client.allow_plain_pkce);
     assert!(client.default_scopes.is_empty());
-    assert_eq!(client.redirect_uris, vec!["com.example.app:/cb"]);
+    assert_eq!(client.redirect_uris, vec!["https://a.example/new"]);
     assert_eq!(
         client.grant_types,
         vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
@@ -485,7 +546,7 @@ async fn consents() {
         one.json,
         json!({ "removed": 1, "client_ids": ["b"], "refresh_families_revoked": 1 })
     );
-    let revoked = RefreshTokenStore::get_family(&store, "fam-b")
+    let revoked = RefreshTokenReader::get_family(&store, "fam-b")
         .await
         .ok()
         .flatten();

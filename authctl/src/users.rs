@@ -7,11 +7,11 @@ use crate::output::{store_error, table, Error, Output};
 use auth_core::model::User;
 use auth_core::password::hash_password;
 use auth_core::secret::{random_id, Password};
-use auth_core::store::UserStore;
+use auth_core::store::{UserAdmin, UserReader};
 use serde_json::json;
 use std::io::{self, BufRead, IsTerminal};
 
-pub async fn run(store: &impl UserStore, command: UserCommand) -> Result<Output, Error> {
+pub async fn run(store: &impl UserAdmin, command: UserCommand) -> Result<Output, Error> {
     match command {
         UserCommand::Create {
             username,
@@ -23,7 +23,7 @@ pub async fn run(store: &impl UserStore, command: UserCommand) -> Result<Output,
 }
 
 pub async fn create(
-    store: &impl UserStore,
+    store: &impl UserAdmin,
     username: &str,
     password: impl FnOnce() -> Result<Password, Error>,
 ) -> Result<Output, Error> {
@@ -75,7 +75,7 @@ fn read_password(from_stdin: bool) -> Result<Password, Error> {
     Ok(first)
 }
 
-pub async fn show(store: &impl UserStore, username: &str) -> Result<Output, Error> {
+pub async fn show(store: &impl UserAdmin, username: &str) -> Result<Output, Error> {
     let user = find_user(store, username).await?;
     Ok(Output {
         json: json!({ "username": user.username, "sub": user.sub }),
@@ -86,7 +86,7 @@ pub async fn show(store: &impl UserStore, username: &str) -> Result<Output, Erro
     })
 }
 
-pub async fn delete(store: &impl UserStore, username: &str) -> Result<Output, Error> {
+pub async fn delete(store: &impl UserAdmin, username: &str) -> Result<Output, Error> {
     store
         .delete_user(username)
         .await
@@ -97,7 +97,7 @@ pub async fn delete(store: &impl UserStore, username: &str) -> Result<Output, Er
     })
 }
 
-pub async fn find_user(store: &impl UserStore, username: &str) -> Result<User, Error> {
+pub async fn find_user(store: &impl UserReader, username: &str) -> Result<User, Error> {
     store
         .get_user(username)
         .await?

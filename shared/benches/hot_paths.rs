@@ -51,7 +51,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn app_client() -> Client {
-    Client {
+    let registration = ClientRegistration {
         client_id: CLIENT_ID.into(),
         name: "Bench App".into(),
         redirect_uris: vec![REDIRECT.into()],
@@ -63,7 +63,8 @@ fn app_client() -> Client {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-    }
+    };
+    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }
 
 /// What a signed-in user's browser and the client app have: a store with a scope

@@ -80,19 +80,19 @@ pub fn validate(
     params: &Params,
 ) -> Result<AuthorizationRequest, AuthorizationError> {
     let client_id = requested_client_id(params)?;
-    let Some(client) = client.filter(|c| c.client_id == client_id) else {
+    let Some(client) = client.filter(|c| c.client_id() == client_id) else {
         return Err(unknown_client());
     };
     let (redirect_uri, redirect_uri_given) = match params.get("redirect_uri") {
         // Exact string comparison: no normalisation, no prefix or pattern matching (RFC 9700 2.1).
-        Some(uri) if client.redirect_uris.iter().any(|registered| registered == uri) => (uri.to_string(), true),
+        Some(uri) if client.redirect_uris().iter().any(|registered| registered == uri) => (uri.to_string(), true),
         Some(_) => {
             return Err(page(
                 "Invalid return address",
                 "The address to return to is not registered for this application.",
             ))
         }
-        None => match client.redirect_uris.as_slice() {
+        None => match client.redirect_uris() {
             [only] => (only.clone(), false),
             _ => {
                 return Err(page(
@@ -129,7 +129,7 @@ pub fn validate(
         None => ScopeSet::new(),
     };
     let scopes = if requested.is_empty() {
-        client.default_scopes.clone()
+        client.default_scopes().clone()
     } else {
         requested
     };
@@ -139,7 +139,7 @@ pub fn validate(
             "no scope was requested and the client has no default scope",
         ));
     }
-    if !scopes.is_subset(&client.allowed_scopes) {
+    if !scopes.is_subset(client.allowed_scopes()) {
         return Err(redirect(
             ErrorCode::InvalidScope,
             "a requested scope is not available to this client",
@@ -167,7 +167,7 @@ pub fn validate(
             // RFC 7636 4.3: the method defaults to plain.
             let method = match PkceMethod::parse(method.unwrap_or("plain")) {
                 Some(PkceMethod::S256) => PkceMethod::S256,
-                Some(PkceMethod::Plain) if client.allow_plain_pkce => PkceMethod::Plain,
+                Some(PkceMethod::Plain) if client.allow_plain_pkce() => PkceMethod::Plain,
                 _ => {
                     return Err(redirect(
                         ErrorCode::InvalidRequest,
@@ -201,7 +201,7 @@ pub fn validate(
 impl AuthorizationRequest {
     /// The request's parameters, normalised, as the consent form carries them.
     pub fn form_fields(&self) -> Vec<(&'static str, String)> {
-        let mut fields = vec![("client_id", self.client.client_id.clone())];
+        let mut fields = vec![("client_id", self.client.client_id().to_string())];
         if self.redirect_uri_given {
             fields.push(("redirect_uri", self.redirect_uri.clone()));
         }
@@ -221,7 +221,7 @@ impl AuthorizationRequest {
         let code = AuthorizationCode::generate();
         let grant = Grant {
             code_hash: code.hash(),
-            client_id: self.client.client_id.clone(),
+            client_id: self.client.client_id().to_string(),
             redirect_uri: self.redirect_uri_given.then(|| self.redirect_uri.clone()),
             sub: sub.to_string(),
             scopes: self.scopes.clone(),

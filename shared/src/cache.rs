@@ -3,7 +3,7 @@
 
 use crate::model::Client;
 use crate::secret::now;
-use crate::store::{ClientStore, StoreResult};
+use crate::store::{ClientReader, StoreResult};
 use crate::tokens::SignerCache;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,7 +22,7 @@ pub struct ClientCache {
 impl ClientCache {
     /// The client, from the cache when read less than `CLIENT_CACHE_SECONDS` ago.
     /// Unknown clients are not cached: a client created a moment ago is found at once.
-    pub async fn get<S: ClientStore>(
+    pub async fn get<S: ClientReader>(
         &self,
         store: &S,
         client_id: &str,

@@ -7,9 +7,9 @@ use crate::cache::ClientCache;
 use crate::http::{HttpRequest, Params};
 use crate::ids;
 use crate::metrics::{self, Event};
-use crate::model::{Client, ClientKind};
+use crate::model::{Client, ClientType};
 use crate::secret::ClientSecret;
-use crate::store::{ClientStore, StoreError};
+use crate::store::{ClientReader, StoreError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use percent_encoding::percent_decode_str;
@@ -90,7 +90,7 @@ fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, Client
 }
 
 /// The authenticated client, or why not.
-pub async fn authenticate<S: ClientStore>(
+pub async fn authenticate<S: ClientReader>(
     store: &S,
     clients: &ClientCache,
     request: &HttpRequest,
@@ -114,16 +114,16 @@ pub async fn authenticate<S: ClientStore>(
         metrics::count(Event::ClientAuthFailed);
         return Err(failed);
     };
-    let ok = match (client.kind, &client.secret_hash, &presented.secret) {
-        (ClientKind::Confidential, Some(stored), Some(secret)) => secret.verify(stored),
-        (ClientKind::Public, _, None) => true,
+    let ok = match (client.client_type(), &presented.secret) {
+        (ClientType::Confidential { secret_hash, .. }, Some(secret)) => secret.verify(secret_hash),
+        (ClientType::Public, None) => true,
         _ => false,
     };
     if ok {
         Ok(client)
     } else {
         // For alerting; the id is a registered one (an unknown "id" might be a pasted secret).
-        tracing::warn!(client_id = %client.client_id, "client authentication failed");
+        tracing::warn!(client_id = %client.client_id(), "client authentication failed");
         metrics::count(Event::ClientAuthFailed);
         Err(ClientAuthError::Failed {
             used_basic: presented.used_basic,

@@ -1,6 +1,6 @@
 //! Withdrawing consent: the consent goes, and so does every refresh token issued under it.
 
-use crate::store::{ConsentStore, RefreshTokenStore, StoreError, StoreResult};
+use crate::store::{ConsentAdmin, RefreshTokenAdmin, StoreError, StoreResult};
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Withdrawal {
@@ -11,7 +11,7 @@ pub struct Withdrawal {
 
 /// Revokes the user's refresh token families for the client, then removes the consent,
 /// so that the next authorization asks again and no refresh token outlives the consent.
-pub async fn withdraw<S: ConsentStore + RefreshTokenStore>(
+pub async fn withdraw<S: ConsentAdmin + RefreshTokenAdmin>(
     store: &S,
     sub: &str,
     client_id: &str,

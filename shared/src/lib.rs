@@ -5,6 +5,7 @@ pub mod app;
 pub mod authorization;
 pub mod authorization_context;
 pub mod cache;
+pub mod client;
 pub mod client_auth;
 pub mod config;
 pub mod consent;

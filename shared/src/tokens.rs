@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::keys::now_millis;
 use crate::model::ScopeSet;
 use crate::secret::{now, random_id};
-use crate::store::{KeyStore, SigningKey, StoreError};
+use crate::store::{SigningKey, SigningKeyReader, StoreError};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -144,14 +144,20 @@ pub struct SignerCache {
 }
 
 impl SignerCache {
-    pub async fn current<S: KeyStore>(&self, store: &S) -> Result<Arc<Signer>, SignerError> {
+    pub async fn current<S: SigningKeyReader>(
+        &self,
+        store: &S,
+    ) -> Result<Arc<Signer>, SignerError> {
         let t = now();
         if let Some((loaded_at, signer)) = self.lock().as_ref() {
             if t - loaded_at < SIGNER_CACHE_SECONDS {
                 return Ok(Arc::clone(signer));
             }
         }
-        let keys = store.list_keys(true).await.map_err(SignerError::Storage)?;
+        let keys = store
+            .list_signing_keys()
+            .await
+            .map_err(SignerError::Storage)?;
         let signing = signing_key(&keys, now_millis()).ok_or(SignerError::NoKey)?;
         let signer = Arc::new(Signer::from_key(signing)?);
         *self.lock() = Some((t, Arc::clone(&signer)));

@@ -6,7 +6,7 @@ use auth_core::endpoints::{authorize, consent, login};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse, Params};
 use auth_core::model::*;
 use auth_core::password::hash_password;
-use auth_core::secret::{now, SessionId};
+use auth_core::secret::{now, ClientSecret, SessionId};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
@@ -21,20 +21,25 @@ fn set(names: &[&str]) -> ScopeSet {
         .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
 }
 
-fn client(id: &str, kind: ClientKind) -> Client {
-    Client {
+fn client(id: &str, kind: ClientKind) -> ClientRegistration {
+    ClientRegistration {
         client_id: id.into(),
         name: format!("App {id}"),
         redirect_uris: vec![REDIRECT.into(), "https://app.example/other".into()],
         allowed_scopes: set(&["read", "write"]),
         default_scopes: set(&["read"]),
         kind,
-        secret_hash: None,
+        secret_hash: (kind == ClientKind::Confidential).then(|| ClientSecret::new("secret").hash()),
         pkce_optional: false,
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode],
     }
+}
+
+/// A client of this registration, which must meet the rules.
+fn registered(registration: ClientRegistration) -> Client {
+    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }
 
 struct World {
@@ -53,22 +58,22 @@ async fn world() -> World {
             .await;
     }
     let _ = store
-        .create_client(&client("app", ClientKind::Confidential))
+        .create_client(&registered(client("app", ClientKind::Confidential)))
         .await;
     let _ = store
-        .create_client(&client("spa", ClientKind::Public))
+        .create_client(&registered(client("spa", ClientKind::Public)))
         .await;
-    let optional = Client {
+    let optional = ClientRegistration {
         pkce_optional: true,
         allow_plain_pkce: true,
         ..client("legacy", ClientKind::Confidential)
     };
-    let _ = store.create_client(&optional).await;
-    let single = Client {
+    let _ = store.create_client(&registered(optional)).await;
+    let single = ClientRegistration {
         redirect_uris: vec![REDIRECT.into()],
         ..client("single", ClientKind::Confidential)
     };
-    let _ = store.create_client(&single).await;
+    let _ = store.create_client(&registered(single)).await;
     let user = User {
         username: "alice".into(),
         sub: "sub-alice".into(),
@@ -461,11 +466,11 @@ async fn authorize_redirects_other_errors_with_state_and_iss() {
         assert!(params.get("error_description").is_some(), "{rule}");
     }
     // A client without default scopes and no scope requested.
-    let no_defaults = Client {
+    let no_defaults = ClientRegistration {
         default_scopes: ScopeSet::new(),
         ..client("nodefault", ClientKind::Confidential)
     };
-    let _ = w.app.store.create_client(&no_defaults).await;
+    let _ = w.app.store.create_client(&registered(no_defaults)).await;
     let q = query(&[
         ("client_id", "nodefault"),
         ("redirect_uri", REDIRECT),

@@ -241,7 +241,7 @@ fn set(names: &[&str]) -> ScopeSet {
 
 fn app_client() -> Client {
     use GrantType::{AuthorizationCode, RefreshToken};
-    Client {
+    let registration = ClientRegistration {
         client_id: CLIENT_ID.into(),
         name: "Example App".into(),
         redirect_uris: vec![REDIRECT.into()],
@@ -253,7 +253,8 @@ fn app_client() -> Client {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![AuthorizationCode, RefreshToken],
-    }
+    };
+    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }
 
 fn copy_key(key: &SigningKey) -> SigningKey {
@@ -742,7 +743,7 @@ async fn token_event_exchanges_the_code() {
     assert_eq!(answer["scope"], "profile", "{answer}");
     assert!(answer["refresh_token"].is_string(), "{answer}");
     let access_token = answer["access_token"].as_str().unwrap_or_default();
-    let keys = match w.app.store.list_keys(false).await {
+    let keys = match w.app.store.list_public_keys().await {
         Ok(keys) => keys,
         Err(error) => panic!("keys: {error}"),
     };

@@ -29,7 +29,7 @@ struct World {
 async fn world(grants: Vec<GrantType>) -> Option<World> {
     let tables = common::fresh_tables()?;
     let (store, trips) = DynamoStore::from_env_counted(tables).await;
-    let client = Client {
+    let client = Client::register(ClientRegistration {
         client_id: "app".into(),
         name: "App".into(),
         redirect_uris: vec![REDIRECT.into()],
@@ -41,7 +41,8 @@ async fn world(grants: Vec<GrantType>) -> Option<World> {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: grants,
-    };
+    })
+    .unwrap_or_else(|rule| panic!("{rule}"));
     assert!(store.create_client(&client).await.is_ok());
     let Ok(key) = generate_signing_key() else {
         panic!("key generation")

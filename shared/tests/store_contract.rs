@@ -14,7 +14,8 @@ use auth_core::secret::now;
 use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::*;
 use common::records::{
-    client_named, consent_for, family, grant, refresh, signing_key, store_items_of_every_listing,
+    client_named, consent_for, family, grant, refresh, registered, signing_key,
+    store_items_of_every_listing,
 };
 use std::sync::Arc;
 
@@ -81,7 +82,7 @@ contracts!(
 
 // --- create-if-absent -----------------------------------------------------------------
 
-async fn scopes_are_created_once_and_deleted_once(store: Arc<impl ScopeStore>) {
+async fn scopes_are_created_once_and_deleted_once(store: Arc<impl ScopeAdmin>) {
     let scope = Scope {
         name: "read".into(),
         description: "Read".into(),
@@ -99,8 +100,8 @@ async fn scopes_are_created_once_and_deleted_once(store: Arc<impl ScopeStore>) {
     ));
 }
 
-async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl ClientStore>) {
-    let mut client = Client {
+async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl ClientAdmin>) {
+    let mut client = ClientRegistration {
         client_id: "app".into(),
         name: "App".into(),
         redirect_uris: vec!["https://app.example/cb".into()],
@@ -113,30 +114,36 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
         resource_server: true,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
     };
-    assert!(store.create_client(&client).await.is_ok());
+    let app = registered(client.clone());
+    assert!(store.create_client(&app).await.is_ok());
     assert!(matches!(
-        store.create_client(&client).await,
+        store.create_client(&app).await,
         Err(StoreError::AlreadyExists)
     ));
-    assert_eq!(
-        store.get_client("app").await.ok().flatten(),
-        Some(client.clone())
-    );
+    assert_eq!(store.get_client("app").await.ok().flatten(), Some(app));
     client.name = "Renamed".into();
-    assert!(store.replace_client(&client).await.is_ok());
+    assert!(store
+        .replace_client(&registered(client.clone()))
+        .await
+        .is_ok());
     assert_eq!(
-        store.get_client("app").await.ok().flatten().map(|c| c.name),
+        store
+            .get_client("app")
+            .await
+            .ok()
+            .flatten()
+            .map(|c| c.name().to_string()),
         Some("Renamed".into())
     );
     client.client_id = "missing".into();
     assert!(matches!(
-        store.replace_client(&client).await,
+        store.replace_client(&registered(client)).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(store.get_client("missing").await.ok(), Some(None));
 }
 
-async fn users_are_created_once_and_deleted_once(store: Arc<impl UserStore>) {
+async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
     let user = User {
         username: "alice".into(),
         sub: "user-sub".into(),
@@ -282,7 +289,7 @@ async fn an_expired_code_is_refused_before_ttl_deletion(store: Arc<impl CodeStor
     ));
 }
 
-async fn sessions_and_consents_expire_on_read(store: Arc<impl SessionStore + ConsentStore>) {
+async fn sessions_and_consents_expire_on_read(store: Arc<impl SessionStore + ConsentAdmin>) {
     let t = now();
     let live = Session {
         id_hash: "live".into(),
@@ -373,7 +380,7 @@ async fn an_expired_refresh_token_is_refused(store: Arc<impl RefreshTokenStore>)
 
 // --- rotation and revocation ----------------------------------------------------------
 
-async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl RefreshTokenStore>) {
+async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl RefreshTokenAdmin>) {
     let t = now();
     assert!(store
         .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
@@ -471,7 +478,7 @@ async fn rotation_fails_once_the_family_is_revoked(store: Arc<impl RefreshTokenS
 // --- listings -------------------------------------------------------------------------
 
 async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half(
-    store: Arc<impl KeyStore>,
+    store: Arc<impl KeyAdmin + SigningKeyReader>,
 ) {
     for (kid, created_at, active_from) in [("old", 1, 1), ("new", 2, 9_000)] {
         assert!(store
@@ -479,13 +486,13 @@ async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half(
             .await
             .is_ok());
     }
-    let private = store.list_keys(true).await.unwrap_or_default();
+    let private = store.list_signing_keys().await.unwrap_or_default();
     assert_eq!(
         private.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
         ["new", "old"]
     );
     assert!(private.iter().all(|k| k.private_pem.is_some()));
-    let public = store.list_keys(false).await.unwrap_or_default();
+    let public = store.list_public_keys().await.unwrap_or_default();
     assert_eq!(public.len(), 2);
     assert!(public.iter().all(|k| k.private_pem.is_none()));
     // active_from is among the attributes a public read (and the IAM condition) allows.
@@ -497,12 +504,19 @@ async fn keys_are_listed_newest_first_and_public_reads_omit_the_private_half(
 
 /// More items than a page holds (`PAGE_SIZE` on DynamoDB): every listing returns them all.
 async fn every_listing_reads_every_page(
-    store: Arc<impl KeyStore + ScopeStore + ClientStore + ConsentStore + RefreshTokenStore>,
+    store: Arc<
+        impl KeyAdmin + SigningKeyReader + ScopeAdmin + ClientAdmin + ConsentAdmin + RefreshTokenAdmin,
+    >,
 ) {
     let names = store_items_of_every_listing(store.as_ref(), 5).await;
     let newest_first: Vec<&str> = names.iter().rev().map(String::as_str).collect();
     for private in [true, false] {
-        let keys = store.list_keys(private).await.unwrap_or_default();
+        let keys = if private {
+            store.list_signing_keys().await
+        } else {
+            store.list_public_keys().await
+        }
+        .unwrap_or_default();
         assert_eq!(
             keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
             newest_first,
@@ -518,7 +532,7 @@ async fn every_listing_reads_every_page(
     assert_eq!(
         clients
             .iter()
-            .map(|c| c.client_id.clone())
+            .map(|c| c.client_id().to_string())
             .collect::<Vec<_>>(),
         names
     );
@@ -544,7 +558,7 @@ async fn every_listing_reads_every_page(
 /// Stores return what is stored under the keys asked for, expired or not; the one rule
 /// (`authorization_context::assemble`) judges it, whichever store read it.
 async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
-    store: Arc<impl AuthorizationStore + ClientStore + SessionStore + ConsentStore>,
+    store: Arc<impl AuthorizationStore + ClientAdmin + SessionStore + ConsentAdmin>,
 ) {
     let t = now();
     let client = client_named("app", "App".into());

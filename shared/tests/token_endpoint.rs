@@ -45,8 +45,8 @@ fn secret_of(client_id: &str) -> Option<&'static str> {
     }
 }
 
-fn client(id: &str, kind: ClientKind, grant_types: &[GrantType]) -> Client {
-    Client {
+fn client(id: &str, kind: ClientKind, grant_types: &[GrantType]) -> ClientRegistration {
+    ClientRegistration {
         client_id: id.into(),
         name: format!("App {id}"),
         redirect_uris: vec![REDIRECT.into(), "https://app.example/other".into()],
@@ -59,6 +59,11 @@ fn client(id: &str, kind: ClientKind, grant_types: &[GrantType]) -> Client {
         resource_server: false,
         grant_types: grant_types.to_vec(),
     }
+}
+
+/// A client of this registration, which must meet the rules.
+fn registered(registration: ClientRegistration) -> Client {
+    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }
 
 fn copy_key(key: &SigningKey) -> SigningKey {
@@ -107,12 +112,12 @@ async fn world_without_key() -> World {
             panic!("scope: {error}");
         }
     }
-    let legacy = Client {
+    let legacy = ClientRegistration {
         pkce_optional: true,
         ..client("legacy", ClientKind::Confidential, &[Code, Refresh])
     };
     // An API registered to introspect (`authctl client create --resource-server`).
-    let api = Client {
+    let api = ClientRegistration {
         resource_server: true,
         redirect_uris: Vec::new(),
         ..client("api", ClientKind::Confidential, &[])
@@ -126,7 +131,7 @@ async fn world_without_key() -> World {
         legacy,
         api,
     ] {
-        if let Err(error) = store.create_client(&client).await {
+        if let Err(error) = store.create_client(&registered(client)).await {
             panic!("client: {error}");
         }
     }
@@ -383,7 +388,7 @@ impl World {
     }
 
     async fn verify(&self, access_token: &str) -> Option<AccessTokenClaims> {
-        let keys = self.app.store.list_keys(false).await.unwrap_or_default();
+        let keys = self.app.store.list_public_keys().await.unwrap_or_default();
         verify_access_token(&self.app.config, &keys, access_token)
     }
 

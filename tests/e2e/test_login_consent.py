@@ -13,6 +13,7 @@ import requests
 from conftest import (
     REDIRECT_URI,
     TIMEOUT,
+    authctl,
     authorize,
     callback_of,
     code_request,
@@ -570,6 +571,24 @@ def test_authorize_with_untrusted_client_or_redirect_uri_shows_a_page_never_a_re
         else:
             params[name] = unique("no-such-client") if value == "unknown" else value
     assert_error_page(authorize(requests.Session(), base_url, params))
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        # Passed the old `starts_with("127.0.0.1:")` check; the browser goes to evil.example.
+        "http://127.0.0.1:80@evil.example/cb",
+        "http://127.0.0.1.evil.example/cb",
+        "http://localhost.evil/cb",
+    ],
+)
+def test_authctl_refuses_a_redirect_uri_that_only_looks_like_loopback(uri):
+    """Issue 12.7, RFC 8252 8.3: plain http only for an exact loopback host, no user information."""
+    name = unique("Lookalike")
+    result = authctl("client", "create", "--name", name, "--public", "--redirect-uri", uri, check=False)
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith(f'error: redirect URI "{uri}" is refused: '), result.stderr
+    assert name not in [c["name"] for c in authctl("client", "list")]
 
 
 def test_authorize_with_a_repeated_client_id_shows_a_page(base_url, client, scope_read):

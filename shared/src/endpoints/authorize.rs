@@ -11,12 +11,12 @@ use crate::model::{Scope, ScopeSet};
 use crate::pages::{self, ConsentForm, ConsentScope};
 use crate::secret::now;
 use crate::session::{self, SessionCookie};
-use crate::store::{AuthorizationStore, CodeStore, ScopeStore, SessionKey};
+use crate::store::{AuthorizationStore, CodeStore, ScopeReader, SessionKey};
 use http::StatusCode;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: AuthorizationStore + CodeStore + ScopeStore,
+    S: AuthorizationStore + CodeStore + ScopeReader,
 {
     match decide(app, request).await {
         Ok(authorized) => render(authorized),
@@ -75,7 +75,7 @@ impl AuthorizeError {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Authorized, AuthorizeError>
 where
-    S: AuthorizationStore + CodeStore + ScopeStore,
+    S: AuthorizationStore + CodeStore + ScopeReader,
 {
     let config = &app.config;
     let params = request
@@ -159,7 +159,7 @@ fn render_consent(page: &ConsentPage) -> HttpResponse {
         .collect();
     let fields = authorization.form_fields();
     pages::consent(&ConsentForm {
-        client_name: &authorization.client.name,
+        client_name: authorization.client.name(),
         username: &page.username,
         scopes,
         hidden: fields

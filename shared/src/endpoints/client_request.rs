@@ -9,7 +9,7 @@ use crate::http::{HttpRequest, HttpResponse, Params};
 use crate::model::Client;
 use crate::oauth::{ErrorCode, ErrorResponse, REPEATED_PARAMETER};
 use crate::secret::Secret;
-use crate::store::{ClientStore, KeyStore};
+use crate::store::{ClientReader, PublicKeyReader};
 use crate::tokens::{verify_access_token, AccessTokenClaims};
 use http::Method;
 
@@ -37,13 +37,13 @@ impl PresentedToken {
 
 /// The claims of a token this server signed and that has not expired (revocation aside):
 /// what revoke and introspect look at before deciding whom the token concerns.
-pub(crate) async fn verified_claims<S: KeyStore>(
+pub(crate) async fn verified_claims<S: PublicKeyReader>(
     app: &App<S>,
     token: &Secret,
 ) -> Result<Option<AccessTokenClaims>, StorageFailure> {
     let keys = app
         .store
-        .list_keys(false)
+        .list_public_keys()
         .await
         .context("listing keys failed")?;
     Ok(verify_access_token(&app.config, &keys, token.expose()))
@@ -83,7 +83,7 @@ impl ClientRequestError {
 
 /// The form and the client that sent it, in the order the RFCs check them: method, form,
 /// repeated parameters (RFC 6749 3.1), client authentication.
-pub(crate) async fn authenticated<S: ClientStore>(
+pub(crate) async fn authenticated<S: ClientReader>(
     app: &App<S>,
     request: &HttpRequest,
 ) -> Result<ClientRequest, ClientRequestError> {

@@ -138,7 +138,7 @@ async fn decide<S: AuthorizationStore>(
             let earlier = context.consent.map(|c| c.scopes).unwrap_or_default();
             let consent = Consent {
                 sub: session.sub.clone(),
-                client_id: authorization.client.client_id.clone(),
+                client_id: authorization.client.client_id().to_string(),
                 scopes: earlier.union(&authorization.scopes).cloned().collect(),
                 expires_at: t + config.consent_ttl_seconds,
             };

@@ -9,16 +9,16 @@ use super::client_request::{
 use super::StoreContext;
 use crate::app::App;
 use crate::http::{json, no_store, HttpRequest, HttpResponse};
-use crate::model::{Client, ClientKind};
+use crate::model::{Client, ClientType};
 use crate::secret::{now, Secret};
-use crate::store::{ClientStore, KeyStore, RefreshTokenStore, RevocationStore};
+use crate::store::{ClientReader, PublicKeyReader, RefreshTokenReader, RevocationReader};
 use crate::tokens::{looks_like_jwt, AccessTokenClaims};
 use http::StatusCode;
 use serde::Serialize;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
+    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader,
 {
     match decide(app, request).await {
         Ok(introspection) => render(&introspection),
@@ -52,10 +52,10 @@ struct Introspection {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Introspection, ClientRequestError>
 where
-    S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
+    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
-    if client.kind == ClientKind::Public {
+    if let ClientType::Public = client.client_type() {
         // Introspection is for resource servers, which can keep a secret.
         return Err(ClientRequestError::InvalidClient { basic: false });
     }
@@ -67,13 +67,14 @@ where
     }
 }
 
-async fn access_token<S: KeyStore + RevocationStore>(
+async fn access_token<S: PublicKeyReader + RevocationReader>(
     app: &App<S>,
     client: &Client,
     token: &Secret,
 ) -> Result<Introspection, ClientRequestError> {
-    let visible =
-        |claims: &AccessTokenClaims| client.resource_server || claims.client_id == client.client_id;
+    let visible = |claims: &AccessTokenClaims| {
+        client.is_resource_server() || claims.client_id == client.client_id()
+    };
     let Some(claims) = verified_claims(app, token).await?.filter(visible) else {
         return Ok(Introspection::default());
     };
@@ -101,7 +102,7 @@ async fn access_token<S: KeyStore + RevocationStore>(
 
 /// Refresh tokens only ever reach the client they were issued to: no resource server has a
 /// reason to hold one of another client's.
-async fn refresh_token<S: RefreshTokenStore>(
+async fn refresh_token<S: RefreshTokenReader>(
     app: &App<S>,
     client: &Client,
     token: &Secret,
@@ -113,7 +114,7 @@ async fn refresh_token<S: RefreshTokenStore>(
         .await
         .context("reading a refresh token failed")?;
     let Some(refresh) = refresh.filter(|r| {
-        r.client_id == client.client_id && r.used_at.is_none() && !r.revoked && r.expires_at > t
+        r.client_id == client.client_id() && r.used_at.is_none() && !r.revoked && r.expires_at > t
     }) else {
         return Ok(Introspection::default());
     };

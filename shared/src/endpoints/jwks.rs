@@ -5,7 +5,7 @@
 use super::StoreContext;
 use crate::app::App;
 use crate::http::{json, HttpRequest, HttpResponse};
-use crate::store::{KeyStore, SigningKey};
+use crate::store::{PublicKeyReader, SigningKey};
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;
 use serde::Serialize;
@@ -26,10 +26,10 @@ struct Jwks<'a> {
     keys: Vec<Jwk<'a>>,
 }
 
-pub async fn handle<S: KeyStore>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
+pub async fn handle<S: PublicKeyReader>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
     match app
         .store
-        .list_keys(false)
+        .list_public_keys()
         .await
         .context("listing keys failed")
     {

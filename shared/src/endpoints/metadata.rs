@@ -5,7 +5,7 @@ use super::StoreContext;
 use crate::app::App;
 use crate::config::Config;
 use crate::http::{json, HttpRequest, HttpResponse};
-use crate::store::ScopeStore;
+use crate::store::ScopeReader;
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;
 use serde::Serialize;
@@ -32,7 +32,7 @@ struct Metadata<'a> {
     subject_types_supported: [&'static str; 1],
 }
 
-pub async fn handle<S: ScopeStore>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
+pub async fn handle<S: ScopeReader>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
     match app
         .store
         .list_scopes()

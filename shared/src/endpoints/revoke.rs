@@ -9,12 +9,12 @@ use crate::app::App;
 use crate::http::{no_store, HttpRequest, HttpResponse};
 use crate::model::Client;
 use crate::secret::Secret;
-use crate::store::{ClientStore, KeyStore, RefreshTokenStore, RevocationStore};
+use crate::store::{ClientReader, PublicKeyReader, RefreshTokenStore, RevocationStore};
 use crate::tokens::looks_like_jwt;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
+    S: ClientReader + PublicKeyReader + RefreshTokenStore + RevocationStore,
 {
     match decide(app, request).await {
         Ok(revoked) => render(revoked),
@@ -31,7 +31,7 @@ enum Revoked {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Revoked, ClientRequestError>
 where
-    S: ClientStore + KeyStore + RefreshTokenStore + RevocationStore,
+    S: ClientReader + PublicKeyReader + RefreshTokenStore + RevocationStore,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     let PresentedToken { token } = PresentedToken::parse(&params)?;
@@ -42,20 +42,20 @@ where
     }
 }
 
-async fn revoke_access_token<S: KeyStore + RevocationStore>(
+async fn revoke_access_token<S: PublicKeyReader + RevocationStore>(
     app: &App<S>,
     client: &Client,
     token: &Secret,
 ) -> Result<Revoked, ClientRequestError> {
     let claims = verified_claims(app, token).await?;
-    let Some(claims) = claims.filter(|claims| claims.client_id == client.client_id) else {
+    let Some(claims) = claims.filter(|claims| claims.client_id == client.client_id()) else {
         return Ok(Revoked::Nothing);
     };
     app.store
         .revoke_jti(&claims.jti, claims.exp)
         .await
         .context("revoking an access token failed")?;
-    tracing::info!(client_id = %client.client_id, jti = %claims.jti, "access token revoked");
+    tracing::info!(client_id = %client.client_id(), jti = %claims.jti, "access token revoked");
     Ok(Revoked::AccessToken)
 }
 
@@ -69,14 +69,14 @@ async fn revoke_refresh_token<S: RefreshTokenStore>(
         .get_refresh_token(&token.hash())
         .await
         .context("reading a refresh token failed")?;
-    let Some(refresh) = refresh.filter(|refresh| refresh.client_id == client.client_id) else {
+    let Some(refresh) = refresh.filter(|refresh| refresh.client_id == client.client_id()) else {
         return Ok(Revoked::Nothing);
     };
     app.store
         .revoke_family(&refresh.family_id)
         .await
         .context("revoking a refresh token family failed")?;
-    tracing::info!(client_id = %client.client_id, "refresh token family revoked");
+    tracing::info!(client_id = %client.client_id(), "refresh token family revoked");
     Ok(Revoked::RefreshTokenFamily)
 }
 

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::http::{json, HttpRequest, HttpResponse};
 use crate::model::Scope;
 use crate::oauth::ErrorResponse;
-use crate::store::ScopeStore;
+use crate::store::ScopeReader;
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::{Method, StatusCode};
 use serde::Serialize;
@@ -15,7 +15,7 @@ struct ScopeList {
     scopes: Vec<Scope>,
 }
 
-pub async fn handle<S: ScopeStore>(app: &App<S>, request: &HttpRequest) -> HttpResponse {
+pub async fn handle<S: ScopeReader>(app: &App<S>, request: &HttpRequest) -> HttpResponse {
     if request.method != Method::GET {
         return ErrorResponse::method_not_allowed("use GET").render();
     }
@@ -45,6 +45,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::store::memory::MemoryStore;
+    use crate::store::ScopeAdmin;
 
     fn app() -> App<MemoryStore> {
         App::new(Config::for_tests(), MemoryStore::default())

@@ -7,12 +7,13 @@ use crate::app::App;
 use crate::config::Config;
 use crate::http::{json, no_store, HttpRequest, HttpResponse, Params};
 use crate::metrics::{self, Event};
-use crate::model::{Client, ClientKind, Grant, GrantType, RefreshToken, ScopeSet, TokenFamily};
+use crate::model::{Client, ClientType, Grant, GrantType, RefreshToken, ScopeSet, TokenFamily};
 use crate::oauth::{self, ErrorCode, ErrorResponse};
 use crate::pkce;
 use crate::secret::{now, random_id, AuthorizationCode, RefreshTokenSecret, Secret};
 use crate::store::{
-    ClientStore, CodeStore, KeyStore, Redemption, RefreshTokenStore, RefreshUse, RevocationStore,
+    ClientReader, CodeStore, Redemption, RefreshTokenStore, RefreshUse, RevocationStore,
+    SigningKeyReader,
 };
 use crate::tokens::{new_jti, AccessTokenClaims, Signer, SignerError};
 use http::StatusCode;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientStore + CodeStore + KeyStore + RevocationStore + RefreshTokenStore,
+    S: ClientReader + CodeStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
 {
     match decide(app, request).await {
         Ok(issued) => render(issued),
@@ -202,7 +203,7 @@ impl TokenRequest {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Issued, TokenError>
 where
-    S: ClientStore + CodeStore + KeyStore + RevocationStore + RefreshTokenStore,
+    S: ClientReader + CodeStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     let grant_type = requested_grant_type(&params)?;
@@ -271,7 +272,7 @@ where
         };
         if let Err(description) = check_binding(&grant, self.client, redirect_uri, verifier) {
             // The code is spent either way: a failed binding check is treated as an attack on it.
-            tracing::warn!(client_id = %self.client.client_id, reason = description, "code binding check failed");
+            tracing::warn!(client_id = %self.client.client_id(), reason = description, "code binding check failed");
             return Err(TokenError::InvalidGrant(description));
         }
         let refresh_token = match family_id {
@@ -313,7 +314,7 @@ where
         let first = RefreshToken {
             token_hash: token.hash(),
             family_id: family_id.clone(),
-            client_id: self.client.client_id.clone(),
+            client_id: self.client.client_id().to_string(),
             sub: grant.sub.clone(),
             scopes: grant.scopes.clone(),
             issued_at: t,
@@ -356,7 +357,7 @@ where
                 .await
                 .context("reading the refresh token failed")?
                 .is_some_and(|token| {
-                    token.client_id == self.client.client_id
+                    token.client_id == self.client.client_id()
                         && token.used_at.is_none()
                         && !token.revoked
                         && token.expires_at > t
@@ -370,13 +371,13 @@ where
         }
         let used = match self
             .store
-            .use_refresh_token(&token_hash, &self.client.client_id, t)
+            .use_refresh_token(&token_hash, self.client.client_id(), t)
             .await
             .context("using the refresh token failed")?
         {
             RefreshUse::Accepted(token) => token,
             RefreshUse::Reused(token) => {
-                tracing::warn!(client_id = %self.client.client_id, "refresh token reused: revoking its family");
+                tracing::warn!(client_id = %self.client.client_id(), "refresh token reused: revoking its family");
                 metrics::count(Event::RefreshTokenReused);
                 self.store
                     .revoke_family(&token.family_id)
@@ -426,7 +427,7 @@ where
         let claims = AccessTokenClaims::new(
             self.config,
             sub,
-            &self.client.client_id,
+            self.client.client_id(),
             &scopes,
             jti,
             issued_at,
@@ -438,7 +439,7 @@ where
                 context: "signing failed",
                 error,
             })?;
-        tracing::info!(client_id = %self.client.client_id, jti = %claims.jti, "access token issued");
+        tracing::info!(client_id = %self.client.client_id(), jti = %claims.jti, "access token issued");
         metrics::count(Event::TokenIssued);
         Ok(Issued {
             access_token,
@@ -456,7 +457,7 @@ fn check_binding(
     redirect_uri: Option<&str>,
     verifier: Option<&Secret>,
 ) -> Result<(), &'static str> {
-    if grant.client_id != client.client_id {
+    if grant.client_id != client.client_id() {
         return Err("the code was issued to another client");
     }
     if grant.redirect_uri.as_deref() != redirect_uri {
@@ -468,7 +469,9 @@ fn check_binding(
         (Some(_), None) => Err("code_verifier is required"),
         // RFC 9700 4.8.2: a verifier for a code issued without a challenge is a downgrade attempt.
         (None, Some(_)) => Err("the code was issued without a code_challenge"),
-        (None, None) if client.kind == ClientKind::Public => Err("public clients must use PKCE"),
+        (None, None) if *client.client_type() == ClientType::Public => {
+            Err("public clients must use PKCE")
+        }
         (None, None) => Ok(()),
     }
 }

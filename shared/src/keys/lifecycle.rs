@@ -16,7 +16,7 @@
 
 use crate::config::Config;
 use crate::keys::{generate_signing_key, now_millis};
-use crate::store::{KeyStore, SigningKey, StoreError};
+use crate::store::{KeyAdmin, SigningKey, StoreError};
 
 /// How long verifiers may cache the key set: the `max-age` of JWKS's `Cache-Control`
 /// (`endpoints::jwks` writes it as a literal, which must match).
@@ -290,12 +290,12 @@ impl From<StoreError> for DeleteError {
 /// Stores a new key that signs after `requested_delay` seconds (see
 /// `activation_delay_seconds`) and deletes the keys that are retired once it is stored.
 pub async fn rotate(
-    store: &impl KeyStore,
+    store: &impl KeyAdmin,
     lifecycle: &KeyLifecycle,
     requested_delay: Option<u32>,
 ) -> Result<Rotation, RotateError> {
     let now_ms = now_millis();
-    let existing = store.list_keys(false).await?;
+    let existing = store.list_public_keys().await?;
     let new_key = generate_signing_key().map_err(RotateError::Generation)?;
     let plan = lifecycle.plan_rotation(existing, new_key, now_ms, requested_delay);
     let new_key = &plan.new_key;
@@ -327,10 +327,10 @@ pub async fn rotate(
 
 /// Every stored key (public parts only), newest first, with its role now.
 pub async fn list(
-    store: &impl KeyStore,
+    store: &impl KeyAdmin,
     lifecycle: &KeyLifecycle,
 ) -> Result<Vec<(SigningKey, KeyRole)>, StoreError> {
-    let keys = store.list_keys(false).await?;
+    let keys = store.list_public_keys().await?;
     let roles = lifecycle.roles(&keys, now_millis());
     Ok(keys.into_iter().zip(roles).collect())
 }
@@ -338,8 +338,8 @@ pub async fn list(
 /// Deletes a key, unless it is the one that signs now: warm containers would go on signing
 /// with it for up to `SIGNER_CACHE_SECONDS` (tokens that no longer verify), then fall back
 /// to an older key or to none.
-pub async fn delete(store: &impl KeyStore, kid: &str) -> Result<(), DeleteError> {
-    let keys = store.list_keys(false).await?;
+pub async fn delete(store: &impl KeyAdmin, kid: &str) -> Result<(), DeleteError> {
+    let keys = store.list_public_keys().await?;
     if signing_key(&keys, now_millis()).is_some_and(|key| key.kid == kid) {
         return Err(DeleteError::SignsNow);
     }
@@ -351,6 +351,7 @@ pub async fn delete(store: &impl KeyStore, kid: &str) -> Result<(), DeleteError>
 mod tests {
     use super::*;
     use crate::store::memory::MemoryStore;
+    use crate::store::PublicKeyReader;
 
     const SECOND: i64 = 1000;
     const HOUR: i64 = 3600 * SECOND;
@@ -608,7 +609,7 @@ mod tests {
             Err(DeleteError::Storage(StoreError::NotFound))
         ));
         assert_eq!(
-            store.list_keys(false).await.map(|keys| keys.len()).ok(),
+            store.list_public_keys().await.map(|keys| keys.len()).ok(),
             Some(1)
         );
     }

@@ -73,14 +73,16 @@ fn remove_existing<K: std::hash::Hash + Eq, V>(
         .ok_or(StoreError::NotFound)
 }
 
-impl ScopeStore for MemoryStore {
+impl ScopeReader for MemoryStore {
     async fn list_scopes(&self) -> StoreResult<Vec<Scope>> {
         self.called();
         let mut scopes: Vec<Scope> = lock(&self.scopes).values().cloned().collect();
         scopes.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(scopes)
     }
+}
 
+impl ScopeAdmin for MemoryStore {
     async fn create_scope(&self, scope: &Scope) -> StoreResult<()> {
         self.called();
         storable(&scope.name, None)?;
@@ -94,7 +96,7 @@ impl ScopeStore for MemoryStore {
     }
 }
 
-impl ClientStore for MemoryStore {
+impl ClientReader for MemoryStore {
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         self.called();
         if !is_storable(client_id, None) {
@@ -102,24 +104,30 @@ impl ClientStore for MemoryStore {
         }
         Ok(lock(&self.clients).get(client_id).cloned())
     }
+}
 
+impl ClientAdmin for MemoryStore {
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
         self.called();
         let mut clients: Vec<Client> = lock(&self.clients).values().cloned().collect();
-        clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        clients.sort_by(|a, b| a.client_id().cmp(b.client_id()));
         Ok(clients)
     }
 
     async fn create_client(&self, client: &Client) -> StoreResult<()> {
         self.called();
-        storable(&client.client_id, None)?;
-        insert_new(&self.clients, client.client_id.clone(), client.clone())
+        storable(client.client_id(), None)?;
+        insert_new(
+            &self.clients,
+            client.client_id().to_string(),
+            client.clone(),
+        )
     }
 
     async fn replace_client(&self, client: &Client) -> StoreResult<()> {
         self.called();
-        storable(&client.client_id, None)?;
-        match lock(&self.clients).get_mut(&client.client_id) {
+        storable(client.client_id(), None)?;
+        match lock(&self.clients).get_mut(client.client_id()) {
             Some(existing) => {
                 *existing = client.clone();
                 Ok(())
@@ -135,7 +143,7 @@ impl ClientStore for MemoryStore {
     }
 }
 
-impl UserStore for MemoryStore {
+impl UserReader for MemoryStore {
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
         self.called();
         if !is_storable(username, None) {
@@ -143,7 +151,9 @@ impl UserStore for MemoryStore {
         }
         Ok(lock(&self.users).get(username).cloned())
     }
+}
 
+impl UserAdmin for MemoryStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         self.called();
         storable(&user.username, None)?;
@@ -176,7 +186,7 @@ impl SessionStore for MemoryStore {
     }
 }
 
-impl ConsentStore for MemoryStore {
+impl ConsentAdmin for MemoryStore {
     async fn get_consent(
         &self,
         sub: &str,
@@ -257,7 +267,7 @@ impl CodeStore for MemoryStore {
     }
 }
 
-impl KeyStore for MemoryStore {
+impl MemoryStore {
     async fn list_keys(&self, private: bool) -> StoreResult<Vec<SigningKey>> {
         self.called();
         let mut keys: Vec<SigningKey> = lock(&self.keys)
@@ -274,7 +284,9 @@ impl KeyStore for MemoryStore {
         keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.kid.cmp(&a.kid)));
         Ok(keys)
     }
+}
 
+impl KeyAdmin for MemoryStore {
     async fn put_key(&self, key: &SigningKey) -> StoreResult<()> {
         self.called();
         storable(&key.kid, None)?;
@@ -304,6 +316,18 @@ impl KeyStore for MemoryStore {
         } else {
             Ok(())
         }
+    }
+}
+
+impl PublicKeyReader for MemoryStore {
+    async fn list_public_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        self.list_keys(false).await
+    }
+}
+
+impl SigningKeyReader for MemoryStore {
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        self.list_keys(true).await
     }
 }
 
@@ -351,7 +375,9 @@ impl RevocationStore for MemoryStore {
         lock(&self.revoked).insert(jti.to_string(), expires_at);
         Ok(())
     }
+}
 
+impl RevocationReader for MemoryStore {
     async fn is_jti_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
         self.called();
         if !is_storable(&revoked_jti_key(jti), None) {
@@ -436,7 +462,9 @@ impl RefreshTokenStore for MemoryStore {
         }
         Ok(true)
     }
+}
 
+impl RefreshTokenReader for MemoryStore {
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
         self.called();
         if !is_storable(&refresh_token_key(token_hash), None) {
@@ -452,7 +480,9 @@ impl RefreshTokenStore for MemoryStore {
         }
         Ok(lock(&self.families).get(family_id).cloned())
     }
+}
 
+impl RefreshTokenAdmin for MemoryStore {
     async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
         self.called();
         if !fits_partition_key(&grant_key(sub, client_id)) {
@@ -511,10 +541,10 @@ impl AuthorizationStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ClientKind;
+    use crate::model::{ClientKind, ClientRegistration};
 
     fn client(client_id: &str) -> Client {
-        Client {
+        let registration = ClientRegistration {
             client_id: client_id.into(),
             name: "App".into(),
             redirect_uris: Vec::new(),
@@ -526,7 +556,8 @@ mod tests {
             allow_plain_pkce: false,
             grant_types: Vec::new(),
             resource_server: false,
-        }
+        };
+        Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
     }
 
     /// The same rules as `DynamoStore`: impossible keys are found nowhere and never written.
@@ -535,8 +566,9 @@ mod tests {
         let store = MemoryStore::default();
         for impossible in [String::new(), "c".repeat(2049)] {
             assert!(matches!(store.get_client(&impossible).await, Ok(None)));
+            // No `Client` has such an id: `Client::register` refuses it.
             assert!(matches!(
-                store.create_client(&client(&impossible)).await,
+                store.delete_client(&impossible).await,
                 Err(StoreError::InvalidKey)
             ));
             assert!(matches!(store.failures(&impossible, 0).await, Ok(0)));

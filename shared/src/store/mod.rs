@@ -1,5 +1,6 @@
 //! Storage, split by capability so that each handler asks only for what it uses
-//! (which matches each function's least-privilege IAM policy). `dynamo` is the
+//! (which matches each function's least-privilege IAM policy): a `...Reader` is what a
+//! function reads, a `...Admin` what only authctl changes (its IAM is the operator's). `dynamo` is the
 //! implementation that runs; `memory` serves fast unit tests of domain logic. Both check
 //! keys against DynamoDB's limits before anything else (`keys`).
 
@@ -73,17 +74,28 @@ impl std::error::Error for StoreError {}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-pub trait ScopeStore: Send + Sync {
+/// The catalogue, read whole (scopes, metadata, authorize: `Scan`).
+pub trait ScopeReader: Send + Sync {
     fn list_scopes(&self) -> impl Future<Output = StoreResult<Vec<Scope>>> + Send;
+}
+
+/// authctl only.
+pub trait ScopeAdmin: ScopeReader {
     fn create_scope(&self, scope: &Scope) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_scope(&self, name: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-pub trait ClientStore: Send + Sync {
+/// One client by id (token, revoke, introspect: `GetItem`; authorize and consent read it
+/// through `AuthorizationStore`).
+pub trait ClientReader: Send + Sync {
     fn get_client(
         &self,
         client_id: &str,
     ) -> impl Future<Output = StoreResult<Option<Client>>> + Send;
+}
+
+/// authctl only: listing (`Scan`) and every write.
+pub trait ClientAdmin: ClientReader {
     fn list_clients(&self) -> impl Future<Output = StoreResult<Vec<Client>>> + Send;
     fn create_client(&self, client: &Client) -> impl Future<Output = StoreResult<()>> + Send;
     /// Replaces an existing client; `NotFound` when there is none.
@@ -91,8 +103,13 @@ pub trait ClientStore: Send + Sync {
     fn delete_client(&self, client_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-pub trait UserStore: Send + Sync {
+/// One user by name (login: `GetItem`).
+pub trait UserReader: Send + Sync {
     fn get_user(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
+}
+
+/// authctl only.
+pub trait UserAdmin: UserReader {
     fn create_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_user(&self, username: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
@@ -107,7 +124,8 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
 }
 
-pub trait ConsentStore: Send + Sync {
+/// authctl only: the functions read and write consents through `AuthorizationStore`.
+pub trait ConsentAdmin: Send + Sync {
     /// The consent, unless it is unknown or expired at `now`.
     fn get_consent(
         &self,
@@ -204,10 +222,19 @@ pub struct SigningKey {
     pub e: String,
 }
 
-pub trait KeyStore: Send + Sync {
-    /// Every stored key, newest first; with `private` false the private halves are not read.
-    fn list_keys(&self, private: bool)
-        -> impl Future<Output = StoreResult<Vec<SigningKey>>> + Send;
+/// Every stored key's public parts, newest first (JWKS, revoke, introspect: a `Scan` of
+/// `kid, created_at, active_from, n, e` only; authctl).
+pub trait PublicKeyReader: Send + Sync {
+    fn list_public_keys(&self) -> impl Future<Output = StoreResult<Vec<SigningKey>>> + Send;
+}
+
+/// Every stored key with its private half, newest first: the token function only.
+pub trait SigningKeyReader: PublicKeyReader {
+    fn list_signing_keys(&self) -> impl Future<Output = StoreResult<Vec<SigningKey>>> + Send;
+}
+
+/// authctl only: it writes keys, and reads their public parts.
+pub trait KeyAdmin: PublicKeyReader {
     fn put_key(&self, key: &SigningKey) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_key(&self, kid: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
@@ -225,15 +252,20 @@ pub trait ThrottleStore: Send + Sync {
     fn clear_failures(&self, username: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-pub trait RevocationStore: Send + Sync {
+/// Whether an access token was revoked (introspect: `GetItem`).
+pub trait RevocationReader: Send + Sync {
+    fn is_jti_revoked(&self, jti: &str, now: i64)
+        -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// Token (a replayed code) and revoke: `PutItem`.
+pub trait RevocationStore: RevocationReader {
     /// Deny-lists an access token's `jti` until its expiry.
     fn revoke_jti(
         &self,
         jti: &str,
         expires_at: i64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    fn is_jti_revoked(&self, jti: &str, now: i64)
-        -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
 /// The outcome of presenting a refresh token.
@@ -247,7 +279,20 @@ pub enum RefreshUse {
     Invalid,
 }
 
-pub trait RefreshTokenStore: Send + Sync {
+/// A refresh token or family by its key (introspect: `GetItem`).
+pub trait RefreshTokenReader: Send + Sync {
+    fn get_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<RefreshToken>>> + Send;
+    fn get_family(
+        &self,
+        family_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<TokenFamily>>> + Send;
+}
+
+/// Issuing, rotating and revoking (token and revoke: `GetItem`, `PutItem`, `UpdateItem`).
+pub trait RefreshTokenStore: RefreshTokenReader {
     /// Starts a family with its first token, in one transaction.
     fn create_family(
         &self,
@@ -272,14 +317,10 @@ pub trait RefreshTokenStore: Send + Sync {
     /// Revokes the family and its current token; `false` when there is no such family
     /// or it was revoked before.
     fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
-    fn get_refresh_token(
-        &self,
-        token_hash: &str,
-    ) -> impl Future<Output = StoreResult<Option<RefreshToken>>> + Send;
-    fn get_family(
-        &self,
-        family_id: &str,
-    ) -> impl Future<Output = StoreResult<Option<TokenFamily>>> + Send;
+}
+
+/// authctl only: the `families_by_grant` index (`Query`), to revoke a consent's tokens.
+pub trait RefreshTokenAdmin: RefreshTokenStore {
     /// Ids of the families issued to this client for this user (for consent revocation).
     fn families_of(
         &self,

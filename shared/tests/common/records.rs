@@ -4,7 +4,7 @@
 use auth_core::model::*;
 use auth_core::secret::{now, Secret};
 use auth_core::store::{
-    ClientStore, ConsentStore, KeyStore, RefreshTokenStore, ScopeStore, SigningKey,
+    ClientAdmin, ConsentAdmin, KeyAdmin, RefreshTokenStore, ScopeAdmin, SigningKey,
 };
 
 pub fn grant(code_hash: &str, expires_at: i64) -> Grant {
@@ -52,7 +52,7 @@ pub fn family(id: &str, current: &str, expires_at: i64) -> TokenFamily {
 }
 
 pub fn client_named(client_id: &str, name: String) -> Client {
-    Client {
+    registered(ClientRegistration {
         client_id: client_id.into(),
         name,
         redirect_uris: vec!["https://app.example/cb".into()],
@@ -64,7 +64,12 @@ pub fn client_named(client_id: &str, name: String) -> Client {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode],
-    }
+    })
+}
+
+/// A client of a test's registration, which must meet the rules.
+pub fn registered(registration: ClientRegistration) -> Client {
+    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }
 
 pub fn consent_for(client_id: &str) -> Consent {
@@ -91,7 +96,7 @@ pub fn signing_key(kid: &str, created_at: i64, active_from: i64) -> SigningKey {
 /// (created in that order), scopes, clients, consents of `user-sub`, and families of
 /// `user-sub` for `client`. Answers the names.
 pub async fn store_items_of_every_listing(
-    store: &(impl KeyStore + ScopeStore + ClientStore + ConsentStore + RefreshTokenStore),
+    store: &(impl KeyAdmin + ScopeAdmin + ClientAdmin + ConsentAdmin + RefreshTokenStore),
     count: i64,
 ) -> Vec<String> {
     let t = now();

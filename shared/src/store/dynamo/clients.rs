@@ -6,8 +6,8 @@ use super::item::{
 };
 use super::pages::read_all_pages;
 use super::DynamoStore;
-use crate::model::{Client, ClientKind, GrantType};
-use crate::store::{ClientStore, StoreError, StoreResult};
+use crate::model::{Client, ClientKind, ClientRegistration, GrantType};
+use crate::store::{ClientAdmin, ClientReader, StoreError, StoreResult};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -17,20 +17,17 @@ pub(super) fn client_key(client_id: &str) -> Item {
     key("client_id", client_id)
 }
 
+/// The item of a client: the flat registration (`kind`, `secret_hash`, flags), the format
+/// of items written before `ClientType` existed.
 fn client_item(client: &Client) -> Item {
+    let client = client.registration();
     let mut item = HashMap::from([
         ("client_id".to_string(), s(&client.client_id)),
         ("name".to_string(), s(&client.name)),
         ("redirect_uris".to_string(), list(&client.redirect_uris)),
         ("allowed_scopes".to_string(), list(&client.allowed_scopes)),
         ("default_scopes".to_string(), list(&client.default_scopes)),
-        (
-            "kind".to_string(),
-            s(match client.kind {
-                ClientKind::Confidential => "confidential",
-                ClientKind::Public => "public",
-            }),
-        ),
+        ("kind".to_string(), s(client.kind.as_str())),
         (
             "pkce_optional".to_string(),
             AttributeValue::Bool(client.pkce_optional),
@@ -54,14 +51,15 @@ fn client_item(client: &Client) -> Item {
     item
 }
 
+/// An item through the registration rules: one that breaks them is corrupt.
 pub(super) fn client_from(item: &Item) -> StoreResult<Client> {
     let kind = match get_str(item, "kind")?.as_str() {
         "confidential" => ClientKind::Confidential,
         "public" => ClientKind::Public,
         other => return Err(StoreError::Corrupt(format!("client kind {other:?}"))),
     };
-    Ok(Client {
-        client_id: get_str(item, "client_id")?,
+    let client_id = get_str(item, "client_id")?;
+    Client::register(ClientRegistration {
         name: get_str(item, "name")?,
         redirect_uris: get_list(item, "redirect_uris")?,
         allowed_scopes: get_set(item, "allowed_scopes")?,
@@ -76,10 +74,12 @@ pub(super) fn client_from(item: &Item) -> StoreResult<Client> {
             .iter()
             .filter_map(|g| GrantType::parse(g))
             .collect(),
+        client_id: client_id.clone(),
     })
+    .map_err(|rule| StoreError::Corrupt(format!("client {client_id}: {rule}")))
 }
 
-impl ClientStore for DynamoStore {
+impl ClientReader for DynamoStore {
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         self.get_item(&self.tables.clients, &CLIENTS, client_key(client_id))
             .await?
@@ -87,7 +87,9 @@ impl ClientStore for DynamoStore {
             .map(client_from)
             .transpose()
     }
+}
 
+impl ClientAdmin for DynamoStore {
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
         let scan = self.client.scan().table_name(&self.tables.clients);
         let mut clients = read_all_pages(scan, self.page_size)
@@ -95,7 +97,7 @@ impl ClientStore for DynamoStore {
             .iter()
             .map(client_from)
             .collect::<StoreResult<Vec<_>>>()?;
-        clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        clients.sort_by(|a, b| a.client_id().cmp(b.client_id()));
         Ok(clients)
     }
 
@@ -123,5 +125,79 @@ impl ClientStore for DynamoStore {
     async fn delete_client(&self, client_id: &str) -> StoreResult<()> {
         self.delete_existing(&self.tables.clients, &CLIENTS, client_key(client_id))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ClientType;
+
+    /// An item as written before `ClientType`: `kind`, `secret_hash` and flags, no
+    /// `resource_server` attribute.
+    fn stored_item(kind: &str, secret_hash: Option<&str>) -> Item {
+        let mut item = HashMap::from([
+            ("client_id".to_string(), s("app")),
+            ("name".to_string(), s("App")),
+            (
+                "redirect_uris".to_string(),
+                list(&["https://app.example/cb".to_string()]),
+            ),
+            ("allowed_scopes".to_string(), list(&["read".to_string()])),
+            ("default_scopes".to_string(), list(&["read".to_string()])),
+            ("kind".to_string(), s(kind)),
+            ("pkce_optional".to_string(), AttributeValue::Bool(false)),
+            ("allow_plain_pkce".to_string(), AttributeValue::Bool(true)),
+            (
+                "grant_types".to_string(),
+                AttributeValue::L(vec![s("authorization_code"), s("refresh_token")]),
+            ),
+        ]);
+        if let Some(hash) = secret_hash {
+            item.insert("secret_hash".to_string(), s(hash));
+        }
+        item
+    }
+
+    #[test]
+    fn items_written_before_the_client_type_still_load_and_write_back_alike() {
+        let confidential = stored_item("confidential", Some("hash"));
+        let client = client_from(&confidential);
+        assert!(client.as_ref().is_ok_and(|c| matches!(
+            c.client_type(),
+            ClientType::Confidential {
+                secret_hash,
+                pkce_optional: false,
+                resource_server: false,
+            } if secret_hash == "hash"
+        ) && c.allow_plain_pkce()));
+        let mut written = client.map(|c| client_item(&c)).unwrap_or_default();
+        assert_eq!(
+            written.remove("resource_server"),
+            Some(AttributeValue::Bool(false))
+        );
+        assert_eq!(written, confidential);
+        let public = client_from(&stored_item("public", None));
+        assert!(public.is_ok_and(|c| *c.client_type() == ClientType::Public));
+    }
+
+    #[test]
+    fn an_item_that_breaks_the_registration_rules_is_corrupt() {
+        let mut bypass = stored_item("public", None);
+        bypass.insert(
+            "redirect_uris".to_string(),
+            list(&["http://127.0.0.1:80@evil.example/cb".to_string()]),
+        );
+        for item in [
+            stored_item("public", Some("hash")),
+            stored_item("confidential", None),
+            stored_item("other", None),
+            bypass,
+        ] {
+            assert!(
+                matches!(client_from(&item), Err(StoreError::Corrupt(_))),
+                "{item:?}"
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@ use super::pages::read_all_pages;
 use super::DynamoStore;
 use crate::model::Consent;
 use crate::store::keys::fits_partition_key;
-use crate::store::{ConsentStore, StoreResult};
+use crate::store::{ConsentAdmin, StoreResult};
 use std::collections::HashMap;
 
 pub(super) const CONSENTS: KeySchema = KeySchema {
@@ -37,7 +37,7 @@ pub(super) fn consent_from(item: &Item) -> StoreResult<Consent> {
     })
 }
 
-impl ConsentStore for DynamoStore {
+impl ConsentAdmin for DynamoStore {
     async fn get_consent(
         &self,
         sub: &str,

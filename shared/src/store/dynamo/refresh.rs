@@ -13,7 +13,10 @@ use crate::store::keys::{
     family_key, fits_partition_key, grant_key, is_storable, refresh_token_key, revoked_jti_key,
     storable,
 };
-use crate::store::{RefreshTokenStore, RefreshUse, RevocationStore, StoreResult};
+use crate::store::{
+    RefreshTokenAdmin, RefreshTokenReader, RefreshTokenStore, RefreshUse, RevocationReader,
+    RevocationStore, StoreResult,
+};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use std::collections::HashMap;
 
@@ -33,7 +36,9 @@ impl RevocationStore for DynamoStore {
         ]);
         self.put(&self.tables.tokens, &TOKENS, item).await
     }
+}
 
+impl RevocationReader for DynamoStore {
     async fn is_jti_revoked(&self, jti: &str, now: i64) -> StoreResult<bool> {
         Ok(self
             .get_item(
@@ -230,7 +235,9 @@ impl RefreshTokenStore for DynamoStore {
         }
         Ok(true)
     }
+}
 
+impl RefreshTokenReader for DynamoStore {
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
         self.get_item(
             &self.tables.tokens,
@@ -254,7 +261,9 @@ impl RefreshTokenStore for DynamoStore {
         .map(family_from)
         .transpose()
     }
+}
 
+impl RefreshTokenAdmin for DynamoStore {
     async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
         let grant = grant_key(sub, client_id);
         if !fits_partition_key(&grant) {

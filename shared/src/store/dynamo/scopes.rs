@@ -4,7 +4,7 @@ use super::item::{get_opt_str, get_str, key, s, Item, KeySchema};
 use super::pages::read_all_pages;
 use super::DynamoStore;
 use crate::model::{Scope, ScopeToken};
-use crate::store::{ScopeStore, StoreError, StoreResult};
+use crate::store::{ScopeAdmin, ScopeReader, StoreError, StoreResult};
 use std::collections::HashMap;
 
 const SCOPES: KeySchema = KeySchema::simple("name");
@@ -22,7 +22,7 @@ fn scope_from(item: &Item) -> StoreResult<Scope> {
     })
 }
 
-impl ScopeStore for DynamoStore {
+impl ScopeReader for DynamoStore {
     async fn list_scopes(&self) -> StoreResult<Vec<Scope>> {
         let scan = self.client.scan().table_name(&self.tables.scopes);
         let mut scopes = read_all_pages(scan, self.page_size)
@@ -33,7 +33,9 @@ impl ScopeStore for DynamoStore {
         scopes.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(scopes)
     }
+}
 
+impl ScopeAdmin for DynamoStore {
     async fn create_scope(&self, scope: &Scope) -> StoreResult<()> {
         let item = HashMap::from([
             ("name".to_string(), s(&scope.name)),

@@ -5,7 +5,7 @@ use super::item::{get_num, get_str, key, n, s, Item, KeySchema};
 use super::pages::read_all_pages;
 use super::DynamoStore;
 use crate::secret::Secret;
-use crate::store::{KeyStore, SigningKey, StoreResult};
+use crate::store::{KeyAdmin, PublicKeyReader, SigningKey, SigningKeyReader, StoreResult};
 use aws_sdk_dynamodb::types::Select;
 use std::collections::HashMap;
 
@@ -33,7 +33,7 @@ fn signing_key_from(item: &Item, private: bool) -> StoreResult<SigningKey> {
     })
 }
 
-impl KeyStore for DynamoStore {
+impl DynamoStore {
     async fn list_keys(&self, private: bool) -> StoreResult<Vec<SigningKey>> {
         let mut scan = self.client.scan().table_name(&self.tables.keys);
         if !private {
@@ -50,7 +50,9 @@ impl KeyStore for DynamoStore {
         keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.kid.cmp(&a.kid)));
         Ok(keys)
     }
+}
 
+impl KeyAdmin for DynamoStore {
     async fn put_key(&self, signing_key: &SigningKey) -> StoreResult<()> {
         let mut item = HashMap::from([
             ("kid".to_string(), s(&signing_key.kid)),
@@ -68,5 +70,17 @@ impl KeyStore for DynamoStore {
     async fn delete_key(&self, kid: &str) -> StoreResult<()> {
         self.delete_existing(&self.tables.keys, &SIGNING_KEYS, key("kid", kid))
             .await
+    }
+}
+
+impl PublicKeyReader for DynamoStore {
+    async fn list_public_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        self.list_keys(false).await
+    }
+}
+
+impl SigningKeyReader for DynamoStore {
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKey>> {
+        self.list_keys(true).await
     }
 }

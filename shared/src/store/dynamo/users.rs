@@ -3,12 +3,12 @@
 use super::item::{get_str, key, s, KeySchema};
 use super::DynamoStore;
 use crate::model::User;
-use crate::store::{StoreResult, UserStore};
+use crate::store::{StoreResult, UserAdmin, UserReader};
 use std::collections::HashMap;
 
 const USERS: KeySchema = KeySchema::simple("username");
 
-impl UserStore for DynamoStore {
+impl UserReader for DynamoStore {
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
         let Some(item) = self
             .get_item(&self.tables.users, &USERS, key("username", username))
@@ -22,7 +22,9 @@ impl UserStore for DynamoStore {
             password_hash: get_str(&item, "password_hash")?,
         }))
     }
+}
 
+impl UserAdmin for DynamoStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         let item = HashMap::from([
             ("username".to_string(), s(&user.username)),
