@@ -7,6 +7,7 @@ events       API Gateway HTTP API 2.0 events built from events/, and the respons
 browser      a cookie jar and HTML forms read as a browser reads them
 stack        moto, the tables and the data the requests need
 flow         sign-in, consent and token obtained through the functions
+measure      /proc readings of a function process, and the statistics of the report
 scenarios    what each labelled measurement sends, and the runs that measure it
 node         node-oidc-provider started the same way, for the comparison
 builds       release builds, arm64 sizes and criterion's results
