@@ -44,6 +44,9 @@ pub enum Command {
     /// End users who sign in.
     #[command(subcommand)]
     User(UserCommand),
+    /// Users' sign-in sessions.
+    #[command(subcommand)]
+    Session(SessionCommand),
     /// Users' standing approvals of clients.
     #[command(subcommand)]
     Consent(ConsentCommand),
@@ -209,10 +212,22 @@ pub enum UserCommand {
         #[arg(value_parser = username_arg)]
         username: String,
     },
-    /// Deletes a user.
+    /// Deletes a user: their sessions end, their consents and the refresh tokens issued
+    /// under them are revoked.
     Delete {
         #[arg(value_parser = username_arg)]
         username: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SessionCommand {
+    /// Ends every session of a user (a shared or stolen browser): the next authorization
+    /// asks them to sign in again. Tokens already issued to clients stay; revoke the
+    /// user's consents to end those.
+    Revoke {
+        #[arg(long, value_name = "USERNAME", value_parser = username_arg)]
+        user: String,
     },
 }
 

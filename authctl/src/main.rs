@@ -5,7 +5,7 @@
 //! `error: ...` with exit status 1 (usage errors: clap's, status 2).
 //!
 //! `main` parses the command line, builds the store and hands the command to its noun's
-//! module (`scopes`, `clients`, `users`, `consents`, `keys`), which calls the domain crate
+//! module (`scopes`, `clients`, `users` (and sessions), `consents`, `keys`), which calls the domain crate
 //! and returns an `output::Output`.
 
 mod check;
@@ -39,6 +39,7 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Output, Error> {
         Command::Scope(command) => scopes::run(store, command).await,
         Command::Client(command) => clients::run(store, command).await,
         Command::User(command) => users::run(store, command).await,
+        Command::Session(command) => users::run_session(store, command).await,
         Command::Consent(command) => consents::run(store, command).await,
         Command::Keys(command) => keys::run(store, command).await,
     }

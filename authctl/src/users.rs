@@ -2,16 +2,20 @@
 //! a prompt, never from an argument, and only their argon2 hash is stored.
 
 use crate::check;
-use crate::cli::UserCommand;
+use crate::cli::{SessionCommand, UserCommand};
 use crate::output::{store_error, table, Error, Output};
+use auth_core::account;
 use auth_core::model::User;
 use auth_core::password::hash_password;
 use auth_core::secret::{random_id, Password};
-use auth_core::store::{UserAdmin, UserReader};
+use auth_core::store::{ConsentAdmin, RefreshTokenAdmin, UserAdmin, UserReader};
 use serde_json::json;
 use std::io::{self, BufRead, IsTerminal};
 
-pub async fn run(store: &impl UserAdmin, command: UserCommand) -> Result<Output, Error> {
+pub async fn run(
+    store: &(impl UserAdmin + ConsentAdmin + RefreshTokenAdmin),
+    command: UserCommand,
+) -> Result<Output, Error> {
     match command {
         UserCommand::Create {
             username,
@@ -86,14 +90,50 @@ pub async fn show(store: &impl UserAdmin, username: &str) -> Result<Output, Erro
     })
 }
 
-pub async fn delete(store: &impl UserAdmin, username: &str) -> Result<Output, Error> {
-    store
-        .delete_user(username)
+pub async fn delete(
+    store: &(impl UserAdmin + ConsentAdmin + RefreshTokenAdmin),
+    username: &str,
+) -> Result<Output, Error> {
+    let what = format!("user {username}");
+    let user = find_user(store, username).await?;
+    let removal = account::delete_user(store, &user)
         .await
-        .map_err(store_error(&format!("user {username}")))?;
+        .map_err(store_error(&what))?;
+    let families = removal.families_revoked;
     Ok(Output {
-        json: json!({ "deleted": username }),
-        text: format!("deleted user {username}"),
+        json: json!({
+            "deleted": username,
+            "sub": user.sub,
+            "consents_removed": removal.consents_removed,
+            "refresh_families_revoked": families,
+        }),
+        text: format!(
+            "deleted user {username} (sub {}): sessions ended, {} consent{} removed, {families} refresh token famil{} revoked",
+            user.sub,
+            removal.consents_removed,
+            if removal.consents_removed == 1 { "" } else { "s" },
+            if families == 1 { "y" } else { "ies" },
+        ),
+    })
+}
+
+pub async fn run_session(store: &impl UserAdmin, command: SessionCommand) -> Result<Output, Error> {
+    match command {
+        SessionCommand::Revoke { user } => revoke_sessions(store, &user).await,
+    }
+}
+
+pub async fn revoke_sessions(store: &impl UserAdmin, username: &str) -> Result<Output, Error> {
+    let what = format!("user {username}");
+    let user = find_user(store, username).await?;
+    account::end_sessions(store, &user)
+        .await
+        .map_err(store_error(&what))?;
+    Ok(Output {
+        json: json!({ "sessions_ended": username, "sub": user.sub }),
+        text: format!(
+            "ended every session of user {username}: they sign in again at the next authorization"
+        ),
     })
 }
 

@@ -90,6 +90,7 @@ impl World {
             id_hash: session_id.hash(),
             sub: SUB.into(),
             username: "alice".into(),
+            signed_in_at_ms: 1,
             expires_at: now() + 3600,
         };
         must(store.create_session(&session).await, "session");

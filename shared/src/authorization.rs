@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::http::{append_query, Params};
 use crate::ids;
-use crate::model::{Client, Grant, PkceChallenge, PkceMethod, ScopeSet};
+use crate::model::{Client, ClientKind, Grant, PkceChallenge, PkceMethod, ScopeSet};
 use crate::oauth::{ErrorCode, REPEATED_PARAMETER};
 use crate::pkce;
 use crate::secret::{now, AuthorizationCode};
@@ -214,6 +214,16 @@ impl AuthorizationRequest {
             fields.push(("code_challenge_method", pkce.method.as_str().to_string()));
         }
         fields
+    }
+
+    /// Whether a consent the user gave before may stand in for asking again. Not for a
+    /// public client whose redirect URI is not HTTPS: another app on the device can claim
+    /// the same loopback port or private-use scheme, and would otherwise get a code with no
+    /// user action (RFC 8252 8.6, RFC 9700 4.2). An HTTPS redirect URI names a host that
+    /// only the client controls; a confidential client must also prove its secret.
+    pub fn remembered_consent_applies(&self) -> bool {
+        self.client.kind() == ClientKind::Confidential
+            || url::Url::parse(&self.redirect_uri).is_ok_and(|uri| uri.scheme() == "https")
     }
 
     /// A new code for the signed-in user (256 random bits) and the grant stored under its hash.

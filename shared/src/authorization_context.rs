@@ -2,11 +2,12 @@
 //! one place: the stores only read the records (`AuthorizationStore::load_authorization_records`),
 //! so that every store applies the same rule.
 //!
-//! The rule: a session counts only while it is live and only if it belongs to the user the
-//! cookie names (the cookie carries the user beside the session id); a consent counts only
-//! while it is live and only beside such a session, of that session's user.
+//! The rule: a session counts only while it is live, only if it belongs to the user the
+//! cookie names (the cookie carries the user beside the session id), and only while that
+//! user exists and the operator has not ended their sessions since it began; a consent
+//! counts only while it is live and only beside such a session, of that session's user.
 
-use crate::model::{Client, Consent, Session};
+use crate::model::{Account, Client, Consent, Session};
 
 /// The records stored under the keys an authorization request names, as read: expired or
 /// not, whoever they belong to.
@@ -14,6 +15,8 @@ use crate::model::{Client, Consent, Session};
 pub struct AuthorizationRecords {
     pub client: Option<Client>,
     pub session: Option<Session>,
+    /// Stored under the cookie's user.
+    pub account: Option<Account>,
     /// Stored under the cookie's user and the requested client.
     pub consent: Option<Consent>,
 }
@@ -35,9 +38,14 @@ pub fn assemble(
     cookie_sub: Option<&str>,
     now: i64,
 ) -> AuthorizationContext {
-    let session = records
-        .session
-        .filter(|session| session.expires_at > now && cookie_sub == Some(session.sub.as_str()));
+    let account = records.account;
+    let session = records.session.filter(|session| {
+        session.expires_at > now
+            && cookie_sub == Some(session.sub.as_str())
+            && account
+                .as_ref()
+                .is_some_and(|account| account.admits(session))
+    });
     let consent = session.as_ref().and_then(|session| {
         records
             .consent
@@ -57,12 +65,23 @@ mod tests {
 
     const NOW: i64 = 1_700_000_000;
 
+    const SIGNED_IN_MS: i64 = NOW * 1000 - 60_000;
+
     fn session(sub: &str, expires_at: i64) -> Session {
         Session {
             id_hash: "hash".into(),
             sub: sub.into(),
             username: "alice".into(),
+            signed_in_at_ms: SIGNED_IN_MS,
             expires_at,
+        }
+    }
+
+    fn account(sub: &str, sessions_ended_at_ms: i64) -> Account {
+        Account {
+            sub: sub.into(),
+            username: "alice".into(),
+            sessions_ended_at_ms,
         }
     }
 
@@ -75,12 +94,51 @@ mod tests {
         }
     }
 
+    /// The records with the account of the session's user, as the store reads them.
     fn records(session: Option<Session>, consent: Option<Consent>) -> AuthorizationRecords {
         AuthorizationRecords {
             client: None,
+            account: session.as_ref().map(|session| account(&session.sub, 0)),
             session,
             consent,
         }
+    }
+
+    #[test]
+    fn a_session_of_a_deleted_user_does_not_count_nor_does_its_consent() {
+        let mut found = records(
+            Some(session("sub-1", NOW + 60)),
+            Some(consent("sub-1", NOW + 60)),
+        );
+        found.account = None;
+        let context = assemble(found, Some("sub-1"), NOW);
+        assert_eq!(context.session, None);
+        assert_eq!(context.consent, None);
+    }
+
+    #[test]
+    fn a_session_that_began_before_its_users_sessions_were_ended_does_not_count() {
+        for (ended_at_ms, counts) in [
+            (SIGNED_IN_MS - 1, true),
+            (SIGNED_IN_MS, false),
+            (SIGNED_IN_MS + 1, false),
+        ] {
+            let mut found = records(
+                Some(session("sub-1", NOW + 60)),
+                Some(consent("sub-1", NOW + 60)),
+            );
+            found.account = Some(account("sub-1", ended_at_ms));
+            let context = assemble(found, Some("sub-1"), NOW);
+            assert_eq!(context.session.is_some(), counts, "ended at {ended_at_ms}");
+            assert_eq!(context.consent.is_some(), counts, "ended at {ended_at_ms}");
+        }
+    }
+
+    #[test]
+    fn an_account_of_another_user_does_not_admit_the_session() {
+        let mut found = records(Some(session("sub-1", NOW + 60)), None);
+        found.account = Some(account("sub-2", 0));
+        assert_eq!(assemble(found, Some("sub-1"), NOW).session, None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Domain crate of Auth API: everything an endpoint does, behind storage traits,
 //! so that each Lambda function's `main.rs` only wires configuration and clients.
 
+pub mod account;
 pub mod app;
 pub mod authorization;
 pub mod authorization_context;

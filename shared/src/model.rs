@@ -59,13 +59,42 @@ pub fn check_scope_description(description: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A user's sign-in record, found by username (login).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
     pub username: String,
-    /// Stable subject identifier (`sub`), independent of the username.
+    /// Stable subject identifier (`sub`), independent of the username: random, never reused.
     pub sub: String,
     /// argon2id PHC string.
     pub password_hash: String,
+}
+
+/// A user as the functions find them by `sub` (the session cookie and the tokens name the
+/// `sub`, not the username): that the user still exists, and from when their sessions count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub sub: String,
+    pub username: String,
+    /// Milliseconds since the Unix epoch: sessions that began at or before it were ended by
+    /// the operator (`authctl session revoke`); 0 when none were.
+    pub sessions_ended_at_ms: i64,
+}
+
+impl Account {
+    /// The account of a new user: none of its sessions were ended.
+    pub fn of(user: &User) -> Self {
+        Account {
+            sub: user.sub.clone(),
+            username: user.username.clone(),
+            sessions_ended_at_ms: 0,
+        }
+    }
+
+    /// Whether this session of the account's user still counts: it began after the
+    /// operator last ended the user's sessions.
+    pub fn admits(&self, session: &Session) -> bool {
+        session.sub == self.sub && session.signed_in_at_ms > self.sessions_ended_at_ms
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,6 +103,8 @@ pub struct Session {
     pub id_hash: String,
     pub sub: String,
     pub username: String,
+    /// Milliseconds since the Unix epoch when the password was checked (OIDC's `auth_time`).
+    pub signed_in_at_ms: i64,
     pub expires_at: i64,
 }
 

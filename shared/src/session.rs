@@ -5,8 +5,8 @@
 use crate::config::Config;
 use crate::http::HttpRequest;
 use crate::model::{Session, User};
-use crate::secret::{constant_time_eq, now, sha256_b64, SessionId};
-use crate::store::{SessionStore, StoreResult};
+use crate::secret::{constant_time_eq, now, now_ms, sha256_b64, SessionId};
+use crate::store::{AuthorizationReader, SessionKey, SessionStore, StoreResult};
 
 /// `__Host-` binds the cookie to this exact origin; browsers accept it only with `Secure`.
 pub fn cookie_name(config: &Config) -> &'static str {
@@ -61,8 +61,9 @@ impl SessionCookie {
     }
 }
 
-/// The signed-in user's session, if the cookie names a live one.
-pub async fn current<S: SessionStore>(
+/// The signed-in user's session, if the cookie names one that counts (the rule of
+/// `authorization_context`, the same as authorize's).
+pub async fn current<S: AuthorizationReader>(
     store: &S,
     config: &Config,
     request: &HttpRequest,
@@ -70,10 +71,15 @@ pub async fn current<S: SessionStore>(
     let Some(cookie) = SessionCookie::from_request(config, request) else {
         return Ok(None);
     };
-    Ok(store
-        .get_session(&cookie.id_hash(), now())
-        .await?
-        .filter(|session| session.sub == cookie.sub))
+    let id_hash = cookie.id_hash();
+    let key = SessionKey {
+        sub: &cookie.sub,
+        id_hash: &id_hash,
+    };
+    let context = store
+        .load_authorization_context(None, Some(key), now())
+        .await?;
+    Ok(context.session)
 }
 
 /// Starts a session for the user; returns the `Set-Cookie` header value.
@@ -87,6 +93,7 @@ pub async fn start<S: SessionStore>(
         id_hash: id.hash(),
         sub: user.sub.clone(),
         username: user.username.clone(),
+        signed_in_at_ms: now_ms(),
         expires_at: now() + config.session_ttl_seconds,
     };
     store.create_session(&session).await?;

@@ -86,6 +86,7 @@ async fn world() -> World {
             id_hash: session_id.hash(),
             sub: user.sub.clone(),
             username: user.username.clone(),
+            signed_in_at_ms: 1,
             expires_at: now() + 600,
         })
         .await;
@@ -941,4 +942,155 @@ async fn login_form_is_a_protected_page() {
     assert!(response
         .body()
         .contains(r#"name="return_to" value="/oauth/authorize""#));
+}
+
+// --- issue 12.2, 12.3, 12.8: who may still get a code ------------------------------------
+
+fn alice() -> User {
+    User {
+        username: "alice".into(),
+        sub: "sub-alice".into(),
+        password_hash: String::new(),
+    }
+}
+
+/// RFC 8252 8.6, RFC 9700 4.2: another app on the device can claim a loopback port or a
+/// private-use scheme, so remembered consent never gives a public client whose redirect URI
+/// is not HTTPS a code without the user acting; HTTPS redirect URIs and confidential
+/// clients keep the silent path.
+#[tokio::test]
+async fn remembered_consent_is_silent_only_for_https_or_confidential_clients() {
+    let w = world().await;
+    let native = ClientRegistration {
+        redirect_uris: vec![
+            "http://127.0.0.1:8765/cb".into(),
+            "com.example.app:/cb".into(),
+        ],
+        ..client("native", ClientKind::Public)
+    };
+    assert!(w.app.store.create_client(&registered(native)).await.is_ok());
+    for (client_id, redirect_uri, silent) in [
+        ("native", "http://127.0.0.1:8765/cb", false),
+        ("native", "com.example.app:/cb", false),
+        ("spa", REDIRECT, true),
+        ("app", REDIRECT, true),
+    ] {
+        let consent = Consent {
+            sub: "sub-alice".into(),
+            client_id: client_id.into(),
+            scopes: set(&["read"]),
+            expires_at: now() + 600,
+        };
+        assert!(w.app.store.put_consent(&consent).await.is_ok());
+        let mut pairs = valid_pairs();
+        pairs.retain(|(n, _)| !matches!(*n, "client_id" | "redirect_uri"));
+        pairs.extend([("client_id", client_id), ("redirect_uri", redirect_uri)]);
+        let response = w.authorize(&query(&pairs), true).await;
+        if silent {
+            assert_eq!(response.status(), StatusCode::FOUND, "{redirect_uri}");
+            assert!(location_params(&response).get("code").is_some());
+        } else {
+            assert_eq!(
+                response.status(),
+                StatusCode::OK,
+                "{redirect_uri}: asked again"
+            );
+            assert_page_headers(&response);
+            assert!(
+                response.body().contains("already allowed"),
+                "{redirect_uri}: the earlier grant is shown as such"
+            );
+            let approved = w
+                .consent(&w.consent_body(&pairs, "approve"), Some(&w.cookie()))
+                .await;
+            assert_eq!(approved.status(), StatusCode::SEE_OTHER);
+            assert!(location_params(&approved).get("code").is_some());
+        }
+    }
+}
+
+/// Issue 12.8: the operator ends a user's sessions; the next authorization asks them to
+/// sign in, the consent form of the old session grants nothing, and a new sign-in counts.
+#[tokio::test]
+async fn ended_sessions_sign_in_again_and_grant_nothing() {
+    let w = world().await;
+    assert!(auth_core::account::end_sessions(&w.app.store, &alice())
+        .await
+        .is_ok());
+    let response = w.authorize(&query(&valid_pairs()), true).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(location(&response).contains("/login?return_to="));
+    let response = w
+        .consent(
+            &w.consent_body(&valid_pairs(), "approve"),
+            Some(&w.cookie()),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let stored = w.app.store.get_consent("sub-alice", "app", now()).await;
+    assert!(matches!(stored, Ok(None)), "nothing granted: {stored:?}");
+    // Signing in again starts a session that counts.
+    let response = login_post(&w, "alice", "correct horse", "/oauth/authorize?x=1").await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(session::cookie_name(&w.app.config)))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let request = HttpRequest::new(
+        Method::GET,
+        &format!("/oauth/authorize?{}", query(&valid_pairs())),
+    )
+    .with_header("cookie", &cookie);
+    let response = authorize::handle(&w.app, &request).await;
+    assert_eq!(response.status(), StatusCode::OK, "the consent page");
+}
+
+/// Issue 12.2: a deleted user's session gets no code and no consent page, even with a
+/// remembered consent, and the consent is gone.
+#[tokio::test]
+async fn a_deleted_users_session_gets_nothing() {
+    let w = world().await;
+    let consent = Consent {
+        sub: "sub-alice".into(),
+        client_id: "app".into(),
+        scopes: set(&["read"]),
+        expires_at: now() + 600,
+    };
+    assert!(w.app.store.put_consent(&consent).await.is_ok());
+    let silent = w.authorize(&query(&valid_pairs()), true).await;
+    assert_eq!(silent.status(), StatusCode::FOUND);
+    assert!(location_params(&silent).get("code").is_some(), "before");
+
+    let Ok(user) = w.app.store.get_user("alice").await else {
+        panic!("reading the user")
+    };
+    let Some(user) = user else { panic!("no user") };
+    let removal = auth_core::account::delete_user(&w.app.store, &user).await;
+    assert!(
+        matches!(&removal, Ok(r) if r.consents_removed == 1),
+        "{removal:?}"
+    );
+
+    let response = w.authorize(&query(&valid_pairs()), true).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(location(&response).contains("/login?return_to="));
+    assert!(location_params(&response).get("code").is_none());
+    let response = w
+        .consent(
+            &w.consent_body(&valid_pairs(), "approve"),
+            Some(&w.cookie()),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = login_post(&w, "alice", "correct horse", "/oauth/authorize?x=1").await;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the user is gone"
+    );
 }

@@ -317,12 +317,21 @@ impl World {
         self
     }
 
-    /// The session named by the fixtures' `__Host-session` cookie.
+    /// The session named by the fixtures' `__Host-session` cookie, of a user who exists.
     async fn with_session(self) -> Self {
+        let user = User {
+            username: USERNAME.into(),
+            sub: SUB.into(),
+            password_hash: "signed in already".into(),
+        };
+        if let Err(error) = self.app.store.create_user(&user).await {
+            panic!("user: {error}");
+        }
         let session = Session {
             id_hash: SessionId::new(SESSION_ID).hash(),
             sub: SUB.into(),
             username: USERNAME.into(),
+            signed_in_at_ms: 1,
             expires_at: now() + 600,
         };
         if let Err(error) = self.app.store.create_session(&session).await {

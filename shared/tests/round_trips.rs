@@ -48,11 +48,18 @@ async fn world(grants: Vec<GrantType>) -> Option<World> {
         panic!("key generation")
     };
     assert!(store.put_key(&key).await.is_ok());
+    let user = User {
+        username: "alice".into(),
+        sub: "sub-1".into(),
+        password_hash: "signed in already".into(),
+    };
+    assert!(store.create_user(&user).await.is_ok());
     let session_id = SessionId::generate();
     let session = Session {
         id_hash: session_id.hash(),
         sub: "sub-1".into(),
         username: "alice".into(),
+        signed_in_at_ms: 1,
         expires_at: now() + 600,
     };
     assert!(store.create_session(&session).await.is_ok());

@@ -10,7 +10,7 @@
 mod common;
 
 use auth_core::model::*;
-use auth_core::secret::now;
+use auth_core::secret::{now, now_ms};
 use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::*;
 use common::records::{
@@ -154,11 +154,55 @@ async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
         store.create_user(&user).await,
         Err(StoreError::AlreadyExists)
     ));
-    assert_eq!(store.get_user("alice").await.ok().flatten(), Some(user));
-    assert!(store.delete_user("alice").await.is_ok());
-    assert_eq!(store.get_user("alice").await.ok(), Some(None));
+    let taken = User {
+        sub: "other-sub".into(),
+        ..user.clone()
+    };
     assert!(matches!(
-        store.delete_user("alice").await,
+        store.create_user(&taken).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(
+        store.get_user("alice").await.ok().flatten(),
+        Some(user.clone())
+    );
+    // The account by sub is written with the user, with no sessions ended.
+    assert_eq!(
+        store.get_account("user-sub").await.ok().flatten(),
+        Some(Account::of(&user))
+    );
+    assert_eq!(store.get_account("other-sub").await.ok(), Some(None));
+    assert!(store
+        .end_sessions("user-sub", 1_700_000_000_123)
+        .await
+        .is_ok());
+    assert_eq!(
+        store
+            .get_account("user-sub")
+            .await
+            .ok()
+            .flatten()
+            .map(|account| account.sessions_ended_at_ms),
+        Some(1_700_000_000_123)
+    );
+    assert!(matches!(
+        store.end_sessions("other-sub", 1).await,
+        Err(StoreError::NotFound)
+    ));
+    // The username no longer names the user that was read: nothing is deleted.
+    assert!(matches!(
+        store.delete_user(&taken).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.delete_user(&user).await.is_ok());
+    assert_eq!(store.get_user("alice").await.ok(), Some(None));
+    assert_eq!(store.get_account("user-sub").await.ok(), Some(None));
+    assert!(matches!(
+        store.delete_user(&user).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.end_sessions("user-sub", 1).await,
         Err(StoreError::NotFound)
     ));
 }
@@ -295,6 +339,7 @@ async fn sessions_and_consents_expire_on_read(store: Arc<impl SessionStore + Con
         id_hash: "live".into(),
         sub: "s".into(),
         username: "u".into(),
+        signed_in_at_ms: 1,
         expires_at: t + 60,
     };
     let dead = Session {
@@ -558,15 +603,22 @@ async fn every_listing_reads_every_page(
 /// Stores return what is stored under the keys asked for, expired or not; the one rule
 /// (`authorization_context::assemble`) judges it, whichever store read it.
 async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
-    store: Arc<impl AuthorizationStore + ClientAdmin + SessionStore + ConsentAdmin>,
+    store: Arc<impl AuthorizationStore + ClientAdmin + SessionStore + ConsentAdmin + UserAdmin>,
 ) {
     let t = now();
     let client = client_named("app", "App".into());
     assert!(store.create_client(&client).await.is_ok());
+    let user = User {
+        username: "alice".into(),
+        sub: "user-sub".into(),
+        password_hash: "hash".into(),
+    };
+    assert!(store.create_user(&user).await.is_ok());
     let session = |id_hash: &str, expires_at: i64| Session {
         id_hash: id_hash.into(),
         sub: "user-sub".into(),
         username: "alice".into(),
+        signed_in_at_ms: 1,
         expires_at,
     };
     assert!(store.create_session(&session("live", t + 60)).await.is_ok());
@@ -588,6 +640,11 @@ async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
         "read as stored"
     );
     assert_eq!(records.consent, Some(consent.clone()));
+    assert_eq!(
+        records.account,
+        Some(Account::of(&user)),
+        "the session's account"
+    );
     let Ok(without_session) = store.load_authorization_records(Some("app"), None).await else {
         panic!("reading the records")
     };
@@ -614,4 +671,39 @@ async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
         assert_eq!(context.session.is_some(), counts, "{cookie:?}");
         assert_eq!(context.consent.is_some(), counts, "{cookie:?}");
     }
+
+    // Once the operator ends the user's sessions, or deletes the user, the live one no
+    // longer counts.
+    let live = key("user-sub", "live");
+    assert!(store.end_sessions("user-sub", now_ms()).await.is_ok());
+    let ended = store
+        .load_authorization_context(Some("app"), Some(live), t)
+        .await;
+    assert!(
+        matches!(&ended, Ok(c) if c.session.is_none() && c.consent.is_none()),
+        "{ended:?}"
+    );
+    assert!(store
+        .create_session(&Session {
+            id_hash: "later".into(),
+            signed_in_at_ms: now_ms() + 1,
+            ..session("later", t + 60)
+        })
+        .await
+        .is_ok());
+    let later = store
+        .load_authorization_context(Some("app"), Some(key("user-sub", "later")), t)
+        .await;
+    assert!(
+        matches!(&later, Ok(c) if c.session.is_some()),
+        "a session begun since counts: {later:?}"
+    );
+    assert!(store.delete_user(&user).await.is_ok());
+    let deleted = store
+        .load_authorization_context(Some("app"), Some(key("user-sub", "later")), t)
+        .await;
+    assert!(
+        matches!(&deleted, Ok(c) if c.session.is_none() && c.consent.is_none()),
+        "{deleted:?}"
+    );
 }

@@ -109,7 +109,7 @@ where
     };
 
     let granted = context.consent.map(|c| c.scopes).unwrap_or_default();
-    if authorization.scopes.is_subset(&granted) {
+    if authorization.scopes.is_subset(&granted) && authorization.remembered_consent_applies() {
         let (code, grant) = authorization.new_code(config, &session.sub);
         app.store
             .create_code(&grant)

@@ -11,7 +11,7 @@ use crate::pages::{self, LoginForm};
 use crate::password::{dummy_hash, verify_password};
 use crate::secret::{constant_time_eq, now, random_b64, Password};
 use crate::session;
-use crate::store::{SessionStore, ThrottleStore, UserReader};
+use crate::store::{AuthorizationReader, SessionStore, ThrottleStore, UserReader};
 use http::header::{HeaderValue, SET_COOKIE};
 use http::{Method, StatusCode};
 
@@ -25,7 +25,7 @@ const MISSING_CREDENTIALS: &str = "Enter your username and password.";
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: UserReader + SessionStore + ThrottleStore,
+    S: UserReader + SessionStore + ThrottleStore + AuthorizationReader,
 {
     let login = match LoginRequest::parse(request) {
         Ok(login) => login,
@@ -133,7 +133,7 @@ async fn decide<S>(
     login: &LoginRequest,
 ) -> Result<LoginOutcome, LoginError>
 where
-    S: UserReader + SessionStore + ThrottleStore,
+    S: UserReader + SessionStore + ThrottleStore + AuthorizationReader,
 {
     match login {
         LoginRequest::Form { return_to: Some(_) } => Ok(LoginOutcome::Form),
@@ -165,7 +165,7 @@ async fn check_password<S>(
     sign_in: &SignIn,
 ) -> Result<LoginOutcome, LoginError>
 where
-    S: UserReader + SessionStore + ThrottleStore,
+    S: UserReader + SessionStore + ThrottleStore + AuthorizationReader,
 {
     let csrf_ok = match (
         request.cookie(session::login_csrf_cookie_name(&app.config)),

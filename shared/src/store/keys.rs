@@ -34,6 +34,17 @@ pub fn storable(partition: &str, sort: Option<&str>) -> StoreResult<()> {
     }
 }
 
+// The users table holds two records per user under one partition key, told apart by prefix
+// (usernames and subs cannot hold `#`): the sign-in record found by name, the account by sub.
+
+pub fn user_key(username: &str) -> String {
+    format!("name#{username}")
+}
+
+pub fn account_key(sub: &str) -> String {
+    format!("sub#{sub}")
+}
+
 // The tokens table holds three kinds of item under one partition key, told apart by prefix.
 
 pub fn refresh_token_key(token_hash: &str) -> String {

@@ -6,8 +6,8 @@
 //! DynamoDB-compatible server.
 
 use super::keys::{
-    family_key, fits_partition_key, grant_key, is_storable, refresh_token_key, revoked_jti_key,
-    storable,
+    self, family_key, fits_partition_key, grant_key, is_storable, refresh_token_key,
+    revoked_jti_key, storable,
 };
 use super::*;
 use crate::model::{RefreshToken, TokenFamily};
@@ -22,6 +22,8 @@ pub struct MemoryStore {
     scopes: Mutex<HashMap<String, Scope>>,
     clients: Mutex<HashMap<String, Client>>,
     users: Mutex<HashMap<String, User>>,
+    /// By `sub`; written and deleted with the user, as the DynamoDB store does in one transaction.
+    accounts: Mutex<HashMap<String, Account>>,
     sessions: Mutex<HashMap<String, Session>>,
     consents: Mutex<HashMap<(String, String), Consent>>,
     codes: Mutex<HashMap<String, Grant>>,
@@ -146,7 +148,7 @@ impl ClientAdmin for MemoryStore {
 impl UserReader for MemoryStore {
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
         self.called();
-        if !is_storable(username, None) {
+        if !is_storable(username, None) || !is_storable(&keys::user_key(username), None) {
             return Ok(None);
         }
         Ok(lock(&self.users).get(username).cloned())
@@ -157,13 +159,52 @@ impl UserAdmin for MemoryStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
         self.called();
         storable(&user.username, None)?;
-        insert_new(&self.users, user.username.clone(), user.clone())
+        storable(&user.sub, None)?;
+        storable(&keys::user_key(&user.username), None)?;
+        storable(&keys::account_key(&user.sub), None)?;
+        let mut users = lock(&self.users);
+        let mut accounts = lock(&self.accounts);
+        if users.contains_key(&user.username) || accounts.contains_key(&user.sub) {
+            return Err(StoreError::AlreadyExists);
+        }
+        users.insert(user.username.clone(), user.clone());
+        accounts.insert(user.sub.clone(), Account::of(user));
+        Ok(())
     }
 
-    async fn delete_user(&self, username: &str) -> StoreResult<()> {
+    async fn delete_user(&self, user: &User) -> StoreResult<()> {
         self.called();
-        storable(username, None)?;
-        remove_existing(&self.users, &username.to_string())
+        storable(&user.username, None)?;
+        let mut users = lock(&self.users);
+        if users
+            .get(&user.username)
+            .is_none_or(|stored| stored.sub != user.sub)
+        {
+            return Err(StoreError::NotFound);
+        }
+        users.remove(&user.username);
+        lock(&self.accounts).remove(&user.sub);
+        Ok(())
+    }
+
+    async fn get_account(&self, sub: &str) -> StoreResult<Option<Account>> {
+        self.called();
+        if !is_storable(sub, None) {
+            return Ok(None);
+        }
+        Ok(lock(&self.accounts).get(sub).cloned())
+    }
+
+    async fn end_sessions(&self, sub: &str, at_ms: i64) -> StoreResult<()> {
+        self.called();
+        storable(sub, None)?;
+        match lock(&self.accounts).get_mut(sub) {
+            Some(account) => {
+                account.sessions_ended_at_ms = at_ms;
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        }
     }
 }
 
@@ -496,7 +537,7 @@ impl RefreshTokenAdmin for MemoryStore {
     }
 }
 
-impl AuthorizationStore for MemoryStore {
+impl AuthorizationReader for MemoryStore {
     async fn load_authorization_records(
         &self,
         client_id: Option<&str>,
@@ -509,6 +550,9 @@ impl AuthorizationStore for MemoryStore {
         let found_session = session
             .filter(|key| is_storable(key.id_hash, None))
             .and_then(|key| lock(&self.sessions).get(key.id_hash).cloned());
+        let account = session
+            .filter(|key| is_storable(key.sub, None) && is_storable(key.id_hash, None))
+            .and_then(|key| lock(&self.accounts).get(key.sub).cloned());
         let consent = client_id
             .zip(session)
             .filter(|(id, key)| is_storable(key.sub, Some(id)))
@@ -520,10 +564,13 @@ impl AuthorizationStore for MemoryStore {
         Ok(AuthorizationRecords {
             client,
             session: found_session,
+            account,
             consent,
         })
     }
+}
 
+impl AuthorizationStore for MemoryStore {
     async fn save_consent_and_code(&self, consent: &Consent, grant: &Grant) -> StoreResult<()> {
         self.called();
         // One transaction: both keys are checked before either item is written.

@@ -11,7 +11,9 @@ pub mod memory;
 pub use crate::authorization_context::{AuthorizationContext, AuthorizationRecords};
 
 use crate::authorization_context;
-use crate::model::{Client, Consent, Grant, RefreshToken, Scope, Session, TokenFamily, User};
+use crate::model::{
+    Account, Client, Consent, Grant, RefreshToken, Scope, Session, TokenFamily, User,
+};
 use crate::secret::Secret;
 use std::fmt;
 use std::future::Future;
@@ -103,15 +105,24 @@ pub trait ClientAdmin: ClientReader {
     fn delete_client(&self, client_id: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-/// One user by name (login: `GetItem`).
+/// One user's sign-in record by name (login: `GetItem`).
 pub trait UserReader: Send + Sync {
     fn get_user(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
 }
 
-/// authctl only.
+/// authctl only. A user is stored as two records written and deleted together: the
+/// sign-in record by username, and the `Account` by `sub` that authorize and consent read
+/// beside the session.
 pub trait UserAdmin: UserReader {
+    /// Creates the user and their account; `AlreadyExists` when the username is taken.
     fn create_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
-    fn delete_user(&self, username: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Deletes the user and their account (which ends their sessions); `NotFound` when the
+    /// username no longer names this user.
+    fn delete_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    fn get_account(&self, sub: &str) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
+    /// Ends every session of the user that began at or before `at_ms`; `NotFound` when
+    /// there is no such account.
+    fn end_sessions(&self, sub: &str, at_ms: i64) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 pub trait SessionStore: Send + Sync {
@@ -161,9 +172,11 @@ pub struct SessionKey<'a> {
     pub id_hash: &'a str,
 }
 
-pub trait AuthorizationStore: Send + Sync {
-    /// The client, the session and the cookie's user's consent for the client (asked for only
-    /// with both a client id and a session), in one round trip, as stored: not judged.
+/// What authorize, consent and the sign-in page read before they decide.
+pub trait AuthorizationReader: Send + Sync {
+    /// The client, the session with the cookie's user's account, and that user's consent
+    /// for the client (asked for only with both a client id and a session), in one round
+    /// trip, as stored: not judged.
     fn load_authorization_records(
         &self,
         client_id: Option<&str>,
@@ -185,6 +198,9 @@ pub trait AuthorizationStore: Send + Sync {
             ))
         }
     }
+}
+
+pub trait AuthorizationStore: AuthorizationReader {
     /// Stores the consent and the code issued under it, in one transaction.
     fn save_consent_and_code(
         &self,

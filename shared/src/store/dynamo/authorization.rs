@@ -8,9 +8,14 @@ use super::consents::{consent_from, consent_item, consent_key, CONSENTS};
 use super::item::{build_error, unavailable, Item, KeySchema};
 use super::sessions::{session_from, session_key, SESSIONS};
 use super::transaction::transaction_created;
+use super::users::{account_from, account_item_key, USERS};
 use super::DynamoStore;
 use crate::model::{Consent, Grant};
-use crate::store::{AuthorizationRecords, AuthorizationStore, SessionKey, StoreError, StoreResult};
+use crate::store::keys::is_storable;
+use crate::store::{
+    AuthorizationReader, AuthorizationRecords, AuthorizationStore, SessionKey, StoreError,
+    StoreResult,
+};
 use aws_sdk_dynamodb::config::AsyncSleep;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
 use std::collections::HashMap;
@@ -72,7 +77,7 @@ where
     }
 }
 
-impl AuthorizationStore for DynamoStore {
+impl AuthorizationReader for DynamoStore {
     async fn load_authorization_records(
         &self,
         client_id: Option<&str>,
@@ -88,6 +93,10 @@ impl AuthorizationStore for DynamoStore {
                 &SESSIONS,
                 session_key(session.id_hash),
             ));
+            // Without a session there is no account to judge it by.
+            if is_storable(session.sub, None) && is_storable(session.id_hash, None) {
+                wanted.push((&self.tables.users, &USERS, account_item_key(session.sub)));
+            }
             if let Some(id) = client_id {
                 wanted.push((
                     &self.tables.consents,
@@ -136,10 +145,13 @@ impl AuthorizationStore for DynamoStore {
         Ok(AuthorizationRecords {
             client: first(&self.tables.clients).map(client_from).transpose()?,
             session: first(&self.tables.sessions).map(session_from).transpose()?,
+            account: first(&self.tables.users).map(account_from).transpose()?,
             consent: first(&self.tables.consents).map(consent_from).transpose()?,
         })
     }
+}
 
+impl AuthorizationStore for DynamoStore {
     async fn save_consent_and_code(&self, consent: &Consent, grant: &Grant) -> StoreResult<()> {
         let consent_item = consent_item(consent);
         CONSENTS.check_item(&consent_item)?;

@@ -1,6 +1,6 @@
 //! Login sessions, under the hash of the cookie's id.
 
-use super::item::{get_num, get_str, is_live, key, n, s, Item, KeySchema};
+use super::item::{get_num, get_opt_num, get_str, is_live, key, n, s, Item, KeySchema};
 use super::DynamoStore;
 use crate::model::Session;
 use crate::store::{SessionStore, StoreResult};
@@ -17,6 +17,9 @@ pub(super) fn session_from(item: &Item) -> StoreResult<Session> {
         id_hash: get_str(item, "id_hash")?,
         sub: get_str(item, "sub")?,
         username: get_str(item, "username")?,
+        // A session stored before this attribute existed counts as begun at the epoch: it
+        // does not count (`Account::admits`), and its user signs in again.
+        signed_in_at_ms: get_opt_num(item, "signed_in_at_ms").unwrap_or(0),
         expires_at: get_num(item, "expires_at")?,
     })
 }
@@ -27,6 +30,7 @@ impl SessionStore for DynamoStore {
             ("id_hash".to_string(), s(&session.id_hash)),
             ("sub".to_string(), s(&session.sub)),
             ("username".to_string(), s(&session.username)),
+            ("signed_in_at_ms".to_string(), n(session.signed_in_at_ms)),
             ("expires_at".to_string(), n(session.expires_at)),
         ]);
         self.put_new(&self.tables.sessions, &SESSIONS, item).await

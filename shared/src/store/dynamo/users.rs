@@ -1,17 +1,61 @@
-//! User accounts.
+//! Users: two records per user in one table, written and deleted together in a
+//! transaction. The sign-in record (`name#<username>`: `sub`, password hash) is what login
+//! reads; the account (`sub#<sub>`) is what authorize and consent read beside the session,
+//! since the cookie names the `sub`: whether the user still exists, and from when their
+//! sessions count.
 
-use super::item::{get_str, key, s, KeySchema};
+use super::item::{build_error, get_opt_num, get_str, key, n, s, Item, KeySchema};
+use super::transaction::transaction_written;
 use super::DynamoStore;
-use crate::model::User;
-use crate::store::{StoreResult, UserAdmin, UserReader};
+use crate::model::{Account, User};
+use crate::store::keys::{account_key, is_storable, storable, user_key};
+use crate::store::{StoreError, StoreResult, UserAdmin, UserReader};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use std::collections::HashMap;
 
-const USERS: KeySchema = KeySchema::simple("username");
+pub(super) const USERS: KeySchema = KeySchema::simple("pk");
+
+pub(super) fn account_item_key(sub: &str) -> Item {
+    key("pk", &account_key(sub))
+}
+
+pub(super) fn account_from(item: &Item) -> StoreResult<Account> {
+    Ok(Account {
+        sub: get_str(item, "sub")?,
+        username: get_str(item, "username")?,
+        sessions_ended_at_ms: get_opt_num(item, "sessions_ended_at_ms").unwrap_or(0),
+    })
+}
+
+fn user_item(user: &User) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(user_key(&user.username))),
+        ("username".to_string(), s(&user.username)),
+        ("sub".to_string(), s(&user.sub)),
+        ("password_hash".to_string(), s(&user.password_hash)),
+    ])
+}
+
+fn account_item(account: &Account) -> Item {
+    HashMap::from([
+        ("pk".to_string(), s(account_key(&account.sub))),
+        ("sub".to_string(), s(&account.sub)),
+        ("username".to_string(), s(&account.username)),
+        (
+            "sessions_ended_at_ms".to_string(),
+            n(account.sessions_ended_at_ms),
+        ),
+    ])
+}
 
 impl UserReader for DynamoStore {
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
+        // Prefixed, an empty name would make a valid key: it names no user all the same.
+        if !is_storable(username, None) {
+            return Ok(None);
+        }
         let Some(item) = self
-            .get_item(&self.tables.users, &USERS, key("username", username))
+            .get_item(&self.tables.users, &USERS, key("pk", &user_key(username)))
             .await?
         else {
             return Ok(None);
@@ -26,16 +70,102 @@ impl UserReader for DynamoStore {
 
 impl UserAdmin for DynamoStore {
     async fn create_user(&self, user: &User) -> StoreResult<()> {
-        let item = HashMap::from([
-            ("username".to_string(), s(&user.username)),
-            ("sub".to_string(), s(&user.sub)),
-            ("password_hash".to_string(), s(&user.password_hash)),
-        ]);
-        self.put_new(&self.tables.users, &USERS, item).await
+        let records = [user_item(user), account_item(&Account::of(user))];
+        let mut transaction = self.client.transact_write_items();
+        for item in records {
+            USERS.check_item(&item)?;
+            let put = Put::builder()
+                .table_name(&self.tables.users)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)?;
+            transaction = transaction.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        // Subs are random: a failed condition is a taken username.
+        if transaction_written(transaction.send().await)? {
+            Ok(())
+        } else {
+            Err(StoreError::AlreadyExists)
+        }
     }
 
-    async fn delete_user(&self, username: &str) -> StoreResult<()> {
-        self.delete_existing(&self.tables.users, &USERS, key("username", username))
-            .await
+    async fn delete_user(&self, user: &User) -> StoreResult<()> {
+        storable(&user.username, None)?;
+        storable(&user.sub, None)?;
+        let sign_in = Delete::builder()
+            .table_name(&self.tables.users)
+            .set_key(Some(key("pk", &user_key(&user.username))))
+            // The username may have been given to someone else since it was read.
+            .condition_expression("#sub = :sub")
+            .expression_attribute_names("#sub", "sub")
+            .expression_attribute_values(":sub", AttributeValue::S(user.sub.clone()))
+            .build()
+            .map_err(build_error)?;
+        let account = Delete::builder()
+            .table_name(&self.tables.users)
+            .set_key(Some(account_item_key(&user.sub)))
+            .build()
+            .map_err(build_error)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(sign_in).build())
+            .transact_items(TransactWriteItem::builder().delete(account).build())
+            .send()
+            .await;
+        if transaction_written(result)? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
+    async fn get_account(&self, sub: &str) -> StoreResult<Option<Account>> {
+        if !is_storable(sub, None) {
+            return Ok(None);
+        }
+        self.get_item(&self.tables.users, &USERS, account_item_key(sub))
+            .await?
+            .as_ref()
+            .map(account_from)
+            .transpose()
+    }
+
+    async fn end_sessions(&self, sub: &str, at_ms: i64) -> StoreResult<()> {
+        storable(sub, None)?;
+        let account_key = account_item_key(sub);
+        USERS.check_key(&account_key)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(account_key))
+            .update_expression("SET sessions_ended_at_ms = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", n(at_ms))
+            .send()
+            .await;
+        super::item::unless_condition_failed(result)?
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_item_reads_back_and_an_old_one_has_no_ended_sessions() {
+        let account = Account {
+            sub: "sub-1".into(),
+            username: "alice".into(),
+            sessions_ended_at_ms: 1_700_000_000_123,
+        };
+        let mut item = account_item(&account);
+        assert!(matches!(account_from(&item), Ok(read) if read == account));
+        item.remove("sessions_ended_at_ms");
+        assert!(matches!(account_from(&item), Ok(read) if read.sessions_ended_at_ms == 0));
     }
 }

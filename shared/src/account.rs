@@ -1,0 +1,38 @@
+//! Ending a user's access, as the operator does it (`authctl user delete`, `authctl
+//! session revoke`): the rules of what goes with a user.
+
+use crate::consent;
+use crate::model::User;
+use crate::secret::now_ms;
+use crate::store::{ConsentAdmin, RefreshTokenAdmin, StoreResult, UserAdmin};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Removal {
+    pub consents_removed: usize,
+    pub families_revoked: usize,
+}
+
+/// Deletes the user, then withdraws every consent they gave (which revokes the refresh
+/// tokens issued under it). The user's records go first: from then on none of their
+/// sessions counts (authorize and consent find no account beside it) and the sign-in
+/// record is gone, so nothing new can be granted while the rest is withdrawn.
+pub async fn delete_user<S: UserAdmin + ConsentAdmin + RefreshTokenAdmin>(
+    store: &S,
+    user: &User,
+) -> StoreResult<Removal> {
+    store.delete_user(user).await?;
+    let mut removal = Removal::default();
+    for given in store.list_consents(&user.sub).await? {
+        let withdrawal = consent::withdraw(store, &user.sub, &given.client_id).await?;
+        removal.consents_removed += usize::from(withdrawal.consent_removed);
+        removal.families_revoked += withdrawal.families_revoked;
+    }
+    Ok(removal)
+}
+
+/// Ends every session the user has now: the next authorization asks them to sign in again.
+/// Tokens already issued to clients are the clients' grants and stay (withdraw the consent
+/// to end those).
+pub async fn end_sessions<S: UserAdmin>(store: &S, user: &User) -> StoreResult<()> {
+    store.end_sessions(&user.sub, now_ms()).await
+}
