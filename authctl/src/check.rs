@@ -8,6 +8,7 @@ use auth_core::ids::{
     MAX_SCOPE_NAME_LEN, MAX_USERNAME_LEN,
 };
 use auth_core::model::GrantType;
+use auth_core::profile::Claim;
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// DynamoDB table names are at most 255 characters; leave room for `-consents` and the like.
@@ -42,6 +43,13 @@ pub fn username_arg(value: &str) -> Result<String, String> {
             "a username is 1 to {MAX_USERNAME_LEN} characters of A-Z a-z 0-9 . _ @ -"
         ))
     }
+}
+
+pub fn claim_arg(value: &str) -> Result<Claim, String> {
+    Claim::parse(value).ok_or_else(|| {
+        let names: Vec<&str> = Claim::ALL.iter().map(|claim| claim.as_str()).collect();
+        format!("a claim is one of {}", names.join(", "))
+    })
 }
 
 pub fn kid_arg(value: &str) -> Result<String, String> {

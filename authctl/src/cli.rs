@@ -2,12 +2,13 @@
 //! checked here by the domain's rules (`check`), so a bad one is a usage error.
 
 use crate::check::{
-    access_token_ttl_arg, client_id_arg, grant_arg, kid_arg, scope_name_arg, table_prefix_arg,
-    username_arg,
+    access_token_ttl_arg, claim_arg, client_id_arg, grant_arg, kid_arg, scope_name_arg,
+    table_prefix_arg, username_arg,
 };
 use auth_core::config::{ACCESS_TOKEN_TTL_VARIABLE, MAX_ACCESS_TOKEN_TTL_SECONDS};
 use auth_core::keys::lifecycle::{KeyLifecycle, MAX_ACTIVATION_DELAY_SECONDS};
 use auth_core::model::GrantType;
+use auth_core::profile::Claim;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -206,18 +207,86 @@ pub enum UserCommand {
         /// Read the password as one line of standard input (implied when stdin is not a terminal).
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
-    /// Shows a user's username and subject identifier.
+    /// Changes a user's profile claims, or password (which ends their sessions).
+    Update {
+        #[arg(value_parser = username_arg)]
+        username: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
+        /// Removes a claim (repeat for several).
+        #[arg(long, value_name = "CLAIM", value_parser = claim_arg)]
+        unset: Vec<Claim>,
+        /// Sets a new password, prompted for; ends every session of the user.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: bool,
+        /// Sets a new password read as one line of standard input; ends every session of the user.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Shows a user's username, subject identifier and profile.
     Show {
         #[arg(value_parser = username_arg)]
         username: String,
     },
+    /// Lists the users.
+    List,
     /// Deletes a user: their sessions end, their consents and the refresh tokens issued
     /// under them are revoked.
     Delete {
         #[arg(value_parser = username_arg)]
         username: String,
     },
+}
+
+/// The standard claims of OpenID Connect Core 5.1 that a user's profile holds; each is
+/// checked by the domain (`auth_core::profile`).
+#[derive(Args, Debug, Default)]
+pub struct ProfileArgs {
+    /// Full name, as shown.
+    #[arg(long, value_name = "TEXT")]
+    pub name: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub given_name: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub family_name: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub preferred_username: Option<String>,
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
+    /// Whether you checked that the address is the user's.
+    #[arg(long, value_name = "true|false")]
+    pub email_verified: Option<bool>,
+    /// A BCP 47 language tag, e.g. en-US.
+    #[arg(long, value_name = "TAG")]
+    pub locale: Option<String>,
+    /// An https URL of the user's picture.
+    #[arg(long, value_name = "URL")]
+    pub picture: Option<String>,
+}
+
+impl ProfileArgs {
+    /// The claims given, by their OpenID Connect names, as text.
+    pub fn given(&self) -> Vec<(Claim, String)> {
+        [
+            (Claim::Name, self.name.clone()),
+            (Claim::GivenName, self.given_name.clone()),
+            (Claim::FamilyName, self.family_name.clone()),
+            (Claim::PreferredUsername, self.preferred_username.clone()),
+            (Claim::Email, self.email.clone()),
+            (
+                Claim::EmailVerified,
+                self.email_verified.map(|v| v.to_string()),
+            ),
+            (Claim::Locale, self.locale.clone()),
+            (Claim::Picture, self.picture.clone()),
+        ]
+        .into_iter()
+        .filter_map(|(claim, value)| value.map(|value| (claim, value)))
+        .collect()
+    }
 }
 
 #[derive(Subcommand, Debug)]

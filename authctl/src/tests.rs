@@ -1,17 +1,20 @@
 //! The commands against the in-memory store, and the command line's shape.
 
-use crate::cli::{Cli, ClientCommand, ClientCreate, ClientUpdate, Command, KeysCommand};
+use crate::cli::{
+    Cli, ClientCommand, ClientCreate, ClientUpdate, Command, KeysCommand, ProfileArgs,
+};
 use crate::output::{Error, Output};
 use crate::{clients, consents, keys, scopes, users};
 use auth_core::keys::generate_signing_key;
 use auth_core::keys::lifecycle::KeyLifecycle;
-use auth_core::model::{ClientKind, ClientRegistration, Consent, GrantType, ScopeSet};
+use auth_core::model::{ClientKind, ClientRegistration, Consent, GrantType, Profile, ScopeSet};
 use auth_core::password::verify_password;
+use auth_core::profile::Claim;
 use auth_core::secret::{now, ClientSecret, Password};
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::{
     ClientAdmin, ClientReader, ConsentAdmin, KeyAdmin, RefreshTokenReader, RefreshTokenStore,
-    SigningKey, UserReader,
+    SigningKey, UserAdmin, UserReader,
 };
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
@@ -469,9 +472,15 @@ async fn client_update_rules() {
 #[tokio::test]
 async fn users() {
     let store = MemoryStore::default();
-    let short = users::create(&store, "alice", || Ok(Password::new("1234567"))).await;
+    let short = users::create(&store, "alice", Profile::default(), || {
+        Ok(Password::new("1234567"))
+    })
+    .await;
     assert!(error_of(short).contains("at least 8 characters"));
-    let output = ok(users::create(&store, "alice", || Ok(Password::new("correct horse"))).await);
+    let output = ok(users::create(&store, "alice", Profile::default(), || {
+        Ok(Password::new("correct horse"))
+    })
+    .await);
     let user = store.get_user("alice").await.ok().flatten();
     let Some(user) = user else {
         panic!("alice not stored")
@@ -480,12 +489,113 @@ async fn users() {
     assert!(verify_password("correct horse", &user.password_hash));
 
     // A duplicate is refused before the password is asked for.
-    let duplicate = users::create(&store, "alice", || panic!("asked for a password")).await;
+    let duplicate = users::create(&store, "alice", Profile::default(), || {
+        panic!("asked for a password")
+    })
+    .await;
     assert_eq!(error_of(duplicate), "user alice already exists");
 
     let shown = ok(users::show(&store, "alice").await);
-    assert_eq!(shown.json, json!({ "username": "alice", "sub": user.sub }));
+    assert_eq!(shown.json["username"], "alice");
+    assert_eq!(shown.json["sub"], json!(user.sub));
+    assert_eq!(shown.json["profile"], json!({}));
     assert!(!shown.text.contains("argon2"));
+
+    // The profile: claims checked by the domain, set and unset.
+    let given = ProfileArgs {
+        name: Some("Alice Example".into()),
+        email: Some("alice@example.com".into()),
+        email_verified: Some(true),
+        locale: Some("en-GB".into()),
+        ..ProfileArgs::default()
+    };
+    let no_password: Option<fn() -> Result<Password, Error>> = None;
+    ok(users::update(&store, "alice", &given, &[], no_password).await);
+    let shown = ok(users::show(&store, "alice").await);
+    assert_eq!(
+        shown.json["profile"],
+        json!({ "name": "Alice Example", "email": "alice@example.com", "email_verified": true, "locale": "en-GB" })
+    );
+    assert!(shown.text.contains("alice@example.com"));
+    let bad = ProfileArgs {
+        picture: Some("http://example.com/a.png".into()),
+        ..ProfileArgs::default()
+    };
+    assert_eq!(
+        error_of(users::update(&store, "alice", &bad, &[], no_password).await),
+        "picture: must be an https URL of at most 2048 bytes"
+    );
+    ok(users::update(
+        &store,
+        "alice",
+        &ProfileArgs::default(),
+        &[Claim::Email, Claim::EmailVerified],
+        no_password,
+    )
+    .await);
+    let shown = ok(users::show(&store, "alice").await);
+    assert_eq!(
+        shown.json["profile"],
+        json!({ "name": "Alice Example", "locale": "en-GB" })
+    );
+    assert!(error_of(
+        users::update(&store, "alice", &ProfileArgs::default(), &[], no_password).await
+    )
+    .starts_with("nothing to change"));
+    let listed = ok(users::list(&store).await);
+    assert_eq!(listed.json[0]["username"], "alice");
+    assert!(listed.text.contains("Alice Example"));
+
+    // A new password ends the sessions; a refused one changes nothing.
+    let weak = users::update(
+        &store,
+        "alice",
+        &ProfileArgs::default(),
+        &[],
+        Some(|| Ok(Password::new("short"))),
+    )
+    .await;
+    assert!(error_of(weak).contains("at least 8 characters"));
+    let before = store
+        .get_account(&user.sub)
+        .await
+        .ok()
+        .flatten()
+        .map(|a| a.sessions_ended_at_ms);
+    assert_eq!(before, Some(0));
+    let changed = ok(users::update(
+        &store,
+        "alice",
+        &ProfileArgs::default(),
+        &[],
+        Some(|| Ok(Password::new("battery staple"))),
+    )
+    .await);
+    assert!(
+        changed.text.contains("every session ended"),
+        "{}",
+        changed.text
+    );
+    let Some(changed_user) = store.get_user("alice").await.ok().flatten() else {
+        panic!("alice gone")
+    };
+    assert!(verify_password(
+        "battery staple",
+        &changed_user.password_hash
+    ));
+    let after = store
+        .get_account(&user.sub)
+        .await
+        .ok()
+        .flatten()
+        .map(|a| a.sessions_ended_at_ms);
+    assert!(after.is_some_and(|at| at > 0), "{after:?}");
+    let revoked = ok(users::revoke_sessions(&store, "alice").await);
+    assert_eq!(revoked.json["sessions_ended"], "alice");
+    assert_eq!(
+        error_of(users::revoke_sessions(&store, "nobody").await),
+        "user nobody does not exist"
+    );
     ok(users::delete(&store, "alice").await);
     assert_eq!(
         error_of(users::show(&store, "alice").await),
@@ -500,7 +610,10 @@ async fn users() {
 #[tokio::test]
 async fn consents() {
     let store = MemoryStore::default();
-    ok(users::create(&store, "bob", || Ok(Password::new("long enough"))).await);
+    ok(users::create(&store, "bob", Profile::default(), || {
+        Ok(Password::new("long enough"))
+    })
+    .await);
     let Some(bob) = store.get_user("bob").await.ok().flatten() else {
         panic!("bob not stored")
     };

@@ -82,6 +82,8 @@ mod tests {
             sub: sub.into(),
             username: "alice".into(),
             sessions_ended_at_ms,
+            profile: Default::default(),
+            updated_at: 0,
         }
     }
 

@@ -21,6 +21,7 @@ pub mod oauth;
 pub mod pages;
 pub mod password;
 pub mod pkce;
+pub mod profile;
 pub mod scope;
 pub mod secret;
 pub mod session;

@@ -7,6 +7,7 @@ pub use crate::client::{
 };
 use serde::Serialize;
 
+pub use crate::profile::Profile;
 pub use crate::scope::{ScopeSet, ScopeToken};
 
 /// An entry of the scope catalogue that operators manage with `authctl scope`: a name and
@@ -70,23 +71,29 @@ pub struct User {
 }
 
 /// A user as the functions find them by `sub` (the session cookie and the tokens name the
-/// `sub`, not the username): that the user still exists, and from when their sessions count.
+/// `sub`, not the username): that the user still exists, from when their sessions count,
+/// and their profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
     pub sub: String,
     pub username: String,
     /// Milliseconds since the Unix epoch: sessions that began at or before it were ended by
-    /// the operator (`authctl session revoke`); 0 when none were.
+    /// the operator (`authctl session revoke`, a new password); 0 when none were.
     pub sessions_ended_at_ms: i64,
+    pub profile: Profile,
+    /// Seconds since the Unix epoch when the profile last changed (OIDC's `updated_at`).
+    pub updated_at: i64,
 }
 
 impl Account {
     /// The account of a new user: none of its sessions were ended.
-    pub fn of(user: &User) -> Self {
+    pub fn new(user: &User, profile: Profile, created_at: i64) -> Self {
         Account {
             sub: user.sub.clone(),
             username: user.username.clone(),
             sessions_ended_at_ms: 0,
+            profile,
+            updated_at: created_at,
         }
     }
 

@@ -79,7 +79,9 @@ async fn world() -> World {
         sub: "sub-alice".into(),
         password_hash: hash_password("correct horse").unwrap_or_default(),
     };
-    let _ = store.create_user(&user).await;
+    let _ = store
+        .create_user(&user, &Account::new(&user, Profile::default(), 0))
+        .await;
     let session_id = SessionId::new("s".repeat(43));
     let _ = store
         .create_session(&Session {

@@ -149,7 +149,10 @@ async fn impossible_keys_are_decided_without_a_round_trip() {
         sub: "user-sub".into(),
         password_hash: "hash".into(),
     };
-    assert!(store.create_user(&user).await.is_ok());
+    assert!(store
+        .create_user(&user, &Account::new(&user, Profile::default(), 0))
+        .await
+        .is_ok());
     assert_eq!(store.get_user(&longest).await.ok().flatten(), Some(user));
     let consent = consent_for(&"c".repeat(1024));
     assert!(store.put_consent(&consent).await.is_ok());

@@ -324,7 +324,12 @@ impl World {
             sub: SUB.into(),
             password_hash: "signed in already".into(),
         };
-        if let Err(error) = self.app.store.create_user(&user).await {
+        if let Err(error) = self
+            .app
+            .store
+            .create_user(&user, &Account::new(&user, Profile::default(), 0))
+            .await
+        {
             panic!("user: {error}");
         }
         let session = Session {
@@ -363,7 +368,12 @@ impl World {
             sub: SUB.into(),
             password_hash,
         };
-        if let Err(error) = self.app.store.create_user(&user).await {
+        if let Err(error) = self
+            .app
+            .store
+            .create_user(&user, &Account::new(&user, Profile::default(), 0))
+            .await
+        {
             panic!("user: {error}");
         }
         self

@@ -53,7 +53,10 @@ async fn world(grants: Vec<GrantType>) -> Option<World> {
         sub: "sub-1".into(),
         password_hash: "signed in already".into(),
     };
-    assert!(store.create_user(&user).await.is_ok());
+    assert!(store
+        .create_user(&user, &Account::new(&user, Profile::default(), 0))
+        .await
+        .is_ok());
     let session_id = SessionId::generate();
     let session = Session {
         id_hash: session_id.hash(),

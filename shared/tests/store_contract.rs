@@ -149,9 +149,14 @@ async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
         sub: "user-sub".into(),
         password_hash: "hash".into(),
     };
-    assert!(store.create_user(&user).await.is_ok());
+    assert!(store
+        .create_user(&user, &Account::new(&user, Profile::default(), 0))
+        .await
+        .is_ok());
     assert!(matches!(
-        store.create_user(&user).await,
+        store
+            .create_user(&user, &Account::new(&user, Profile::default(), 0))
+            .await,
         Err(StoreError::AlreadyExists)
     ));
     let taken = User {
@@ -159,7 +164,9 @@ async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
         ..user.clone()
     };
     assert!(matches!(
-        store.create_user(&taken).await,
+        store
+            .create_user(&taken, &Account::new(&taken, Profile::default(), 0))
+            .await,
         Err(StoreError::AlreadyExists)
     ));
     assert_eq!(
@@ -169,7 +176,7 @@ async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
     // The account by sub is written with the user, with no sessions ended.
     assert_eq!(
         store.get_account("user-sub").await.ok().flatten(),
-        Some(Account::of(&user))
+        Some(Account::new(&user, Profile::default(), 0))
     );
     assert_eq!(store.get_account("other-sub").await.ok(), Some(None));
     assert!(store
@@ -189,6 +196,73 @@ async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
         store.end_sessions("other-sub", 1).await,
         Err(StoreError::NotFound)
     ));
+    // The profile is replaced whole (claims not set go), and read back as written.
+    let mut profile = Profile::default();
+    for (claim, value) in [
+        (auth_core::profile::Claim::Name, "Alice Example"),
+        (auth_core::profile::Claim::Email, "alice@example.com"),
+        (auth_core::profile::Claim::EmailVerified, "true"),
+    ] {
+        assert!(profile.set(claim, value).is_ok());
+    }
+    assert!(store
+        .update_profile("user-sub", &profile, 1_700_000_100)
+        .await
+        .is_ok());
+    let read = store.get_account("user-sub").await.ok().flatten();
+    assert_eq!(read.as_ref().map(|a| &a.profile), Some(&profile));
+    assert_eq!(read.as_ref().map(|a| a.updated_at), Some(1_700_000_100));
+    profile.unset(auth_core::profile::Claim::Email);
+    assert!(store
+        .update_profile("user-sub", &profile, 1_700_000_200)
+        .await
+        .is_ok());
+    let read = store.get_account("user-sub").await.ok().flatten();
+    assert_eq!(read.map(|a| a.profile), Some(profile.clone()));
+    assert!(matches!(
+        store.update_profile("other-sub", &profile, 1).await,
+        Err(StoreError::NotFound)
+    ));
+    let listed = store.list_accounts().await.ok().unwrap_or_default();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|a| a.username.as_str())
+            .collect::<Vec<_>>(),
+        ["alice"]
+    );
+    // A new password is stored with the end of the sessions, in one step.
+    let renewed = User {
+        password_hash: "new hash".into(),
+        ..user.clone()
+    };
+    assert!(store
+        .change_password(&renewed, 1_700_000_000_999)
+        .await
+        .is_ok());
+    assert_eq!(
+        store
+            .get_user("alice")
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.password_hash),
+        Some("new hash".to_string())
+    );
+    assert_eq!(
+        store
+            .get_account("user-sub")
+            .await
+            .ok()
+            .flatten()
+            .map(|a| a.sessions_ended_at_ms),
+        Some(1_700_000_000_999)
+    );
+    assert!(matches!(
+        store.change_password(&taken, 1).await,
+        Err(StoreError::NotFound)
+    ));
+
     // The username no longer names the user that was read: nothing is deleted.
     assert!(matches!(
         store.delete_user(&taken).await,
@@ -613,7 +687,10 @@ async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
         sub: "user-sub".into(),
         password_hash: "hash".into(),
     };
-    assert!(store.create_user(&user).await.is_ok());
+    assert!(store
+        .create_user(&user, &Account::new(&user, Profile::default(), 0))
+        .await
+        .is_ok());
     let session = |id_hash: &str, expires_at: i64| Session {
         id_hash: id_hash.into(),
         sub: "user-sub".into(),
@@ -642,7 +719,7 @@ async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
     assert_eq!(records.consent, Some(consent.clone()));
     assert_eq!(
         records.account,
-        Some(Account::of(&user)),
+        Some(Account::new(&user, Profile::default(), 0)),
         "the session's account"
     );
     let Ok(without_session) = store.load_authorization_records(Some("app"), None).await else {

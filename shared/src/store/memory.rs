@@ -156,7 +156,7 @@ impl UserReader for MemoryStore {
 }
 
 impl UserAdmin for MemoryStore {
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
+    async fn create_user(&self, user: &User, account: &Account) -> StoreResult<()> {
         self.called();
         storable(&user.username, None)?;
         storable(&user.sub, None)?;
@@ -168,7 +168,7 @@ impl UserAdmin for MemoryStore {
             return Err(StoreError::AlreadyExists);
         }
         users.insert(user.username.clone(), user.clone());
-        accounts.insert(user.sub.clone(), Account::of(user));
+        accounts.insert(user.sub.clone(), account.clone());
         Ok(())
     }
 
@@ -193,6 +193,47 @@ impl UserAdmin for MemoryStore {
             return Ok(None);
         }
         Ok(lock(&self.accounts).get(sub).cloned())
+    }
+
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
+        self.called();
+        let mut accounts: Vec<Account> = lock(&self.accounts).values().cloned().collect();
+        accounts.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(accounts)
+    }
+
+    async fn update_profile(
+        &self,
+        sub: &str,
+        profile: &Profile,
+        updated_at: i64,
+    ) -> StoreResult<()> {
+        self.called();
+        storable(sub, None)?;
+        match lock(&self.accounts).get_mut(sub) {
+            Some(account) => {
+                account.profile = profile.clone();
+                account.updated_at = updated_at;
+                Ok(())
+            }
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn change_password(&self, user: &User, at_ms: i64) -> StoreResult<()> {
+        self.called();
+        storable(&user.username, None)?;
+        storable(&user.sub, None)?;
+        let mut users = lock(&self.users);
+        let mut accounts = lock(&self.accounts);
+        match (users.get_mut(&user.username), accounts.get_mut(&user.sub)) {
+            (Some(stored), Some(account)) if stored.sub == user.sub => {
+                stored.password_hash = user.password_hash.clone();
+                account.sessions_ended_at_ms = at_ms;
+                Ok(())
+            }
+            _ => Err(StoreError::NotFound),
+        }
     }
 
     async fn end_sessions(&self, sub: &str, at_ms: i64) -> StoreResult<()> {

@@ -12,7 +12,7 @@ pub use crate::authorization_context::{AuthorizationContext, AuthorizationRecord
 
 use crate::authorization_context;
 use crate::model::{
-    Account, Client, Consent, Grant, RefreshToken, Scope, Session, TokenFamily, User,
+    Account, Client, Consent, Grant, Profile, RefreshToken, Scope, Session, TokenFamily, User,
 };
 use crate::secret::Secret;
 use std::fmt;
@@ -114,12 +114,33 @@ pub trait UserReader: Send + Sync {
 /// sign-in record by username, and the `Account` by `sub` that authorize and consent read
 /// beside the session.
 pub trait UserAdmin: UserReader {
-    /// Creates the user and their account; `AlreadyExists` when the username is taken.
-    fn create_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Creates the user and their account (`Account::new` of that user); `AlreadyExists`
+    /// when the username is taken.
+    fn create_user(
+        &self,
+        user: &User,
+        account: &Account,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Deletes the user and their account (which ends their sessions); `NotFound` when the
     /// username no longer names this user.
     fn delete_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
     fn get_account(&self, sub: &str) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
+    /// Every account, by username.
+    fn list_accounts(&self) -> impl Future<Output = StoreResult<Vec<Account>>> + Send;
+    /// Replaces the profile; `NotFound` when there is no such account.
+    fn update_profile(
+        &self,
+        sub: &str,
+        profile: &Profile,
+        updated_at: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Stores the user's new password hash and ends their sessions begun at or before
+    /// `at_ms`, in one transaction; `NotFound` when the username no longer names this user.
+    fn change_password(
+        &self,
+        user: &User,
+        at_ms: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Ends every session of the user that began at or before `at_ms`; `NotFound` when
     /// there is no such account.
     fn end_sessions(&self, sub: &str, at_ms: i64) -> impl Future<Output = StoreResult<()>> + Send;

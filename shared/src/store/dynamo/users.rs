@@ -4,13 +4,15 @@
 //! since the cookie names the `sub`: whether the user still exists, and from when their
 //! sessions count.
 
-use super::item::{build_error, get_opt_num, get_str, key, n, s, Item, KeySchema};
+use super::item::{build_error, get_opt_num, get_opt_str, get_str, key, n, s, Item, KeySchema};
+use super::pages::read_all_pages;
 use super::transaction::transaction_written;
 use super::DynamoStore;
-use crate::model::{Account, User};
+use crate::model::{Account, Profile, User};
+use crate::profile::Claim;
 use crate::store::keys::{account_key, is_storable, storable, user_key};
 use crate::store::{StoreError, StoreResult, UserAdmin, UserReader};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
 
 pub(super) const USERS: KeySchema = KeySchema::simple("pk");
@@ -20,10 +22,28 @@ pub(super) fn account_item_key(sub: &str) -> Item {
 }
 
 pub(super) fn account_from(item: &Item) -> StoreResult<Account> {
+    let mut profile = Profile::default();
+    for claim in Claim::ALL {
+        let stored = match claim {
+            Claim::EmailVerified => match item.get(claim.as_str()) {
+                Some(AttributeValue::Bool(verified)) => Some(verified.to_string()),
+                _ => None,
+            },
+            text => get_opt_str(item, text.as_str()),
+        };
+        if let Some(value) = stored {
+            // Written only through `Profile::set`: a value it refuses was not written by us.
+            profile
+                .set(claim, &value)
+                .map_err(|rule| StoreError::Corrupt(format!("account profile: {rule}")))?;
+        }
+    }
     Ok(Account {
         sub: get_str(item, "sub")?,
         username: get_str(item, "username")?,
         sessions_ended_at_ms: get_opt_num(item, "sessions_ended_at_ms").unwrap_or(0),
+        profile,
+        updated_at: get_opt_num(item, "updated_at").unwrap_or(0),
     })
 }
 
@@ -36,8 +56,21 @@ fn user_item(user: &User) -> Item {
     ])
 }
 
+/// The profile's claims that are set, as attributes named after them.
+fn profile_attributes(profile: &Profile) -> Vec<(Claim, AttributeValue)> {
+    Claim::ALL
+        .into_iter()
+        .filter_map(|claim| match claim {
+            Claim::EmailVerified => profile
+                .email_verified
+                .map(|verified| (claim, AttributeValue::Bool(verified))),
+            text => profile.text(text).map(|value| (claim, s(value))),
+        })
+        .collect()
+}
+
 fn account_item(account: &Account) -> Item {
-    HashMap::from([
+    let mut item = HashMap::from([
         ("pk".to_string(), s(account_key(&account.sub))),
         ("sub".to_string(), s(&account.sub)),
         ("username".to_string(), s(&account.username)),
@@ -45,7 +78,12 @@ fn account_item(account: &Account) -> Item {
             "sessions_ended_at_ms".to_string(),
             n(account.sessions_ended_at_ms),
         ),
-    ])
+        ("updated_at".to_string(), n(account.updated_at)),
+    ]);
+    for (claim, value) in profile_attributes(&account.profile) {
+        item.insert(claim.as_str().to_string(), value);
+    }
+    item
 }
 
 impl UserReader for DynamoStore {
@@ -69,8 +107,8 @@ impl UserReader for DynamoStore {
 }
 
 impl UserAdmin for DynamoStore {
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
-        let records = [user_item(user), account_item(&Account::of(user))];
+    async fn create_user(&self, user: &User, account: &Account) -> StoreResult<()> {
+        let records = [user_item(user), account_item(account)];
         let mut transaction = self.client.transact_write_items();
         for item in records {
             USERS.check_item(&item)?;
@@ -132,6 +170,95 @@ impl UserAdmin for DynamoStore {
             .transpose()
     }
 
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
+        let scan = self
+            .client
+            .scan()
+            .table_name(&self.tables.users)
+            .filter_expression("begins_with(pk, :accounts)")
+            .expression_attribute_values(":accounts", s(account_key("")));
+        let mut accounts = read_all_pages(scan, self.page_size)
+            .await?
+            .iter()
+            .map(account_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        accounts.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(accounts)
+    }
+
+    async fn update_profile(
+        &self,
+        sub: &str,
+        profile: &Profile,
+        updated_at: i64,
+    ) -> StoreResult<()> {
+        storable(sub, None)?;
+        let attributes = profile_attributes(profile);
+        // Claims are named through placeholders (`name` is a reserved word); those not set go.
+        let mut set = vec!["updated_at = :updated_at".to_string()];
+        let mut remove = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(account_item_key(sub)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":updated_at", n(updated_at));
+        for claim in Claim::ALL {
+            update = update.expression_attribute_names(format!("#{claim}"), claim.as_str());
+            match attributes.iter().find(|(set, _)| *set == claim) {
+                Some((_, value)) => {
+                    set.push(format!("#{claim} = :{claim}"));
+                    update = update.expression_attribute_values(format!(":{claim}"), value.clone());
+                }
+                None => remove.push(format!("#{claim}")),
+            }
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let result = update.update_expression(expression).send().await;
+        super::item::unless_condition_failed(result)?
+            .map(|_| ())
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn change_password(&self, user: &User, at_ms: i64) -> StoreResult<()> {
+        storable(&user.username, None)?;
+        storable(&user.sub, None)?;
+        let sign_in = Update::builder()
+            .table_name(&self.tables.users)
+            .set_key(Some(key("pk", &user_key(&user.username))))
+            .update_expression("SET password_hash = :hash")
+            .condition_expression("#sub = :sub")
+            .expression_attribute_names("#sub", "sub")
+            .expression_attribute_values(":sub", s(&user.sub))
+            .expression_attribute_values(":hash", s(&user.password_hash))
+            .build()
+            .map_err(build_error)?;
+        let account = Update::builder()
+            .table_name(&self.tables.users)
+            .set_key(Some(account_item_key(&user.sub)))
+            .update_expression("SET sessions_ended_at_ms = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", n(at_ms))
+            .build()
+            .map_err(build_error)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(sign_in).build())
+            .transact_items(TransactWriteItem::builder().update(account).build())
+            .send()
+            .await;
+        if transaction_written(result)? {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
+    }
+
     async fn end_sessions(&self, sub: &str, at_ms: i64) -> StoreResult<()> {
         storable(sub, None)?;
         let account_key = account_item_key(sub);
@@ -158,10 +285,16 @@ mod tests {
 
     #[test]
     fn an_account_item_reads_back_and_an_old_one_has_no_ended_sessions() {
+        let mut profile = Profile::default();
+        for (claim, value) in [(Claim::Name, "Alice"), (Claim::EmailVerified, "false")] {
+            assert!(profile.set(claim, value).is_ok());
+        }
         let account = Account {
             sub: "sub-1".into(),
             username: "alice".into(),
             sessions_ended_at_ms: 1_700_000_000_123,
+            profile,
+            updated_at: 1_700_000_000,
         };
         let mut item = account_item(&account);
         assert!(matches!(account_from(&item), Ok(read) if read == account));
