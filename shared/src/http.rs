@@ -8,6 +8,7 @@ use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, NON_ALPHAN
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 
 /// The largest query string or body accepted, far above any honest OAuth request.
 pub const MAX_INPUT_BYTES: usize = 32 * 1024;
@@ -21,6 +22,9 @@ pub struct HttpRequest {
     pub query: Option<String>,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// The address API Gateway saw the request come from (`requestContext.http.sourceIp`),
+    /// not a header the client chose; `None` outside API Gateway or when it is not an address.
+    pub source_ip: Option<IpAddr>,
 }
 
 pub type HttpResponse = http::Response<String>;
@@ -48,7 +52,13 @@ impl HttpRequest {
             query,
             headers: HeaderMap::new(),
             body: Vec::new(),
+            source_ip: None,
         }
+    }
+
+    pub fn with_source_ip(mut self, source_ip: IpAddr) -> Self {
+        self.source_ip = Some(source_ip);
+        self
     }
 
     pub fn with_header(mut self, name: &'static str, value: &str) -> Self {

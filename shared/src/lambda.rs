@@ -5,9 +5,11 @@
 use crate::app::App;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::store::dynamo::DynamoStore;
-use lambda_http::{service_fn, Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{service_fn, Body, Request, RequestExt, Response};
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 
 pub use lambda_http::Error;
 
@@ -26,6 +28,7 @@ pub fn init_tracing() {
 }
 
 pub fn into_http_request(request: Request) -> HttpRequest {
+    let source_ip = source_ip(&request);
     let (parts, body) = request.into_parts();
     let body = match body {
         Body::Empty => Vec::new(),
@@ -39,6 +42,19 @@ pub fn into_http_request(request: Request) -> HttpRequest {
         query: parts.uri.query().map(str::to_string),
         headers: parts.headers,
         body,
+        source_ip,
+    }
+}
+
+/// API Gateway's `requestContext.http.sourceIp` (payload format 2.0): the peer of its TCP
+/// connection, which the client cannot choose (`X-Forwarded-For` it can). `cargo lambda
+/// watch` always puts `127.0.0.1` there.
+fn source_ip(request: &Request) -> Option<IpAddr> {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            context.http.source_ip.as_deref()?.parse().ok()
+        }
+        _ => None,
     }
 }
 

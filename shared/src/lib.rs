@@ -26,6 +26,7 @@ pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 
 pub use app::App;

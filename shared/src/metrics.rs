@@ -30,8 +30,11 @@ pub enum Event {
     SignInSucceeded,
     /// Wrong password or unknown user.
     SignInFailed,
-    /// A sign-in refused because the account is locked after repeated failures.
+    /// A sign-in refused before its password was checked: too many attempts on the account
+    /// from the same source network in this window.
     SignInLocked,
+    /// A sign-in answered late: the account's failures from all sources passed the ceiling.
+    SignInSlowed,
     ConsentApproved,
     ConsentDenied,
     /// DynamoDB failed or was unreachable: the request was answered with a 500.
@@ -48,6 +51,7 @@ impl Event {
             Event::SignInSucceeded => "SignIns",
             Event::SignInFailed => "SignInFailures",
             Event::SignInLocked => "SignInsLocked",
+            Event::SignInSlowed => "SignInsSlowed",
             Event::ConsentApproved => "ConsentApprovals",
             Event::ConsentDenied => "ConsentDenials",
             Event::StorageFailure => "StorageFailures",

@@ -42,10 +42,7 @@ async fn impossible_keys_are_decided_without_a_round_trip() {
             matches!(store.get_session(impossible, t).await, Ok(None)),
             "{rule}"
         );
-        assert!(
-            matches!(store.failures(impossible, t).await, Ok(0)),
-            "{rule}"
-        );
+        assert!(matches!(store.attempts(impossible).await, Ok(0)), "{rule}");
         assert!(
             matches!(store.get_consent("user-sub", impossible, t).await, Ok(None)),
             "{rule}"
@@ -89,10 +86,10 @@ async fn impossible_keys_are_decided_without_a_round_trip() {
         };
         assert!(invalid(store.delete_user(&nobody).await), "{rule}");
         assert!(invalid(store.end_sessions(impossible, 1).await), "{rule}");
-        assert!(invalid(store.clear_failures(impossible).await), "{rule}");
+        assert!(invalid(store.clear_attempts(impossible).await), "{rule}");
         assert!(
             matches!(
-                store.record_failure(impossible, t, 60).await,
+                store.count_attempt(impossible, Some(5), t + 60).await,
                 Err(StoreError::InvalidKey)
             ),
             "{rule}"

@@ -68,7 +68,8 @@ contracts!(
     an_expired_code_is_refused_before_ttl_deletion,
     of_concurrent_redemptions_exactly_one_succeeds,
     sessions_and_consents_expire_on_read,
-    login_failures_count_within_a_window,
+    sign_in_attempts_count_up_to_the_limit_and_clear,
+    of_fifty_concurrent_attempts_exactly_the_limit_are_counted,
     keys_are_listed_newest_first_and_public_reads_omit_the_private_half,
     revoked_access_tokens_are_deny_listed_until_expiry,
     refresh_tokens_rotate_once_and_reuse_is_recognised,
@@ -461,20 +462,95 @@ async fn sessions_and_consents_expire_on_read(store: Arc<impl SessionStore + Con
     ));
 }
 
-async fn login_failures_count_within_a_window(store: Arc<impl ThrottleStore>) {
-    let t = now();
-    assert_eq!(store.failures("alice", t).await.ok(), Some(0));
-    assert_eq!(store.record_failure("alice", t, 60).await.ok(), Some(1));
-    assert_eq!(store.record_failure("alice", t, 60).await.ok(), Some(2));
-    assert_eq!(store.failures("alice", t).await.ok(), Some(2));
-    // After the window, counting starts again.
-    assert_eq!(store.failures("alice", t + 61).await.ok(), Some(0));
+async fn sign_in_attempts_count_up_to_the_limit_and_clear(store: Arc<impl ThrottleStore>) {
+    let expires_at = now() + 60;
+    assert_eq!(store.attempts("src#1#alice#ip").await.ok(), Some(0));
+    for expected in 1..=3 {
+        assert_eq!(
+            store
+                .count_attempt("src#1#alice#ip", Some(3), expires_at)
+                .await
+                .ok(),
+            Some(Attempt::Counted(expected))
+        );
+    }
     assert_eq!(
-        store.record_failure("alice", t + 61, 60).await.ok(),
-        Some(1)
+        store
+            .count_attempt("src#1#alice#ip", Some(3), expires_at)
+            .await
+            .ok(),
+        Some(Attempt::AtLimit)
     );
-    assert!(store.clear_failures("alice").await.is_ok());
-    assert_eq!(store.failures("alice", t + 61).await.ok(), Some(0));
+    assert_eq!(
+        store.attempts("src#1#alice#ip").await.ok(),
+        Some(3),
+        "nothing counted at the limit"
+    );
+    // Another key (another source, another window) has its own count; no limit: always counted.
+    assert_eq!(
+        store
+            .count_attempt("src#2#alice#ip", Some(3), expires_at)
+            .await
+            .ok(),
+        Some(Attempt::Counted(1))
+    );
+    for expected in 1..=5 {
+        assert_eq!(
+            store
+                .count_attempt("acct#1#alice", None, expires_at)
+                .await
+                .ok(),
+            Some(Attempt::Counted(expected))
+        );
+    }
+    assert!(store.clear_attempts("src#1#alice#ip").await.is_ok());
+    assert!(store.clear_attempts("never-counted").await.is_ok());
+    assert_eq!(store.attempts("src#1#alice#ip").await.ok(), Some(0));
+    assert_eq!(
+        store
+            .count_attempt("src#1#alice#ip", Some(3), expires_at)
+            .await
+            .ok(),
+        Some(Attempt::Counted(1))
+    );
+    assert_eq!(store.attempts("acct#1#alice").await.ok(), Some(5));
+    // Keys DynamoDB refuses: a read finds nothing, a write is refused before it is sent.
+    assert_eq!(store.attempts("").await.ok(), Some(0));
+    assert!(matches!(
+        store.count_attempt("", Some(3), expires_at).await,
+        Err(StoreError::InvalidKey)
+    ));
+}
+
+/// Issue 12.1: the old code read the count, checked the password, then wrote; parallel
+/// guesses all read the same count. Counting is now one conditional write: of 50 concurrent
+/// attempts, exactly the limit are counted, each with a different count.
+async fn of_fifty_concurrent_attempts_exactly_the_limit_are_counted(
+    store: Arc<impl ThrottleStore + 'static>,
+) {
+    let expires_at = now() + 60;
+    let attempts: Vec<_> = (0..50)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .count_attempt("src#1#race#192.0.2.1", Some(5), expires_at)
+                    .await
+            })
+        })
+        .collect();
+    let mut counted = Vec::new();
+    let mut at_limit = 0;
+    for attempt in attempts {
+        match attempt.await {
+            Ok(Ok(Attempt::Counted(n))) => counted.push(n),
+            Ok(Ok(Attempt::AtLimit)) => at_limit += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    counted.sort_unstable();
+    assert_eq!((counted, at_limit), (vec![1, 2, 3, 4, 5], 45));
+    assert_eq!(store.attempts("src#1#race#192.0.2.1").await.ok(), Some(5));
 }
 
 async fn revoked_access_tokens_are_deny_listed_until_expiry(store: Arc<impl RevocationStore>) {

@@ -174,8 +174,9 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(base_url):
     assert "session" not in wrong_password.cookies and "session" not in unknown_user.cookies
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(base_url):
-    """Repeated failures are slowed or locked (RFC 6749 10.10, RFC 6819 5.1.4.2.3)."""
+def test_five_failures_from_one_address_lock_it_even_for_the_right_password(base_url):
+    """Repeated failures are slowed or locked (RFC 6749 10.10, RFC 6819 5.1.4.2.3): per account
+    and source address (issue 12.1; other addresses still sign in: test_login_throttle.py)."""
     user = create_user("login-lock")
     for _ in range(5):
         assert login(requests.Session(), base_url, user.username, "wrong").status_code == 401

@@ -11,15 +11,14 @@ use crate::pages::{self, LoginForm};
 use crate::password::{dummy_hash, verify_password};
 use crate::secret::{constant_time_eq, now, random_b64, Password};
 use crate::session;
-use crate::store::{AuthorizationReader, SessionStore, ThrottleStore, UserReader};
+use crate::store::{Attempt, AuthorizationReader, SessionStore, ThrottleStore, UserReader};
+use crate::throttle::{self, SignInCounters};
 use http::header::{HeaderValue, SET_COOKIE};
 use http::{Method, StatusCode};
 
-/// Failed sign-ins for one account before it is locked for the rest of the window.
-pub const MAX_FAILURES: u32 = 5;
-pub const FAILURE_WINDOW_SECONDS: i64 = 15 * 60;
 const GENERIC_FAILURE: &str = "Incorrect username or password.";
-const LOCKED: &str = "Too many failed sign-in attempts for this account. Try again in 15 minutes.";
+/// The source limit of `throttle` is reached: from this network, for this account name.
+const LOCKED: &str = "Too many sign-in attempts for this account. Try again in 15 minutes.";
 const FORM_EXPIRED: &str = "The sign-in form expired. Please try again.";
 const MISSING_CREDENTIALS: &str = "Enter your username and password.";
 
@@ -117,6 +116,8 @@ enum LoginError {
     Refused,
     /// Longer than any account name or password: refused without showing the name again.
     Oversized,
+    /// Too many attempts on this account from this source network in this window
+    /// (`throttle::SOURCE_LIMIT`): refused before the password is checked.
     Locked,
     Storage(StorageFailure),
 }
@@ -192,22 +193,37 @@ where
         return Err(refused());
     }
 
-    let t = now();
-    // Counted per account name, whether or not it exists: the lock reveals nothing.
-    let failures = app
+    // Counted per account name, whether or not it exists: the limit reveals nothing. The
+    // attempt is counted before the password is checked, in one conditional write, so that
+    // parallel guesses cannot all pass a check made before any of them is recorded.
+    let counters = SignInCounters::new(username, request.source_ip, now());
+    let attempt = app
         .store
-        .failures(username, t)
+        .count_attempt(
+            &counters.source,
+            Some(throttle::SOURCE_LIMIT),
+            counters.expires_at,
+        )
         .await
-        .context("reading login failures failed")?;
-    if failures >= MAX_FAILURES {
+        .context("counting the sign-in attempt failed")?;
+    if attempt == Attempt::AtLimit {
+        tracing::info!("sign-in refused: too many attempts from this source");
         metrics::count(Event::SignInLocked);
         return Err(LoginError::Locked);
     }
-    let user = app
-        .store
-        .get_user(username)
-        .await
-        .context("reading the user failed")?;
+    let (failures, user) = tokio::join!(
+        app.store.attempts(&counters.account),
+        app.store.get_user(username),
+    );
+    let failures = failures.context("reading the account's sign-in failures failed")?;
+    let user = user.context("reading the user failed")?;
+    // Many failures from everywhere: slower answers, never a refusal (the owner still gets in).
+    let wait = throttle::delay(failures);
+    if !wait.is_zero() {
+        tracing::info!(wait_ms = wait.as_millis() as u64, "sign-in slowed");
+        metrics::count(Event::SignInSlowed);
+        tokio::time::sleep(wait).await;
+    }
     // The same argon2 work whether or not the user exists: no enumeration by timing.
     let stored_hash = user
         .as_ref()
@@ -215,20 +231,17 @@ where
     let password_ok = verify_password(password, stored_hash);
     let Some(user) = user.filter(|_| password_ok) else {
         app.store
-            .record_failure(username, t, FAILURE_WINDOW_SECONDS)
+            .count_attempt(&counters.account, None, counters.expires_at)
             .await
-            .context("recording a login failure failed")?;
+            .context("counting a sign-in failure failed")?;
         return Err(refused());
     };
-    if failures > 0 {
-        app.store
-            .clear_failures(username)
-            .await
-            .context("clearing login failures failed")?;
-    }
-    let session_cookie = session::start(&app.store, &app.config, &user)
-        .await
-        .context("storing the session failed")?;
+    let (cleared, session_cookie) = tokio::join!(
+        app.store.clear_attempts(&counters.source),
+        session::start(&app.store, &app.config, &user),
+    );
+    cleared.context("clearing sign-in attempts failed")?;
+    let session_cookie = session_cookie.context("storing the session failed")?;
     metrics::count(Event::SignInSucceeded);
     Ok(LoginOutcome::SignedIn { session_cookie })
 }

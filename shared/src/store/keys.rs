@@ -64,6 +64,19 @@ pub fn grant_key(sub: &str, client_id: &str) -> String {
     format!("{sub}#{client_id}")
 }
 
+// The throttle table holds two kinds of counter, each for one fixed window (its number in the
+// key, so that a new window is a new item and nothing needs resetting).
+
+/// Sign-in attempts on an account from one source network.
+pub fn throttle_source_key(username: &str, network: &str, window: i64) -> String {
+    format!("src#{window}#{username}#{network}")
+}
+
+/// Failed sign-ins of an account, from every source.
+pub fn throttle_account_key(username: &str, window: i64) -> String {
+    format!("acct#{window}#{username}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

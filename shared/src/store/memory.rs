@@ -414,38 +414,35 @@ impl SigningKeyReader for MemoryStore {
 }
 
 impl ThrottleStore for MemoryStore {
-    async fn failures(&self, username: &str, now: i64) -> StoreResult<u32> {
+    async fn count_attempt(
+        &self,
+        key: &str,
+        limit: Option<u32>,
+        expires_at: i64,
+    ) -> StoreResult<Attempt> {
         self.called();
-        if !is_storable(username, None) {
+        storable(key, None)?;
+        let mut throttle = lock(&self.throttle);
+        let entry = throttle.entry(key.to_string()).or_insert((0, expires_at));
+        if limit.is_some_and(|limit| entry.0 >= limit) {
+            return Ok(Attempt::AtLimit);
+        }
+        *entry = (entry.0.saturating_add(1), expires_at);
+        Ok(Attempt::Counted(entry.0))
+    }
+
+    async fn attempts(&self, key: &str) -> StoreResult<u32> {
+        self.called();
+        if !is_storable(key, None) {
             return Ok(0);
         }
-        Ok(lock(&self.throttle)
-            .get(username)
-            .filter(|(_, expires_at)| *expires_at > now)
-            .map_or(0, |(count, _)| *count))
+        Ok(lock(&self.throttle).get(key).map_or(0, |(count, _)| *count))
     }
 
-    async fn record_failure(
-        &self,
-        username: &str,
-        now: i64,
-        window_seconds: i64,
-    ) -> StoreResult<u32> {
+    async fn clear_attempts(&self, key: &str) -> StoreResult<()> {
         self.called();
-        storable(username, None)?;
-        let mut throttle = lock(&self.throttle);
-        let entry = throttle.entry(username.to_string()).or_insert((0, 0));
-        if entry.1 <= now {
-            *entry = (0, now + window_seconds);
-        }
-        entry.0 += 1;
-        Ok(entry.0)
-    }
-
-    async fn clear_failures(&self, username: &str) -> StoreResult<()> {
-        self.called();
-        storable(username, None)?;
-        lock(&self.throttle).remove(username);
+        storable(key, None)?;
+        lock(&self.throttle).remove(key);
         Ok(())
     }
 }
@@ -659,9 +656,9 @@ mod tests {
                 store.delete_client(&impossible).await,
                 Err(StoreError::InvalidKey)
             ));
-            assert!(matches!(store.failures(&impossible, 0).await, Ok(0)));
+            assert!(matches!(store.attempts(&impossible).await, Ok(0)));
             assert!(matches!(
-                store.record_failure(&impossible, 0, 60).await,
+                store.count_attempt(&impossible, Some(5), 60).await,
                 Err(StoreError::InvalidKey)
             ));
         }

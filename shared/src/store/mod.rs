@@ -276,17 +276,31 @@ pub trait KeyAdmin: PublicKeyReader {
     fn delete_key(&self, kid: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// The outcome of counting an attempt against a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted: the attempts on the counter so far, this one included.
+    Counted(u32),
+    /// The counter was at its limit: nothing was counted.
+    AtLimit,
+}
+
+/// Login: attempt counters in the throttle table (`UpdateItem`, `GetItem`, `DeleteItem`).
+/// A key names one counter for one window (`keys::throttle_source_key`,
+/// `throttle_account_key`), so a new window starts at zero without any reset.
 pub trait ThrottleStore: Send + Sync {
-    /// Failed logins recorded for this account within the current window.
-    fn failures(&self, username: &str, now: i64) -> impl Future<Output = StoreResult<u32>> + Send;
-    /// Counts one more failure; the window ends `window_seconds` after the first.
-    fn record_failure(
+    /// Counts one attempt unless `limit` (if any) are counted already, in one atomic step:
+    /// of any number of concurrent calls, at most `limit` are `Counted`. The counter lives
+    /// until `expires_at`.
+    fn count_attempt(
         &self,
-        username: &str,
-        now: i64,
-        window_seconds: i64,
-    ) -> impl Future<Output = StoreResult<u32>> + Send;
-    fn clear_failures(&self, username: &str) -> impl Future<Output = StoreResult<()>> + Send;
+        key: &str,
+        limit: Option<u32>,
+        expires_at: i64,
+    ) -> impl Future<Output = StoreResult<Attempt>> + Send;
+    /// The attempts counted on `key` (0 when none, or when the key is impossible).
+    fn attempts(&self, key: &str) -> impl Future<Output = StoreResult<u32>> + Send;
+    fn clear_attempts(&self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Whether an access token was revoked (introspect: `GetItem`).

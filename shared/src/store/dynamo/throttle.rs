@@ -1,66 +1,71 @@
-//! Failed-login counters per account name, in windows that expire.
+//! Sign-in attempt counters, one item per counter and window (the window is in the key, so
+//! a stale item is never read as a live one and nothing is ever reset).
 
-use super::item::{get_num, is_live, key, n, s, unavailable, unless_condition_failed, KeySchema};
+use super::item::{get_num, key, n, unavailable, unless_condition_failed, KeySchema};
 use super::DynamoStore;
-use crate::store::keys::storable;
-use crate::store::{StoreResult, ThrottleStore};
+use crate::store::{Attempt, StoreResult, ThrottleStore};
 use aws_sdk_dynamodb::types::ReturnValue;
-use std::collections::HashMap;
 
-const THROTTLE: KeySchema = KeySchema::simple("username");
+const THROTTLE: KeySchema = KeySchema::simple("pk");
+
+fn count(value: i64) -> u32 {
+    value.clamp(0, u32::MAX as i64) as u32
+}
 
 impl ThrottleStore for DynamoStore {
-    async fn failures(&self, username: &str, now: i64) -> StoreResult<u32> {
-        match self
-            .get_item(&self.tables.throttle, &THROTTLE, key("username", username))
-            .await?
-        {
-            Some(item) if is_live(&item, now) => {
-                Ok(get_num(&item, "failures")?.clamp(0, u32::MAX as i64) as u32)
-            }
-            _ => Ok(0),
-        }
-    }
-
-    async fn record_failure(
+    /// One `UpdateItem`: `ADD attempts :one`, on the condition that the limit is not reached
+    /// (DynamoDB applies conditional writes to one item one at a time, so concurrent calls
+    /// cannot all pass it), creating the item with its TTL on the first attempt.
+    async fn count_attempt(
         &self,
-        username: &str,
-        now: i64,
-        window_seconds: i64,
-    ) -> StoreResult<u32> {
-        storable(username, None)?;
-        // A live window counts up; an expired or missing one starts again at 1.
-        let live = self
+        key_value: &str,
+        limit: Option<u32>,
+        expires_at: i64,
+    ) -> StoreResult<Attempt> {
+        let item_key = key("pk", key_value);
+        THROTTLE.check_key(&item_key)?;
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.tables.throttle)
-            .key("username", s(username))
-            .update_expression("ADD failures :one")
-            .condition_expression("expires_at > :now")
+            .set_key(Some(item_key))
+            .update_expression(
+                "ADD attempts :one SET expires_at = if_not_exists(expires_at, :expires_at)",
+            )
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        if let Some(output) = unless_condition_failed(live)? {
-            let failures = get_num(&output.attributes.unwrap_or_default(), "failures")?;
-            return Ok(failures.clamp(0, u32::MAX as i64) as u32);
+            .expression_attribute_values(":expires_at", n(expires_at))
+            .return_values(ReturnValue::UpdatedNew);
+        if let Some(limit) = limit {
+            update = update
+                .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
+                .expression_attribute_values(":limit", n(i64::from(limit)));
         }
-        let item = HashMap::from([
-            ("username".to_string(), s(username)),
-            ("failures".to_string(), n(1)),
-            ("expires_at".to_string(), n(now + window_seconds)),
-        ]);
-        self.put(&self.tables.throttle, &THROTTLE, item).await?;
-        Ok(1)
+        match unless_condition_failed(update.send().await)? {
+            Some(output) => {
+                let attempts = get_num(&output.attributes.unwrap_or_default(), "attempts")?;
+                Ok(Attempt::Counted(count(attempts)))
+            }
+            None => Ok(Attempt::AtLimit),
+        }
     }
 
-    async fn clear_failures(&self, username: &str) -> StoreResult<()> {
-        storable(username, None)?;
+    async fn attempts(&self, key_value: &str) -> StoreResult<u32> {
+        match self
+            .get_item(&self.tables.throttle, &THROTTLE, key("pk", key_value))
+            .await?
+        {
+            Some(item) => Ok(count(get_num(&item, "attempts")?)),
+            None => Ok(0),
+        }
+    }
+
+    async fn clear_attempts(&self, key_value: &str) -> StoreResult<()> {
+        let item_key = key("pk", key_value);
+        THROTTLE.check_key(&item_key)?;
         self.client
             .delete_item()
             .table_name(&self.tables.throttle)
-            .key("username", s(username))
+            .set_key(Some(item_key))
             .send()
             .await
             .map_err(unavailable)?;
