@@ -1,7 +1,7 @@
 //! DynamoDB round trips per request, counted against the local server: a deterministic
 //! property, asserted here (timings live in the benchmarks, not in tests).
 
-mod common;
+use crate::common;
 
 use auth_core::config::Config;
 use auth_core::endpoints::{authorize, consent, token};

@@ -7,13 +7,13 @@
 //! The contracts: create-if-absent, consume-once (also under concurrency), expiry on read,
 //! rotation, revocation, pagination, and the authorization records as stored.
 
-mod common;
+use crate::common;
 
 use auth_core::model::*;
 use auth_core::secret::now;
 use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::*;
-use common::records::{
+use crate::common::records::{
     client_named, consent_for, family, grant, refresh, registered, signing_key,
     store_items_of_every_listing,
 };

@@ -8,11 +8,11 @@ use auth_core::model::*;
 use auth_core::secret::now;
 use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::*;
-use common::records::{
+use crate::common;
+use crate::common::records::{
     client_named, consent_for, family, grant, refresh, registered, store_items_of_every_listing,
 };
 
-mod common;
 
 // --- DynamoDB's limits, decided before sending ---------------------------------------
 

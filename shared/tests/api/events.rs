@@ -57,19 +57,19 @@ const FAMILY: &str = "fam-7d1c0e9b";
 // RFC 7636 Appendix B.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-const SCOPES: &str = include_str!("../../events/scopes.json");
-const AUTHORIZE: &str = include_str!("../../events/authorize.json");
-const AUTHORIZE_SIGNED_IN: &str = include_str!("../../events/authorize-signed-in.json");
-const CONSENT: &str = include_str!("../../events/consent.json");
-const LOGIN: &str = include_str!("../../events/login.json");
-const LOGIN_SUBMIT: &str = include_str!("../../events/login-submit.json");
-const TOKEN: &str = include_str!("../../events/token.json");
-const TOKEN_REFRESH: &str = include_str!("../../events/token-refresh.json");
-const METADATA_OAUTH: &str = include_str!("../../events/metadata-oauth.json");
-const METADATA_OPENID: &str = include_str!("../../events/metadata-openid.json");
-const JWKS: &str = include_str!("../../events/jwks.json");
-const REVOKE: &str = include_str!("../../events/revoke.json");
-const INTROSPECT: &str = include_str!("../../events/introspect.json");
+const SCOPES: &str = include_str!("../../../events/scopes.json");
+const AUTHORIZE: &str = include_str!("../../../events/authorize.json");
+const AUTHORIZE_SIGNED_IN: &str = include_str!("../../../events/authorize-signed-in.json");
+const CONSENT: &str = include_str!("../../../events/consent.json");
+const LOGIN: &str = include_str!("../../../events/login.json");
+const LOGIN_SUBMIT: &str = include_str!("../../../events/login-submit.json");
+const TOKEN: &str = include_str!("../../../events/token.json");
+const TOKEN_REFRESH: &str = include_str!("../../../events/token-refresh.json");
+const METADATA_OAUTH: &str = include_str!("../../../events/metadata-oauth.json");
+const METADATA_OPENID: &str = include_str!("../../../events/metadata-openid.json");
+const JWKS: &str = include_str!("../../../events/jwks.json");
+const REVOKE: &str = include_str!("../../../events/revoke.json");
+const INTROSPECT: &str = include_str!("../../../events/introspect.json");
 
 // ---------------------------------------------------------------------------------------
 // Running an event the way the function does.
@@ -1089,8 +1089,8 @@ fn every_event_is_an_api_gateway_http_api_event() {
 
         // And a handler test uses it.
         assert!(
-            this_file.contains(&format!("include_str!(\"../../{at}\")")),
-            "{at} has no handler test in shared/tests/events.rs"
+            this_file.contains(&format!("include_str!(\"../../../{at}\")")),
+            "{at} has no handler test in shared/tests/api/events.rs"
         );
     }
 }
