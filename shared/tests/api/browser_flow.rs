@@ -1,99 +1,16 @@
 //! Handler tests of login, authorize and consent on the in-memory store: one row per
 //! rejection rule of the spec, each naming its source.
 
-use auth_core::config::Config;
 use auth_core::endpoints::{authorize, consent, login};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse, Params};
 use auth_core::model::*;
-use auth_core::password::hash_password;
-use auth_core::secret::{now, ClientSecret, SessionId};
+use auth_core::secret::now;
 use auth_core::session;
-use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
-use auth_core::App;
 use http::{Method, StatusCode};
 
-const REDIRECT: &str = "https://app.example/cb";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-fn set(names: &[&str]) -> ScopeSet {
-    ScopeSet::from_names(names.iter().copied())
-        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
-}
-
-fn client(id: &str, kind: ClientKind) -> ClientRegistration {
-    ClientRegistration {
-        client_id: id.into(),
-        name: format!("App {id}"),
-        redirect_uris: vec![REDIRECT.into(), "https://app.example/other".into()],
-        allowed_scopes: set(&["read", "write"]),
-        default_scopes: set(&["read"]),
-        kind,
-        secret_hash: (kind == ClientKind::Confidential).then(|| ClientSecret::new("secret").hash()),
-        pkce_optional: false,
-        allow_plain_pkce: false,
-        resource_server: false,
-        grant_types: vec![GrantType::AuthorizationCode],
-    }
-}
-
-/// A client of this registration, which must meet the rules.
-fn registered(registration: ClientRegistration) -> Client {
-    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
-}
-
-struct World {
-    app: App<MemoryStore>,
-    session_id: SessionId,
-}
-
-async fn world() -> World {
-    let store = MemoryStore::default();
-    for (name, description) in [("read", "Read your data"), ("write", "Change your data")] {
-        let _ = store
-            .create_scope(&Scope {
-                name: name.into(),
-                description: description.into(),
-            })
-            .await;
-    }
-    let _ = store
-        .create_client(&registered(client("app", ClientKind::Confidential)))
-        .await;
-    let _ = store
-        .create_client(&registered(client("spa", ClientKind::Public)))
-        .await;
-    let optional = ClientRegistration {
-        pkce_optional: true,
-        allow_plain_pkce: true,
-        ..client("legacy", ClientKind::Confidential)
-    };
-    let _ = store.create_client(&registered(optional)).await;
-    let single = ClientRegistration {
-        redirect_uris: vec![REDIRECT.into()],
-        ..client("single", ClientKind::Confidential)
-    };
-    let _ = store.create_client(&registered(single)).await;
-    let user = User {
-        username: "alice".into(),
-        sub: "sub-alice".into(),
-        password_hash: hash_password("correct horse").unwrap_or_default(),
-    };
-    let _ = store.create_user(&user).await;
-    let session_id = SessionId::new("s".repeat(43));
-    let _ = store
-        .create_session(&Session {
-            id_hash: session_id.hash(),
-            sub: user.sub.clone(),
-            username: user.username.clone(),
-            expires_at: now() + 600,
-        })
-        .await;
-    World {
-        app: App::new(Config::for_tests(), store),
-        session_id,
-    }
-}
+use crate::common::fixtures::{client, registered, set, world, World, REDIRECT};
+use crate::common::pkce::CHALLENGE;
 
 fn query(pairs: &[(&str, &str)]) -> String {
     form_encode(pairs)
@@ -112,15 +29,6 @@ fn valid_pairs() -> Vec<(&'static str, &'static str)> {
 }
 
 impl World {
-    fn cookie(&self) -> String {
-        // The cookie names the user and the session: `<sub>.<id>`.
-        format!(
-            "{}=sub-alice.{}",
-            session::cookie_name(&self.app.config),
-            self.session_id.expose()
-        )
-    }
-
     async fn authorize(&self, query: &str, signed_in: bool) -> HttpResponse {
         let mut request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{query}"));
         if signed_in {
@@ -468,7 +376,11 @@ async fn authorize_redirects_other_errors_with_state_and_iss() {
     // A client without default scopes and no scope requested.
     let no_defaults = ClientRegistration {
         default_scopes: ScopeSet::new(),
-        ..client("nodefault", ClientKind::Confidential)
+        ..client(
+            "nodefault",
+            ClientKind::Confidential,
+            &[GrantType::AuthorizationCode],
+        )
     };
     let _ = w.app.store.create_client(&registered(no_defaults)).await;
     let q = query(&[

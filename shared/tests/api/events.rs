@@ -13,21 +13,17 @@
 //! The fixtures are static: the values they carry (session cookie, CSRF tokens, code,
 //! refresh token, client secret) are seeded here as the hashes the store keeps.
 
-use auth_core::config::Config;
 use auth_core::endpoints::{
     authorize, consent, introspect, jwks, login, metadata, revoke, scopes, token,
 };
 use auth_core::http::{HttpRequest, HttpResponse};
-use auth_core::keys::generate_signing_key;
 use auth_core::lambda::{into_http_request, into_lambda_response};
 use auth_core::model::*;
-use auth_core::password::hash_password;
 use auth_core::secret::{now, AuthorizationCode, ClientSecret, RefreshTokenSecret, SessionId};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
 use auth_core::tokens::verify_access_token;
-use auth_core::App;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::header::SET_COOKIE;
@@ -38,7 +34,10 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+
+use crate::common::fixtures::{set, shared_key, stored, World};
+use crate::common::pkce::CHALLENGE;
 
 // What the fixtures carry (see events/README.md).
 const ISSUER: &str = "https://auth.example.test";
@@ -54,8 +53,6 @@ const STATE: &str = "af0ifjsldkj";
 const CODE: &str = "hvxoM4bifJuY7byvwOKVdGhtkKjniOADl82C1U96XIM";
 const REFRESH: &str = "Y1o2lmWTBFRrtr3FBpq4MeVgfFx2sclYiaAkhmwDHmc";
 const FAMILY: &str = "fam-7d1c0e9b";
-// RFC 7636 Appendix B.
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 const SCOPES: &str = include_str!("../../../events/scopes.json");
 const AUTHORIZE: &str = include_str!("../../../events/authorize.json");
@@ -234,14 +231,9 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
 // ---------------------------------------------------------------------------------------
 // The store the fixtures were written for.
 
-fn set(names: &[&str]) -> ScopeSet {
-    ScopeSet::from_names(names.iter().copied())
-        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
-}
-
-fn app_client() -> Client {
+fn app_client() -> ClientRegistration {
     use GrantType::{AuthorizationCode, RefreshToken};
-    let registration = ClientRegistration {
+    ClientRegistration {
         client_id: CLIENT_ID.into(),
         name: "Example App".into(),
         redirect_uris: vec![REDIRECT.into()],
@@ -253,82 +245,31 @@ fn app_client() -> Client {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![AuthorizationCode, RefreshToken],
-    };
-    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
-}
-
-fn copy_key(key: &SigningKey) -> SigningKey {
-    SigningKey {
-        kid: key.kid.clone(),
-        created_at: key.created_at,
-        active_from: key.active_from,
-        private_pem: key.private_pem.clone(),
-        n: key.n.clone(),
-        e: key.e.clone(),
     }
-}
-
-/// One RSA key for every test: generating one per test would only slow them down.
-fn shared_key() -> &'static SigningKey {
-    static KEY: OnceLock<SigningKey> = OnceLock::new();
-    KEY.get_or_init(|| match generate_signing_key() {
-        Ok(key) => key,
-        Err(error) => panic!("key generation failed: {error}"),
-    })
-}
-
-struct World {
-    app: App<MemoryStore>,
 }
 
 /// Scopes `profile` and `email`, and the confidential client `app` with the fixtures' secret.
 async fn world() -> World {
-    let store = MemoryStore::default();
-    for (name, description) in [
-        ("profile", "Read your profile"),
-        ("email", "Read your email address"),
-    ] {
-        let scope = Scope {
-            name: name.into(),
-            description: description.into(),
-        };
-        if let Err(error) = store.create_scope(&scope).await {
-            panic!("scope: {error}");
-        }
-    }
-    if let Err(error) = store.create_client(&app_client()).await {
-        panic!("client: {error}");
-    }
-    let config = Config::for_tests();
+    let w = World::on(MemoryStore::default())
+        .with_scopes(&[
+            ("profile", "Read your profile"),
+            ("email", "Read your email address"),
+        ])
+        .await
+        .with_clients([app_client()])
+        .await;
     assert_eq!(
-        config.issuer, ISSUER,
+        w.app.config.issuer, ISSUER,
         "the fixtures are written for this issuer"
     );
-    World {
-        app: App::new(config, store),
-    }
+    w
 }
 
 impl World {
-    async fn with_key(self) -> Self {
-        if let Err(error) = self.app.store.put_key(&copy_key(shared_key())).await {
-            panic!("key: {error}");
-        }
-        self
-    }
-
     /// The session named by the fixtures' `__Host-session` cookie.
-    async fn with_session(self) -> Self {
-        let session = Session {
-            id_hash: SessionId::new(SESSION_ID).hash(),
-            sub: SUB.into(),
-            username: USERNAME.into(),
-            expires_at: now() + 600,
-        };
-        if let Err(error) = self.app.store.create_session(&session).await {
-            panic!("session: {error}");
-        }
-        self
+    async fn with_session(mut self) -> Self {
+        self.session_id = SessionId::new(SESSION_ID);
+        self.signed_in(SUB, USERNAME).await
     }
 
     async fn with_consent(self) -> Self {
@@ -338,26 +279,12 @@ impl World {
             scopes: set(&["profile"]),
             expires_at: now() + 600,
         };
-        if let Err(error) = self.app.store.put_consent(&consent).await {
-            panic!("consent: {error}");
-        }
+        stored("consent", self.app.store.put_consent(&consent).await);
         self
     }
 
     async fn with_user(self) -> Self {
-        let password_hash = match hash_password(PASSWORD) {
-            Ok(hash) => hash,
-            Err(error) => panic!("argon2: {error}"),
-        };
-        let user = User {
-            username: USERNAME.into(),
-            sub: SUB.into(),
-            password_hash,
-        };
-        if let Err(error) = self.app.store.create_user(&user).await {
-            panic!("user: {error}");
-        }
-        self
+        self.with_account(USERNAME, SUB, PASSWORD).await
     }
 
     /// The code that `events/token.json` redeems, bound to its redirect URI and PKCE challenge.
@@ -377,9 +304,7 @@ impl World {
             issued_jti: None,
             issued_family: None,
         };
-        if let Err(error) = self.app.store.create_code(&grant).await {
-            panic!("code: {error}");
-        }
+        self.add_code(grant).await;
         self
     }
 
@@ -406,9 +331,10 @@ impl World {
             used_at: None,
             revoked: false,
         };
-        if let Err(error) = self.app.store.create_family(&family, &first).await {
-            panic!("refresh token: {error}");
-        }
+        stored(
+            "refresh token",
+            self.app.store.create_family(&family, &first).await,
+        );
         self
     }
 }

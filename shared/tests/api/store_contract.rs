@@ -9,14 +9,14 @@
 
 use crate::common;
 
-use auth_core::model::*;
-use auth_core::secret::now;
-use auth_core::store::dynamo::DynamoStore;
-use auth_core::store::*;
 use crate::common::records::{
     client_named, consent_for, family, grant, refresh, registered, signing_key,
     store_items_of_every_listing,
 };
+use auth_core::model::*;
+use auth_core::secret::now;
+use auth_core::store::dynamo::DynamoStore;
+use auth_core::store::*;
 use std::sync::Arc;
 
 /// DynamoDB pages of this many items, so that the few items of a test span several pages.
