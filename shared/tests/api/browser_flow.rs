@@ -9,7 +9,7 @@ use auth_core::session;
 use auth_core::store::*;
 use http::{Method, StatusCode};
 
-use crate::common::fixtures::{client, registered, set, world, World, REDIRECT};
+use crate::common::fixtures::{client, registered, set, world, World, REDIRECT, SUB};
 use crate::common::pkce::CHALLENGE;
 
 fn query(pairs: &[(&str, &str)]) -> String {
@@ -43,6 +43,12 @@ impl World {
             request = request.with_header("cookie", cookie);
         }
         consent::handle(&self.app, &request).await
+    }
+
+    /// alice's live consent to `app`, if one is stored.
+    async fn consent_of_alice_to_app(&self) -> Option<Consent> {
+        let consent = self.app.store.get_consent(SUB, "app", now()).await;
+        consent.ok().flatten()
     }
 
     fn consent_body(&self, pairs: &[(&str, &str)], decision: &str) -> String {
@@ -87,6 +93,26 @@ fn assert_page_headers(response: &HttpResponse) {
     assert_eq!(
         headers.get("referrer-policy").map(|v| v.as_bytes()),
         Some(&b"no-referrer"[..])
+    );
+}
+
+/// RFC 6749 4.1.2.1: an error page with `status` (and the page headers), never a redirect.
+fn assert_error_page(rule: &str, response: &HttpResponse, status: StatusCode) {
+    assert_eq!(response.status(), status, "{rule}");
+    assert!(
+        response.headers().get("location").is_none(),
+        "{rule}: must not redirect"
+    );
+    assert_page_headers(response);
+}
+
+/// A `400` error page that says `message`.
+fn assert_error_page_saying(rule: &str, response: &HttpResponse, message: &str) {
+    assert_error_page(rule, response, StatusCode::BAD_REQUEST);
+    assert!(
+        response.body().contains(message),
+        "{rule}: {}",
+        response.body()
     );
 }
 
@@ -150,12 +176,7 @@ async fn authorize_shows_a_page_for_bad_client_or_redirect_uri() {
     ];
     for (rule, q) in rows {
         let response = w.authorize(&q, true).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
-        assert!(
-            response.headers().get("location").is_none(),
-            "{rule}: must not redirect"
-        );
-        assert_page_headers(&response);
+        assert_error_page(rule, &response, StatusCode::BAD_REQUEST);
     }
 }
 
@@ -218,17 +239,7 @@ async fn impossible_client_ids_get_the_unknown_client_page_without_a_storage_cal
             let rule = format!("authorize, {rule}, signed in: {signed_in}");
             let calls = w.app.store.calls();
             let response = w.authorize(&query(pairs), signed_in).await;
-            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
-            assert!(
-                response.headers().get("location").is_none(),
-                "{rule}: must not redirect"
-            );
-            assert!(
-                response.body().contains(message),
-                "{rule}: {}",
-                response.body()
-            );
-            assert_page_headers(&response);
+            assert_error_page_saying(&rule, &response, message);
             assert_eq!(w.app.store.calls(), calls, "{rule}: no storage call");
         }
         let rule = format!("consent, {rule}");
@@ -236,17 +247,7 @@ async fn impossible_client_ids_get_the_unknown_client_page_without_a_storage_cal
         let response = w
             .consent(&w.consent_body(pairs, "approve"), Some(&cookie))
             .await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
-        assert!(
-            response.headers().get("location").is_none(),
-            "{rule}: must not redirect"
-        );
-        assert!(
-            response.body().contains(message),
-            "{rule}: {}",
-            response.body()
-        );
-        assert_page_headers(&response);
+        assert_error_page_saying(&rule, &response, message);
         assert_eq!(w.app.store.calls(), calls, "{rule}: no storage call");
     }
     assert_eq!(
@@ -498,13 +499,7 @@ async fn consent_approve_stores_the_grant_and_redirects_with_a_code() {
     assert!(params.get("code").is_some_and(|c| c.len() == 43));
     assert_eq!(params.get("state"), Some("xyz"));
     assert_eq!(params.get("iss"), Some("https://auth.example.test"));
-    let consent = w
-        .app
-        .store
-        .get_consent("sub-alice", "app", now())
-        .await
-        .ok()
-        .flatten();
+    let consent = w.consent_of_alice_to_app().await;
     assert_eq!(consent.map(|c| c.scopes), Some(set(&["read"])));
 
     // Remembered consent: a code at once, with a 302.
@@ -525,13 +520,7 @@ async fn consent_approve_stores_the_grant_and_redirects_with_a_code() {
         .consent(&w.consent_body(&pairs, "approve"), Some(&w.cookie()))
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let consent = w
-        .app
-        .store
-        .get_consent("sub-alice", "app", now())
-        .await
-        .ok()
-        .flatten();
+    let consent = w.consent_of_alice_to_app().await;
     assert_eq!(consent.map(|c| c.scopes), Some(set(&["read", "write"])));
 }
 
@@ -547,15 +536,7 @@ async fn consent_deny_redirects_with_access_denied_and_stores_nothing() {
     assert_eq!(params.get("state"), Some("xyz"));
     assert_eq!(params.get("iss"), Some("https://auth.example.test"));
     assert!(params.get("code").is_none());
-    assert_eq!(
-        w.app
-            .store
-            .get_consent("sub-alice", "app", now())
-            .await
-            .ok()
-            .flatten(),
-        None
-    );
+    assert_eq!(w.consent_of_alice_to_app().await, None);
 }
 
 /// RFC 6749 10.12: the consent POST needs the session and its CSRF token; hidden fields are re-validated.
@@ -646,12 +627,7 @@ async fn consent_rejections_change_nothing() {
     ];
     for (rule, body, cookie, status) in rows {
         let response = w.consent(&body, cookie).await;
-        assert_eq!(response.status(), status, "{rule}");
-        assert!(
-            response.headers().get("location").is_none(),
-            "{rule}: no redirect"
-        );
-        assert_page_headers(&response);
+        assert_error_page(rule, &response, status);
     }
     // Tampered scope: the redirect URI is valid, so the error goes back with a 303.
     let response = w
@@ -671,12 +647,7 @@ async fn consent_rejections_change_nothing() {
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        w.app
-            .store
-            .get_consent("sub-alice", "app", now())
-            .await
-            .ok()
-            .flatten(),
+        w.consent_of_alice_to_app().await,
         None,
         "nothing was granted"
     );

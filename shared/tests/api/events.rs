@@ -36,7 +36,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Mutex;
 
-use crate::common::fixtures::{set, shared_key, stored, World};
+use crate::common::fixtures::{code_grant, set, shared_key, stored, World};
 use crate::common::pkce::CHALLENGE;
 
 // What the fixtures carry (see events/README.md).
@@ -228,6 +228,32 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+impl World {
+    /// One invocation of the function that the event's route names (`template.yaml`), over
+    /// this world's store.
+    async fn run(&self, event_json: &str) -> Invocation {
+        let app = &self.app;
+        invoke(event_json, |request| async move {
+            match (request.method.as_str(), request.path.as_str()) {
+                ("GET", "/oauth/scopes") => scopes::handle(app, &request).await,
+                ("GET", "/oauth/authorize") => authorize::handle(app, &request).await,
+                ("POST", "/oauth/consent") => consent::handle(app, &request).await,
+                ("GET" | "POST", "/login") => login::handle(app, &request).await,
+                ("POST", "/oauth/token") => token::handle(app, &request).await,
+                ("POST", "/oauth/revoke") => revoke::handle(app, &request).await,
+                ("POST", "/oauth/introspect") => introspect::handle(app, &request).await,
+                ("GET", "/.well-known/jwks.json") => jwks::handle(app, &request).await,
+                (
+                    "GET",
+                    "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration",
+                ) => metadata::handle(app, &request).await,
+                (method, path) => panic!("no function serves {method} {path}"),
+            }
+        })
+        .await
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The store the fixtures were written for.
 
@@ -289,21 +315,7 @@ impl World {
 
     /// The code that `events/token.json` redeems, bound to its redirect URI and PKCE challenge.
     async fn with_code(self) -> Self {
-        let grant = Grant {
-            code_hash: AuthorizationCode::new(CODE).hash(),
-            client_id: CLIENT_ID.into(),
-            redirect_uri: Some(REDIRECT.into()),
-            sub: SUB.into(),
-            scopes: set(&["profile"]),
-            pkce: Some(PkceChallenge {
-                challenge: CHALLENGE.into(),
-                method: PkceMethod::S256,
-            }),
-            expires_at: now() + 60,
-            redeemed_at: None,
-            issued_jti: None,
-            issued_family: None,
-        };
+        let grant = code_grant(CODE, CLIENT_ID, SUB, set(&["profile"]));
         self.add_code(grant).await;
         self
     }
@@ -362,11 +374,7 @@ fn host_cookie<'a>(set_cookie: &'a str, name: &str) -> &'a str {
 #[tokio::test]
 async fn scopes_event_lists_the_catalogue() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(SCOPES, |request| async move {
-        scopes::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(SCOPES).await;
     assert_eq!(run.request.path, "/oauth/scopes");
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(
@@ -388,11 +396,7 @@ async fn scopes_event_lists_the_catalogue() {
 #[tokio::test]
 async fn authorize_event_without_session_redirects_to_login() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(AUTHORIZE, |request| async move {
-        authorize::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(AUTHORIZE).await;
     let raw_query = event(AUTHORIZE).query.unwrap_or_default();
     assert_eq!(run.request.query.as_deref(), Some(raw_query.as_str()));
     assert_eq!(run.request.header("cookie"), None);
@@ -414,11 +418,7 @@ async fn authorize_event_without_session_redirects_to_login() {
 #[tokio::test]
 async fn authorize_event_with_session_and_consent_redirects_with_a_code() {
     let w = world().await.with_session().await.with_consent().await;
-    let app = &w.app;
-    let run = invoke(AUTHORIZE_SIGNED_IN, |request| async move {
-        authorize::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(AUTHORIZE_SIGNED_IN).await;
     // lambda_http joins the `cookies` array with "; " into a single Cookie header.
     let cookie_headers: Vec<_> = run.request.headers.get_all("cookie").iter().collect();
     assert_eq!(
@@ -428,15 +428,22 @@ async fn authorize_event_with_session_and_consent_redirects_with_a_code() {
         )]
     );
     assert_eq!(status(&run.response), 302, "{}", run.response);
-    let location = header(&run.response, "location").unwrap_or_default();
+    let (code, query) = code_redirect(&run.response);
+    assert_eq!(form_value(&query, "iss").as_deref(), Some(ISSUER));
+    assert_code_stored(&w.app.store, &code).await;
+}
+
+/// The redirect back to the client with a code and the request's state: the code, and the
+/// redirect's query.
+fn code_redirect(response: &Value) -> (String, String) {
+    let location = header(response, "location").unwrap_or_default();
     let Some(query) = location.strip_prefix(&format!("{REDIRECT}?")) else {
         panic!("not a redirect to the client: {location}")
     };
     let code = form_value(query, "code").unwrap_or_default();
     assert_eq!(code.len(), 43, "a 256-bit code: {location}");
     assert_eq!(form_value(query, "state").as_deref(), Some(STATE));
-    assert_eq!(form_value(query, "iss").as_deref(), Some(ISSUER));
-    assert_code_stored(&w.app.store, &code).await;
+    (code, query.to_string())
 }
 
 /// The code was stored for the fixtures' user, client and PKCE challenge.
@@ -465,11 +472,7 @@ async fn assert_code_stored(store: &MemoryStore, code: &str) {
 #[tokio::test]
 async fn authorize_event_with_session_shows_the_consent_form_consent_event_posts() {
     let w = world().await.with_session().await;
-    let app = &w.app;
-    let run = invoke(AUTHORIZE_SIGNED_IN, |request| async move {
-        authorize::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(AUTHORIZE_SIGNED_IN).await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(
         header(&run.response, "content-type"),
@@ -493,11 +496,7 @@ async fn authorize_event_with_session_shows_the_consent_form_consent_event_posts
 #[tokio::test]
 async fn authorize_event_with_unknown_session_redirects_to_login() {
     let w = world().await.with_consent().await;
-    let app = &w.app;
-    let run = invoke(AUTHORIZE_SIGNED_IN, |request| async move {
-        authorize::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(AUTHORIZE_SIGNED_IN).await;
     assert_eq!(status(&run.response), 302, "{}", run.response);
     let location = header(&run.response, "location").unwrap_or_default();
     assert!(
@@ -511,24 +510,14 @@ async fn authorize_event_with_unknown_session_redirects_to_login() {
 #[tokio::test]
 async fn consent_event_approves_and_redirects_with_a_code() {
     let w = world().await.with_session().await;
-    let app = &w.app;
-    let run = invoke(CONSENT, |request| async move {
-        consent::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(CONSENT).await;
     assert!(
         body_text(&run.request).starts_with("client_id=app&redirect_uri=https%3A%2F%2Fapp"),
         "the handler gets the decoded form, not base64"
     );
     assert!(run.request.cookie("__Host-session").is_some());
     assert_eq!(status(&run.response), 303, "{}", run.response);
-    let location = header(&run.response, "location").unwrap_or_default();
-    let Some(query) = location.strip_prefix(&format!("{REDIRECT}?")) else {
-        panic!("not a redirect to the client: {location}")
-    };
-    let code = form_value(query, "code").unwrap_or_default();
-    assert_eq!(code.len(), 43, "a 256-bit code: {location}");
-    assert_eq!(form_value(query, "state").as_deref(), Some(STATE));
+    let (code, _) = code_redirect(&run.response);
     assert_code_stored(&w.app.store, &code).await;
     match w.app.store.get_consent(SUB, CLIENT_ID, now()).await {
         Ok(Some(consent)) => assert_eq!(consent.scopes, set(&["profile"])),
@@ -540,11 +529,7 @@ async fn consent_event_approves_and_redirects_with_a_code() {
 #[tokio::test]
 async fn consent_event_without_session_is_refused() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(CONSENT, |request| async move {
-        consent::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(CONSENT).await;
     assert_eq!(status(&run.response), 403, "{}", run.response);
     assert!(matches!(
         w.app.store.get_consent(SUB, CLIENT_ID, now()).await,
@@ -557,11 +542,7 @@ async fn consent_event_without_session_is_refused() {
 #[tokio::test]
 async fn login_event_shows_the_form_and_sets_the_csrf_cookie() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(LOGIN, |request| async move {
-        login::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(LOGIN).await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     let set = cookies(&run.response);
     assert_eq!(set.len(), 1, "{set:?}");
@@ -591,11 +572,7 @@ async fn login_event_shows_the_form_and_sets_the_csrf_cookie() {
 #[tokio::test]
 async fn login_submit_event_signs_in_and_sets_the_session_cookie() {
     let w = world().await.with_user().await;
-    let app = &w.app;
-    let run = invoke(LOGIN_SUBMIT, |request| async move {
-        login::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(LOGIN_SUBMIT).await;
     assert_eq!(
         run.request.header("content-type"),
         Some("application/x-www-form-urlencoded")
@@ -634,11 +611,7 @@ async fn login_submit_event_signs_in_and_sets_the_session_cookie() {
 #[tokio::test]
 async fn login_submit_event_for_unknown_user_is_refused() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(LOGIN_SUBMIT, |request| async move {
-        login::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(LOGIN_SUBMIT).await;
     assert_eq!(status(&run.response), 401, "{}", run.response);
     let set = cookies(&run.response);
     assert!(
@@ -652,11 +625,7 @@ async fn login_submit_event_for_unknown_user_is_refused() {
 #[tokio::test]
 async fn token_event_exchanges_the_code() {
     let w = world().await.with_key().await.with_code().await;
-    let app = &w.app;
-    let run = invoke(TOKEN, |request| async move {
-        token::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(TOKEN).await;
     let expected = format!(
         "Basic {}",
         STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
@@ -669,28 +638,19 @@ async fn token_event_exchanges_the_code() {
     assert_eq!(answer["scope"], "profile", "{answer}");
     assert!(answer["refresh_token"].is_string(), "{answer}");
     let access_token = answer["access_token"].as_str().unwrap_or_default();
-    let keys = match w.app.store.list_public_keys().await {
-        Ok(keys) => keys,
-        Err(error) => panic!("keys: {error}"),
+    let keys = stored("keys", w.app.store.list_public_keys().await);
+    let Some(claims) = verify_access_token(&w.app.config, &keys, access_token) else {
+        panic!("the access token does not verify: {access_token}")
     };
-    match verify_access_token(&w.app.config, &keys, access_token) {
-        Some(claims) => {
-            assert_eq!(claims.sub, SUB);
-            assert_eq!(claims.client_id, CLIENT_ID);
-        }
-        None => panic!("the access token does not verify: {access_token}"),
-    }
+    assert_eq!(claims.sub, SUB);
+    assert_eq!(claims.client_id, CLIENT_ID);
 }
 
 /// `events/token.json` when its code is unknown (or expired): RFC 6749 5.2 `invalid_grant`.
 #[tokio::test]
 async fn token_event_with_unknown_code_is_invalid_grant() {
     let w = world().await.with_key().await;
-    let app = &w.app;
-    let run = invoke(TOKEN, |request| async move {
-        token::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(TOKEN).await;
     assert_eq!(status(&run.response), 400, "{}", run.response);
     assert_eq!(json_body(&run.response)["error"], "invalid_grant");
 }
@@ -700,11 +660,7 @@ async fn token_event_with_unknown_code_is_invalid_grant() {
 #[tokio::test]
 async fn token_refresh_event_rotates_the_refresh_token() {
     let w = world().await.with_key().await.with_refresh_token().await;
-    let app = &w.app;
-    let run = invoke(TOKEN_REFRESH, |request| async move {
-        token::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(TOKEN_REFRESH).await;
     assert_eq!(run.request.header("authorization"), None);
     // API Gateway appended the caller's address to the proxy's X-Forwarded-For: one header.
     assert_eq!(
@@ -722,11 +678,7 @@ async fn token_refresh_event_rotates_the_refresh_token() {
 #[tokio::test]
 async fn metadata_oauth_event_describes_the_server() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(METADATA_OAUTH, |request| async move {
-        metadata::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(METADATA_OAUTH).await;
     assert_eq!(run.request.path, "/.well-known/oauth-authorization-server");
     assert_metadata(&run.response);
 }
@@ -735,11 +687,7 @@ async fn metadata_oauth_event_describes_the_server() {
 #[tokio::test]
 async fn metadata_openid_event_describes_the_server() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(METADATA_OPENID, |request| async move {
-        metadata::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(METADATA_OPENID).await;
     assert_eq!(run.request.path, "/.well-known/openid-configuration");
     assert_metadata(&run.response);
 }
@@ -763,12 +711,7 @@ fn assert_metadata(response: &Value) {
 #[tokio::test]
 async fn jwks_event_publishes_the_keys() {
     let w = world().await.with_key().await;
-    let app = &w.app;
-    let run = invoke(
-        JWKS,
-        |request| async move { jwks::handle(app, &request).await },
-    )
-    .await;
+    let run = w.run(JWKS).await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(
         header(&run.response, "cache-control"),
@@ -785,11 +728,7 @@ async fn jwks_event_publishes_the_keys() {
 #[tokio::test]
 async fn revoke_event_revokes_the_refresh_token_family() {
     let w = world().await.with_refresh_token().await;
-    let app = &w.app;
-    let run = invoke(REVOKE, |request| async move {
-        revoke::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(REVOKE).await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(body(&run.response), "");
     match w.app.store.get_family(FAMILY).await {
@@ -803,11 +742,7 @@ async fn revoke_event_revokes_the_refresh_token_family() {
 #[tokio::test]
 async fn introspect_event_reports_the_refresh_token_active() {
     let w = world().await.with_refresh_token().await;
-    let app = &w.app;
-    let run = invoke(INTROSPECT, |request| async move {
-        introspect::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(INTROSPECT).await;
     assert_eq!(
         run.request.header("accept"),
         Some("application/json,application/token-introspection+jwt")

@@ -5,7 +5,7 @@ use auth_core::cache::WarmCache;
 use auth_core::endpoints::{introspect, jwks, metadata, revoke, token};
 use auth_core::http::{encode, form_encode, HttpRequest, HttpResponse};
 use auth_core::model::*;
-use auth_core::secret::{now, AuthorizationCode, RefreshTokenSecret};
+use auth_core::secret::{now, RefreshTokenSecret};
 use auth_core::store::*;
 use auth_core::tokens::{verify_access_token, AccessTokenClaims, Signer};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -14,7 +14,8 @@ use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::common::fixtures::{
-    new_key, secret_of, set, shared_key, world, world_without_key, World, ODD_SECRET, REDIRECT,
+    code_grant, new_key, secret_of, set, shared_key, world, world_without_key, World, ODD_SECRET,
+    REDIRECT, SUB,
 };
 use crate::common::pkce::{CHALLENGE, VERIFIER};
 
@@ -22,21 +23,7 @@ type Pairs = Vec<(&'static str, String)>;
 
 /// A code for `client_id` bound to REDIRECT and the RFC 7636 Appendix B challenge.
 fn grant(code: &str, client_id: &str) -> Grant {
-    Grant {
-        code_hash: AuthorizationCode::new(code).hash(),
-        client_id: client_id.into(),
-        redirect_uri: Some(REDIRECT.into()),
-        sub: "sub-alice".into(),
-        scopes: set(&["read", "write"]),
-        pkce: Some(PkceChallenge {
-            challenge: CHALLENGE.into(),
-            method: PkceMethod::S256,
-        }),
-        expires_at: now() + 60,
-        redeemed_at: None,
-        issued_jti: None,
-        issued_family: None,
-    }
+    code_grant(code, client_id, SUB, set(&["read", "write"]))
 }
 
 fn code_pairs(code: &str) -> Pairs {

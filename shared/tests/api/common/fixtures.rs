@@ -8,11 +8,12 @@
 //! Each suite adds its own verbs (`impl World` in the suite: `w.redeem(..)`,
 //! `w.authorize(..)`), and the records it needs on top.
 
+use super::pkce::CHALLENGE;
 use auth_core::config::Config;
 use auth_core::keys::generate_signing_key;
 use auth_core::model::*;
 use auth_core::password::hash_password;
-use auth_core::secret::{now, ClientSecret, SessionId};
+use auth_core::secret::{now, AuthorizationCode, ClientSecret, SessionId};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
@@ -170,6 +171,26 @@ pub fn stored<T>(what: &str, result: StoreResult<T>) -> T {
     match result {
         Ok(value) => value,
         Err(error) => panic!("{what}: {error}"),
+    }
+}
+
+/// A code of `sub` for `client_id` and these scopes, as authorize stores it: bound to
+/// `REDIRECT` and the RFC 7636 Appendix B challenge (S256), live for a minute.
+pub fn code_grant(code: &str, client_id: &str, sub: &str, scopes: ScopeSet) -> Grant {
+    Grant {
+        code_hash: AuthorizationCode::new(code).hash(),
+        client_id: client_id.into(),
+        redirect_uri: Some(REDIRECT.into()),
+        sub: sub.into(),
+        scopes,
+        pkce: Some(PkceChallenge {
+            challenge: CHALLENGE.into(),
+            method: PkceMethod::S256,
+        }),
+        expires_at: now() + 60,
+        redeemed_at: None,
+        issued_jti: None,
+        issued_family: None,
     }
 }
 
