@@ -3,7 +3,7 @@ payload-2.0 responses the functions answer with.
 
 The files are what API Gateway sends for each route (events/README.md), so the bench sends
 the same shape: the same headers, cookies moved to `cookies`, form bodies base64-encoded. What
-they carry for shared/tests/events.rs's seeded store (query, body, cookies, Authorization)
+they carry for shared/tests/api/events.rs's seeded store (query, body, cookies, Authorization)
 means nothing to the bench's stack, so each request puts its own in, and an event that would
 still carry the fixture's is refused rather than sent.
 """

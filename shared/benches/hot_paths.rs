@@ -23,13 +23,15 @@ use http::{Method, StatusCode};
 use std::hint::black_box;
 use std::time::Duration;
 
+/// The RFC 7636 Appendix B PKCE vectors, shared with the integration tests.
+#[path = "../tests/api/common/pkce.rs"]
+mod rfc7636;
+use rfc7636::{CHALLENGE, VERIFIER};
+
 const CLIENT_ID: &str = "app";
 const CLIENT_SECRET: &str = "app-secret";
 const REDIRECT: &str = "https://app.example/cb";
 const SUB: &str = "sub-alice";
-// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 fn scopes(names: &[&str]) -> ScopeSet {
     ScopeSet::from_names(names.iter().copied())

@@ -2,7 +2,7 @@
 //! contracts as `DynamoStore` (create-if-absent, consume-once, expiry on read), and
 //! applies the same key rules (`keys`: a read with a key DynamoDB refuses finds nothing,
 //! a write with one is `InvalidKey`); one suite of the contracts
-//! (`shared/tests/store_contract.rs`) runs on both stores, `DynamoStore` against a real
+//! (`shared/tests/api/store_contract.rs`) runs on both stores, `DynamoStore` against a real
 //! DynamoDB-compatible server.
 
 use super::keys::{

@@ -3,16 +3,15 @@
 //! contracts that both stores keep are in `store_contract.rs`. Each test creates its own
 //! tables from `template.yaml`; without a local server they fail (see `common`).
 
+use crate::common;
+use crate::common::records::{
+    client_named, consent_for, family, grant, refresh, registered, store_items_of_every_listing,
+};
 use auth_core::client::{MAX_CLIENT_NAME_CHARS, MAX_CLIENT_SCOPES, MAX_REDIRECT_URIS};
 use auth_core::model::*;
 use auth_core::secret::now;
 use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::*;
-use common::records::{
-    client_named, consent_for, family, grant, refresh, registered, store_items_of_every_listing,
-};
-
-mod common;
 
 // --- DynamoDB's limits, decided before sending ---------------------------------------
 

@@ -7,16 +7,16 @@
 //! The contracts: create-if-absent, consume-once (also under concurrency), expiry on read,
 //! rotation, revocation, pagination, and the authorization records as stored.
 
-mod common;
+use crate::common;
 
+use crate::common::records::{
+    client_named, consent_for, family, grant, refresh, registered, signing_key,
+    store_items_of_every_listing,
+};
 use auth_core::model::*;
 use auth_core::secret::{now, now_ms};
 use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::*;
-use common::records::{
-    client_named, consent_for, family, grant, refresh, registered, signing_key,
-    store_items_of_every_listing,
-};
 use std::sync::Arc;
 
 /// DynamoDB pages of this many items, so that the few items of a test span several pages.
@@ -289,14 +289,9 @@ async fn transactions_cancelled_by_their_condition_are_domain_outcomes(
     store: Arc<impl RefreshTokenStore + AuthorizationStore>,
 ) {
     let t = now();
-    assert!(store
-        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
-        .await
-        .is_ok());
+    assert!(create_family_f1(store.as_ref(), t + 600).await.is_ok());
     assert!(matches!(
-        store
-            .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
-            .await,
+        create_family_f1(store.as_ref(), t + 600).await,
         Err(StoreError::AlreadyExists)
     ));
     assert!(store
@@ -376,10 +371,7 @@ async fn of_concurrent_refreshes_exactly_one_is_accepted(
     store: Arc<impl RefreshTokenStore + 'static>,
 ) {
     let t = now();
-    assert!(store
-        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
-        .await
-        .is_ok());
+    assert!(create_family_f1(store.as_ref(), t + 600).await.is_ok());
     let attempts: Vec<_> = (0..20)
         .map(|_| {
             let store = Arc::clone(&store);
@@ -563,10 +555,7 @@ async fn revoked_access_tokens_are_deny_listed_until_expiry(store: Arc<impl Revo
 
 async fn an_expired_refresh_token_is_refused(store: Arc<impl RefreshTokenStore>) {
     let t = now();
-    assert!(store
-        .create_family(&family("f1", "h1", t - 1), &refresh("h1", "f1", t - 1))
-        .await
-        .is_ok());
+    assert!(create_family_f1(store.as_ref(), t - 1).await.is_ok());
     assert!(matches!(
         store.use_refresh_token("h1", "client", t).await,
         Ok(RefreshUse::Invalid)
@@ -575,33 +564,53 @@ async fn an_expired_refresh_token_is_refused(store: Arc<impl RefreshTokenStore>)
 
 // --- rotation and revocation ----------------------------------------------------------
 
+/// Creates the family `f1` of `user-sub` and `client`, with `h1` as its first token.
+async fn create_family_f1(store: &impl RefreshTokenStore, expires_at: i64) -> StoreResult<()> {
+    store
+        .create_family(
+            &family("f1", "h1", expires_at),
+            &refresh("h1", "f1", expires_at),
+        )
+        .await
+}
+
+/// The first use of `h1` by `client`, which the store accepts.
+async fn first_use(store: &impl RefreshTokenStore, t: i64) -> RefreshToken {
+    match store.use_refresh_token("h1", "client", t).await {
+        Ok(RefreshUse::Accepted(used)) => used,
+        other => panic!("first use: {other:?}"),
+    }
+}
+
+/// Whether the store rotated `used` to `next` (in the family `f1`, for ten minutes).
+async fn rotate_to(
+    store: &impl RefreshTokenStore,
+    used: &RefreshToken,
+    next: &str,
+    t: i64,
+) -> Option<bool> {
+    store
+        .rotate(used, &refresh(next, "f1", t + 600), t)
+        .await
+        .ok()
+}
+
 async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl RefreshTokenAdmin>) {
     let t = now();
-    assert!(store
-        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
-        .await
-        .is_ok());
+    assert!(create_family_f1(store.as_ref(), t + 600).await.is_ok());
 
     // Another client cannot use it, and that attempt does not spend it.
     assert!(matches!(
         store.use_refresh_token("h1", "other", t).await,
         Ok(RefreshUse::Invalid)
     ));
-    let Ok(RefreshUse::Accepted(used)) = store.use_refresh_token("h1", "client", t).await else {
-        panic!("first use")
-    };
+    let used = first_use(store.as_ref(), t).await;
     assert!(matches!(
         store.use_refresh_token("h1", "client", t).await,
         Ok(RefreshUse::Reused(_))
     ));
 
-    assert_eq!(
-        store
-            .rotate(&used, &refresh("h2", "f1", t + 600), t)
-            .await
-            .ok(),
-        Some(true)
-    );
+    assert_eq!(rotate_to(store.as_ref(), &used, "h2", t).await, Some(true));
     assert_eq!(
         store
             .get_family("f1")
@@ -612,13 +621,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl Refr
         Some("h2".into())
     );
     // The used token cannot be rotated a second time.
-    assert_eq!(
-        store
-            .rotate(&used, &refresh("h3", "f1", t + 600), t)
-            .await
-            .ok(),
-        Some(false)
-    );
+    assert_eq!(rotate_to(store.as_ref(), &used, "h3", t).await, Some(false));
 
     assert_eq!(
         store.families_of("user-sub", "client").await.ok(),
@@ -648,21 +651,10 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl Refr
 
 async fn rotation_fails_once_the_family_is_revoked(store: Arc<impl RefreshTokenStore>) {
     let t = now();
-    assert!(store
-        .create_family(&family("f1", "h1", t + 600), &refresh("h1", "f1", t + 600))
-        .await
-        .is_ok());
-    let Ok(RefreshUse::Accepted(used)) = store.use_refresh_token("h1", "client", t).await else {
-        panic!("first use")
-    };
+    assert!(create_family_f1(store.as_ref(), t + 600).await.is_ok());
+    let used = first_use(store.as_ref(), t).await;
     assert_eq!(store.revoke_family("f1").await.ok(), Some(true));
-    assert_eq!(
-        store
-            .rotate(&used, &refresh("h2", "f1", t + 600), t)
-            .await
-            .ok(),
-        Some(false)
-    );
+    assert_eq!(rotate_to(store.as_ref(), &used, "h2", t).await, Some(false));
     assert_eq!(
         store.get_refresh_token("h2").await.ok().flatten(),
         None,

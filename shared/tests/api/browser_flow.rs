@@ -1,103 +1,17 @@
 //! Handler tests of login, authorize and consent on the in-memory store: one row per
 //! rejection rule of the spec, each naming its source.
 
-use auth_core::config::Config;
 use auth_core::endpoints::{authorize, consent, login};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse, Params};
 use auth_core::model::*;
-use auth_core::password::hash_password;
-use auth_core::secret::{now, ClientSecret, SessionId};
+use auth_core::secret::now;
 use auth_core::session;
-use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
 use auth_core::throttle::SignInCounters;
-use auth_core::App;
 use http::{Method, StatusCode};
 
-const REDIRECT: &str = "https://app.example/cb";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-fn set(names: &[&str]) -> ScopeSet {
-    ScopeSet::from_names(names.iter().copied())
-        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
-}
-
-fn client(id: &str, kind: ClientKind) -> ClientRegistration {
-    ClientRegistration {
-        client_id: id.into(),
-        name: format!("App {id}"),
-        redirect_uris: vec![REDIRECT.into(), "https://app.example/other".into()],
-        allowed_scopes: set(&["read", "write"]),
-        default_scopes: set(&["read"]),
-        kind,
-        secret_hash: (kind == ClientKind::Confidential).then(|| ClientSecret::new("secret").hash()),
-        pkce_optional: false,
-        allow_plain_pkce: false,
-        resource_server: false,
-        grant_types: vec![GrantType::AuthorizationCode],
-    }
-}
-
-/// A client of this registration, which must meet the rules.
-fn registered(registration: ClientRegistration) -> Client {
-    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
-}
-
-struct World {
-    app: App<MemoryStore>,
-    session_id: SessionId,
-}
-
-async fn world() -> World {
-    let store = MemoryStore::default();
-    for (name, description) in [("read", "Read your data"), ("write", "Change your data")] {
-        let _ = store
-            .create_scope(&Scope {
-                name: name.into(),
-                description: description.into(),
-            })
-            .await;
-    }
-    let _ = store
-        .create_client(&registered(client("app", ClientKind::Confidential)))
-        .await;
-    let _ = store
-        .create_client(&registered(client("spa", ClientKind::Public)))
-        .await;
-    let optional = ClientRegistration {
-        pkce_optional: true,
-        allow_plain_pkce: true,
-        ..client("legacy", ClientKind::Confidential)
-    };
-    let _ = store.create_client(&registered(optional)).await;
-    let single = ClientRegistration {
-        redirect_uris: vec![REDIRECT.into()],
-        ..client("single", ClientKind::Confidential)
-    };
-    let _ = store.create_client(&registered(single)).await;
-    let user = User {
-        username: "alice".into(),
-        sub: "sub-alice".into(),
-        password_hash: hash_password("correct horse").unwrap_or_default(),
-    };
-    let _ = store
-        .create_user(&user, &Account::new(&user, Profile::default(), 0))
-        .await;
-    let session_id = SessionId::new("s".repeat(43));
-    let _ = store
-        .create_session(&Session {
-            id_hash: session_id.hash(),
-            sub: user.sub.clone(),
-            username: user.username.clone(),
-            signed_in_at_ms: 1,
-            expires_at: now() + 600,
-        })
-        .await;
-    World {
-        app: App::new(Config::for_tests(), store),
-        session_id,
-    }
-}
+use crate::common::fixtures::{client, registered, set, world, World, REDIRECT, SUB};
+use crate::common::pkce::CHALLENGE;
 
 fn query(pairs: &[(&str, &str)]) -> String {
     form_encode(pairs)
@@ -116,15 +30,6 @@ fn valid_pairs() -> Vec<(&'static str, &'static str)> {
 }
 
 impl World {
-    fn cookie(&self) -> String {
-        // The cookie names the user and the session: `<sub>.<id>`.
-        format!(
-            "{}=sub-alice.{}",
-            session::cookie_name(&self.app.config),
-            self.session_id.expose()
-        )
-    }
-
     async fn authorize(&self, query: &str, signed_in: bool) -> HttpResponse {
         let mut request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{query}"));
         if signed_in {
@@ -139,6 +44,12 @@ impl World {
             request = request.with_header("cookie", cookie);
         }
         consent::handle(&self.app, &request).await
+    }
+
+    /// alice's live consent to `app`, if one is stored.
+    async fn consent_of_alice_to_app(&self) -> Option<Consent> {
+        let consent = self.app.store.get_consent(SUB, "app", now()).await;
+        consent.ok().flatten()
     }
 
     fn consent_body(&self, pairs: &[(&str, &str)], decision: &str) -> String {
@@ -183,6 +94,26 @@ fn assert_page_headers(response: &HttpResponse) {
     assert_eq!(
         headers.get("referrer-policy").map(|v| v.as_bytes()),
         Some(&b"no-referrer"[..])
+    );
+}
+
+/// RFC 6749 4.1.2.1: an error page with `status` (and the page headers), never a redirect.
+fn assert_error_page(rule: &str, response: &HttpResponse, status: StatusCode) {
+    assert_eq!(response.status(), status, "{rule}");
+    assert!(
+        response.headers().get("location").is_none(),
+        "{rule}: must not redirect"
+    );
+    assert_page_headers(response);
+}
+
+/// A `400` error page that says `message`.
+fn assert_error_page_saying(rule: &str, response: &HttpResponse, message: &str) {
+    assert_error_page(rule, response, StatusCode::BAD_REQUEST);
+    assert!(
+        response.body().contains(message),
+        "{rule}: {}",
+        response.body()
     );
 }
 
@@ -246,12 +177,7 @@ async fn authorize_shows_a_page_for_bad_client_or_redirect_uri() {
     ];
     for (rule, q) in rows {
         let response = w.authorize(&q, true).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
-        assert!(
-            response.headers().get("location").is_none(),
-            "{rule}: must not redirect"
-        );
-        assert_page_headers(&response);
+        assert_error_page(rule, &response, StatusCode::BAD_REQUEST);
     }
 }
 
@@ -314,17 +240,7 @@ async fn impossible_client_ids_get_the_unknown_client_page_without_a_storage_cal
             let rule = format!("authorize, {rule}, signed in: {signed_in}");
             let calls = w.app.store.calls();
             let response = w.authorize(&query(pairs), signed_in).await;
-            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
-            assert!(
-                response.headers().get("location").is_none(),
-                "{rule}: must not redirect"
-            );
-            assert!(
-                response.body().contains(message),
-                "{rule}: {}",
-                response.body()
-            );
-            assert_page_headers(&response);
+            assert_error_page_saying(&rule, &response, message);
             assert_eq!(w.app.store.calls(), calls, "{rule}: no storage call");
         }
         let rule = format!("consent, {rule}");
@@ -332,17 +248,7 @@ async fn impossible_client_ids_get_the_unknown_client_page_without_a_storage_cal
         let response = w
             .consent(&w.consent_body(pairs, "approve"), Some(&cookie))
             .await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{rule}");
-        assert!(
-            response.headers().get("location").is_none(),
-            "{rule}: must not redirect"
-        );
-        assert!(
-            response.body().contains(message),
-            "{rule}: {}",
-            response.body()
-        );
-        assert_page_headers(&response);
+        assert_error_page_saying(&rule, &response, message);
         assert_eq!(w.app.store.calls(), calls, "{rule}: no storage call");
     }
     assert_eq!(
@@ -472,7 +378,11 @@ async fn authorize_redirects_other_errors_with_state_and_iss() {
     // A client without default scopes and no scope requested.
     let no_defaults = ClientRegistration {
         default_scopes: ScopeSet::new(),
-        ..client("nodefault", ClientKind::Confidential)
+        ..client(
+            "nodefault",
+            ClientKind::Confidential,
+            &[GrantType::AuthorizationCode],
+        )
     };
     let _ = w.app.store.create_client(&registered(no_defaults)).await;
     let q = query(&[
@@ -590,13 +500,7 @@ async fn consent_approve_stores_the_grant_and_redirects_with_a_code() {
     assert!(params.get("code").is_some_and(|c| c.len() == 43));
     assert_eq!(params.get("state"), Some("xyz"));
     assert_eq!(params.get("iss"), Some("https://auth.example.test"));
-    let consent = w
-        .app
-        .store
-        .get_consent("sub-alice", "app", now())
-        .await
-        .ok()
-        .flatten();
+    let consent = w.consent_of_alice_to_app().await;
     assert_eq!(consent.map(|c| c.scopes), Some(set(&["read"])));
 
     // Remembered consent: a code at once, with a 302.
@@ -617,13 +521,7 @@ async fn consent_approve_stores_the_grant_and_redirects_with_a_code() {
         .consent(&w.consent_body(&pairs, "approve"), Some(&w.cookie()))
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let consent = w
-        .app
-        .store
-        .get_consent("sub-alice", "app", now())
-        .await
-        .ok()
-        .flatten();
+    let consent = w.consent_of_alice_to_app().await;
     assert_eq!(consent.map(|c| c.scopes), Some(set(&["read", "write"])));
 }
 
@@ -639,15 +537,7 @@ async fn consent_deny_redirects_with_access_denied_and_stores_nothing() {
     assert_eq!(params.get("state"), Some("xyz"));
     assert_eq!(params.get("iss"), Some("https://auth.example.test"));
     assert!(params.get("code").is_none());
-    assert_eq!(
-        w.app
-            .store
-            .get_consent("sub-alice", "app", now())
-            .await
-            .ok()
-            .flatten(),
-        None
-    );
+    assert_eq!(w.consent_of_alice_to_app().await, None);
 }
 
 /// RFC 6749 10.12: the consent POST needs the session and its CSRF token; hidden fields are re-validated.
@@ -738,12 +628,7 @@ async fn consent_rejections_change_nothing() {
     ];
     for (rule, body, cookie, status) in rows {
         let response = w.consent(&body, cookie).await;
-        assert_eq!(response.status(), status, "{rule}");
-        assert!(
-            response.headers().get("location").is_none(),
-            "{rule}: no redirect"
-        );
-        assert_page_headers(&response);
+        assert_error_page(rule, &response, status);
     }
     // Tampered scope: the redirect URI is valid, so the error goes back with a 303.
     let response = w
@@ -763,12 +648,7 @@ async fn consent_rejections_change_nothing() {
         StatusCode::BAD_REQUEST
     );
     assert_eq!(
-        w.app
-            .store
-            .get_consent("sub-alice", "app", now())
-            .await
-            .ok()
-            .flatten(),
+        w.consent_of_alice_to_app().await,
         None,
         "nothing was granted"
     );
@@ -910,9 +790,12 @@ async fn impossible_usernames_are_a_wrong_password_without_a_storage_call() {
         assert_page_headers(&response);
         assert_eq!(w.app.store.calls(), calls, "{username:?}: no storage call");
     }
-    let counters = SignInCounters::new("alice", None, now());
     assert_eq!(
-        w.app.store.attempts(&counters.account).await.ok(),
+        w.app
+            .store
+            .attempts(&SignInCounters::new("alice", None, now()).account)
+            .await
+            .ok(),
         Some(1),
         "only the wrong password counted"
     );
@@ -950,7 +833,6 @@ async fn login_form_is_a_protected_page() {
         .body()
         .contains(r#"name="return_to" value="/oauth/authorize""#));
 }
-
 // --- issue 12.2, 12.3, 12.8: who may still get a code ------------------------------------
 
 fn alice() -> User {
@@ -973,7 +855,11 @@ async fn remembered_consent_is_silent_only_for_https_or_confidential_clients() {
             "http://127.0.0.1:8765/cb".into(),
             "com.example.app:/cb".into(),
         ],
-        ..client("native", ClientKind::Public)
+        ..client(
+            "native",
+            ClientKind::Public,
+            &[GrantType::AuthorizationCode],
+        )
     };
     assert!(w.app.store.create_client(&registered(native)).await.is_ok());
     for (client_id, redirect_uri, silent) in [

@@ -1,6 +1,6 @@
-//! Records the storage tests store. Each test file uses its own share of them.
-#![allow(dead_code)]
+//! Records the storage tests store.
 
+use super::pkce::CHALLENGE;
 use auth_core::model::*;
 use auth_core::secret::{now, Secret};
 use auth_core::store::{
@@ -15,7 +15,7 @@ pub fn grant(code_hash: &str, expires_at: i64) -> Grant {
         sub: "user-sub".into(),
         scopes: ScopeSet::parse("read").unwrap_or_default(),
         pkce: Some(PkceChallenge {
-            challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            challenge: CHALLENGE.into(),
             method: PkceMethod::S256,
         }),
         expires_at,
@@ -67,10 +67,7 @@ pub fn client_named(client_id: &str, name: String) -> Client {
     })
 }
 
-/// A client of a test's registration, which must meet the rules.
-pub fn registered(registration: ClientRegistration) -> Client {
-    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
-}
+pub use super::fixtures::registered;
 
 pub fn consent_for(client_id: &str) -> Consent {
     Consent {

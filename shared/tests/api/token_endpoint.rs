@@ -2,161 +2,28 @@
 //! in-memory store: one row per rule of the spec, each naming its source.
 
 use auth_core::cache::WarmCache;
-use auth_core::config::Config;
 use auth_core::endpoints::{introspect, jwks, metadata, revoke, token};
 use auth_core::http::{encode, form_encode, HttpRequest, HttpResponse};
-use auth_core::keys::generate_signing_key;
 use auth_core::model::*;
-use auth_core::secret::{now, AuthorizationCode, ClientSecret, RefreshTokenSecret};
-use auth_core::store::memory::MemoryStore;
+use auth_core::secret::{now, RefreshTokenSecret};
 use auth_core::store::*;
 use auth_core::tokens::{verify_access_token, AccessTokenClaims, Signer};
-use auth_core::App;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::sync::OnceLock;
 
-const REDIRECT: &str = "https://app.example/cb";
-// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-/// A secret with every character that form-urlencoding changes (RFC 6749 2.3.1).
-const ODD_SECRET: &str = "s:e+c%r et/x";
+use crate::common::fixtures::{
+    code_grant, new_key, secret_of, set, shared_key, world, world_without_key, World, ODD_SECRET,
+    REDIRECT, SUB,
+};
+use crate::common::pkce::{CHALLENGE, VERIFIER};
 
 type Pairs = Vec<(&'static str, String)>;
 
-fn set(names: &[&str]) -> ScopeSet {
-    ScopeSet::from_names(names.iter().copied())
-        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
-}
-
-/// The secret of each confidential client of the world; `None` for public or unknown ones.
-fn secret_of(client_id: &str) -> Option<&'static str> {
-    match client_id {
-        "app" => Some("app-secret"),
-        "other" => Some("other-secret"),
-        "noref" => Some("noref-secret"),
-        "legacy" => Some("legacy-secret"),
-        "odd" => Some(ODD_SECRET),
-        "api" => Some("api-secret"),
-        _ => None,
-    }
-}
-
-fn client(id: &str, kind: ClientKind, grant_types: &[GrantType]) -> ClientRegistration {
-    ClientRegistration {
-        client_id: id.into(),
-        name: format!("App {id}"),
-        redirect_uris: vec![REDIRECT.into(), "https://app.example/other".into()],
-        allowed_scopes: set(&["read", "write"]),
-        default_scopes: set(&["read"]),
-        kind,
-        secret_hash: secret_of(id).map(|s| ClientSecret::new(s).hash()),
-        pkce_optional: false,
-        allow_plain_pkce: false,
-        resource_server: false,
-        grant_types: grant_types.to_vec(),
-    }
-}
-
-/// A client of this registration, which must meet the rules.
-fn registered(registration: ClientRegistration) -> Client {
-    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
-}
-
-fn copy_key(key: &SigningKey) -> SigningKey {
-    SigningKey {
-        kid: key.kid.clone(),
-        created_at: key.created_at,
-        active_from: key.active_from,
-        private_pem: key.private_pem.clone(),
-        n: key.n.clone(),
-        e: key.e.clone(),
-    }
-}
-
-fn new_key() -> SigningKey {
-    match generate_signing_key() {
-        Ok(key) => key,
-        Err(error) => panic!("key generation failed: {error}"),
-    }
-}
-
-/// One RSA key for every world: generating one per test would only slow them down.
-fn shared_key() -> &'static SigningKey {
-    static KEY: OnceLock<SigningKey> = OnceLock::new();
-    KEY.get_or_init(new_key)
-}
-
-struct World {
-    app: App<MemoryStore>,
-}
-
-async fn world() -> World {
-    let w = world_without_key().await;
-    w.put_key(&copy_key(shared_key())).await;
-    w
-}
-
-async fn world_without_key() -> World {
-    use GrantType::{AuthorizationCode as Code, RefreshToken as Refresh};
-    let store = MemoryStore::default();
-    for name in ["read", "write"] {
-        let scope = Scope {
-            name: name.into(),
-            description: format!("{name} access"),
-        };
-        if let Err(error) = store.create_scope(&scope).await {
-            panic!("scope: {error}");
-        }
-    }
-    let legacy = ClientRegistration {
-        pkce_optional: true,
-        ..client("legacy", ClientKind::Confidential, &[Code, Refresh])
-    };
-    // An API registered to introspect (`authctl client create --resource-server`).
-    let api = ClientRegistration {
-        resource_server: true,
-        redirect_uris: Vec::new(),
-        ..client("api", ClientKind::Confidential, &[])
-    };
-    for client in [
-        client("app", ClientKind::Confidential, &[Code, Refresh]),
-        client("other", ClientKind::Confidential, &[Code, Refresh]),
-        client("spa", ClientKind::Public, &[Code, Refresh]),
-        client("noref", ClientKind::Confidential, &[Code]),
-        client("odd", ClientKind::Confidential, &[Code]),
-        legacy,
-        api,
-    ] {
-        if let Err(error) = store.create_client(&registered(client)).await {
-            panic!("client: {error}");
-        }
-    }
-    World {
-        app: App::new(Config::for_tests(), store),
-    }
-}
-
 /// A code for `client_id` bound to REDIRECT and the RFC 7636 Appendix B challenge.
 fn grant(code: &str, client_id: &str) -> Grant {
-    Grant {
-        code_hash: AuthorizationCode::new(code).hash(),
-        client_id: client_id.into(),
-        redirect_uri: Some(REDIRECT.into()),
-        sub: "sub-alice".into(),
-        scopes: set(&["read", "write"]),
-        pkce: Some(PkceChallenge {
-            challenge: CHALLENGE.into(),
-            method: PkceMethod::S256,
-        }),
-        expires_at: now() + 60,
-        redeemed_at: None,
-        issued_jti: None,
-        issued_family: None,
-    }
+    code_grant(code, client_id, SUB, set(&["read", "write"]))
 }
 
 fn code_pairs(code: &str) -> Pairs {
@@ -316,18 +183,6 @@ fn refresh_of(rule: &str, issued: &Issued) -> String {
 }
 
 impl World {
-    async fn put_key(&self, key: &SigningKey) {
-        if let Err(error) = self.app.store.put_key(key).await {
-            panic!("key: {error}");
-        }
-    }
-
-    async fn add_code(&self, grant: Grant) {
-        if let Err(error) = self.app.store.create_code(&grant).await {
-            panic!("code: {error}");
-        }
-    }
-
     async fn token(&self, request: &HttpRequest) -> HttpResponse {
         token::handle(&self.app, request).await
     }
@@ -1231,7 +1086,7 @@ async fn missing_signing_key_is_a_server_error_that_spends_nothing() {
         StatusCode::INTERNAL_SERVER_ERROR,
         "server_error",
     );
-    w.put_key(&copy_key(shared_key())).await;
+    w.put_key(shared_key()).await;
     let tokens = issued(
         "the same code after a key was added",
         &w.redeem("app", "the-code").await,
@@ -1255,7 +1110,7 @@ async fn missing_signing_key_is_a_server_error_that_spends_nothing() {
         StatusCode::INTERNAL_SERVER_ERROR,
         "server_error",
     );
-    w.put_key(&copy_key(shared_key())).await;
+    w.put_key(shared_key()).await;
     let response = w.token(&request).await;
     issued("the same refresh token after the key is back", &response);
 }
@@ -1939,23 +1794,26 @@ async fn jwks_publishes_every_stored_key_and_the_newest_active_one_signs() {
     assert_eq!(empty.status(), StatusCode::OK);
     assert_eq!(json_body(&empty), json!({ "keys": [] }));
 
-    let keys = [new_key(), new_key(), new_key()];
-    let mut kids = Vec::new();
     // previous, current, and one rotated in that signs only in an hour.
-    for (i, key) in keys.iter().enumerate() {
-        let created_at = 1_000 * (i as i64 + 1);
-        let active_from = if i == 2 {
-            (now() + 3600) * 1000
-        } else {
-            created_at
-        };
-        let key = SigningKey {
-            created_at,
-            active_from,
-            ..copy_key(key)
-        };
+    let keys: Vec<SigningKey> = (1..=3)
+        .map(|i| {
+            let created_at = 1_000 * i;
+            let active_from = if i == 3 {
+                (now() + 3600) * 1000
+            } else {
+                created_at
+            };
+            SigningKey {
+                created_at,
+                active_from,
+                ..new_key()
+            }
+        })
+        .collect();
+    let mut kids = Vec::new();
+    for key in &keys {
         kids.push(key.kid.clone());
-        w.put_key(&key).await;
+        w.put_key(key).await;
     }
     let response = jwks::handle(&w.app, &get).await;
     assert_eq!(response.status(), StatusCode::OK);

@@ -13,21 +13,17 @@
 //! The fixtures are static: the values they carry (session cookie, CSRF tokens, code,
 //! refresh token, client secret) are seeded here as the hashes the store keeps.
 
-use auth_core::config::Config;
 use auth_core::endpoints::{
     authorize, consent, introspect, jwks, login, metadata, revoke, scopes, token,
 };
 use auth_core::http::{HttpRequest, HttpResponse};
-use auth_core::keys::generate_signing_key;
 use auth_core::lambda::{into_http_request, into_lambda_response};
 use auth_core::model::*;
-use auth_core::password::hash_password;
 use auth_core::secret::{now, AuthorizationCode, ClientSecret, RefreshTokenSecret, SessionId};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
 use auth_core::tokens::verify_access_token;
-use auth_core::App;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::header::SET_COOKIE;
@@ -38,7 +34,10 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+
+use crate::common::fixtures::{code_grant, set, shared_key, stored, World};
+use crate::common::pkce::CHALLENGE;
 
 // What the fixtures carry (see events/README.md).
 const ISSUER: &str = "https://auth.example.test";
@@ -54,22 +53,20 @@ const STATE: &str = "af0ifjsldkj";
 const CODE: &str = "hvxoM4bifJuY7byvwOKVdGhtkKjniOADl82C1U96XIM";
 const REFRESH: &str = "Y1o2lmWTBFRrtr3FBpq4MeVgfFx2sclYiaAkhmwDHmc";
 const FAMILY: &str = "fam-7d1c0e9b";
-// RFC 7636 Appendix B.
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-const SCOPES: &str = include_str!("../../events/scopes.json");
-const AUTHORIZE: &str = include_str!("../../events/authorize.json");
-const AUTHORIZE_SIGNED_IN: &str = include_str!("../../events/authorize-signed-in.json");
-const CONSENT: &str = include_str!("../../events/consent.json");
-const LOGIN: &str = include_str!("../../events/login.json");
-const LOGIN_SUBMIT: &str = include_str!("../../events/login-submit.json");
-const TOKEN: &str = include_str!("../../events/token.json");
-const TOKEN_REFRESH: &str = include_str!("../../events/token-refresh.json");
-const METADATA_OAUTH: &str = include_str!("../../events/metadata-oauth.json");
-const METADATA_OPENID: &str = include_str!("../../events/metadata-openid.json");
-const JWKS: &str = include_str!("../../events/jwks.json");
-const REVOKE: &str = include_str!("../../events/revoke.json");
-const INTROSPECT: &str = include_str!("../../events/introspect.json");
+const SCOPES: &str = include_str!("../../../events/scopes.json");
+const AUTHORIZE: &str = include_str!("../../../events/authorize.json");
+const AUTHORIZE_SIGNED_IN: &str = include_str!("../../../events/authorize-signed-in.json");
+const CONSENT: &str = include_str!("../../../events/consent.json");
+const LOGIN: &str = include_str!("../../../events/login.json");
+const LOGIN_SUBMIT: &str = include_str!("../../../events/login-submit.json");
+const TOKEN: &str = include_str!("../../../events/token.json");
+const TOKEN_REFRESH: &str = include_str!("../../../events/token-refresh.json");
+const METADATA_OAUTH: &str = include_str!("../../../events/metadata-oauth.json");
+const METADATA_OPENID: &str = include_str!("../../../events/metadata-openid.json");
+const JWKS: &str = include_str!("../../../events/jwks.json");
+const REVOKE: &str = include_str!("../../../events/revoke.json");
+const INTROSPECT: &str = include_str!("../../../events/introspect.json");
 
 // ---------------------------------------------------------------------------------------
 // Running an event the way the function does.
@@ -231,17 +228,38 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+impl World {
+    /// One invocation of the function that the event's route names (`template.yaml`), over
+    /// this world's store.
+    async fn run(&self, event_json: &str) -> Invocation {
+        let app = &self.app;
+        invoke(event_json, |request| async move {
+            match (request.method.as_str(), request.path.as_str()) {
+                ("GET", "/oauth/scopes") => scopes::handle(app, &request).await,
+                ("GET", "/oauth/authorize") => authorize::handle(app, &request).await,
+                ("POST", "/oauth/consent") => consent::handle(app, &request).await,
+                ("GET" | "POST", "/login") => login::handle(app, &request).await,
+                ("POST", "/oauth/token") => token::handle(app, &request).await,
+                ("POST", "/oauth/revoke") => revoke::handle(app, &request).await,
+                ("POST", "/oauth/introspect") => introspect::handle(app, &request).await,
+                ("GET", "/.well-known/jwks.json") => jwks::handle(app, &request).await,
+                (
+                    "GET",
+                    "/.well-known/oauth-authorization-server" | "/.well-known/openid-configuration",
+                ) => metadata::handle(app, &request).await,
+                (method, path) => panic!("no function serves {method} {path}"),
+            }
+        })
+        .await
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The store the fixtures were written for.
 
-fn set(names: &[&str]) -> ScopeSet {
-    ScopeSet::from_names(names.iter().copied())
-        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
-}
-
-fn app_client() -> Client {
+fn app_client() -> ClientRegistration {
     use GrantType::{AuthorizationCode, RefreshToken};
-    let registration = ClientRegistration {
+    ClientRegistration {
         client_id: CLIENT_ID.into(),
         name: "Example App".into(),
         redirect_uris: vec![REDIRECT.into()],
@@ -253,96 +271,31 @@ fn app_client() -> Client {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![AuthorizationCode, RefreshToken],
-    };
-    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
-}
-
-fn copy_key(key: &SigningKey) -> SigningKey {
-    SigningKey {
-        kid: key.kid.clone(),
-        created_at: key.created_at,
-        active_from: key.active_from,
-        private_pem: key.private_pem.clone(),
-        n: key.n.clone(),
-        e: key.e.clone(),
     }
-}
-
-/// One RSA key for every test: generating one per test would only slow them down.
-fn shared_key() -> &'static SigningKey {
-    static KEY: OnceLock<SigningKey> = OnceLock::new();
-    KEY.get_or_init(|| match generate_signing_key() {
-        Ok(key) => key,
-        Err(error) => panic!("key generation failed: {error}"),
-    })
-}
-
-struct World {
-    app: App<MemoryStore>,
 }
 
 /// Scopes `profile` and `email`, and the confidential client `app` with the fixtures' secret.
 async fn world() -> World {
-    let store = MemoryStore::default();
-    for (name, description) in [
-        ("profile", "Read your profile"),
-        ("email", "Read your email address"),
-    ] {
-        let scope = Scope {
-            name: name.into(),
-            description: description.into(),
-        };
-        if let Err(error) = store.create_scope(&scope).await {
-            panic!("scope: {error}");
-        }
-    }
-    if let Err(error) = store.create_client(&app_client()).await {
-        panic!("client: {error}");
-    }
-    let config = Config::for_tests();
+    let w = World::on(MemoryStore::default())
+        .with_scopes(&[
+            ("profile", "Read your profile"),
+            ("email", "Read your email address"),
+        ])
+        .await
+        .with_clients([app_client()])
+        .await;
     assert_eq!(
-        config.issuer, ISSUER,
+        w.app.config.issuer, ISSUER,
         "the fixtures are written for this issuer"
     );
-    World {
-        app: App::new(config, store),
-    }
+    w
 }
 
 impl World {
-    async fn with_key(self) -> Self {
-        if let Err(error) = self.app.store.put_key(&copy_key(shared_key())).await {
-            panic!("key: {error}");
-        }
-        self
-    }
-
     /// The session named by the fixtures' `__Host-session` cookie, of a user who exists.
-    async fn with_session(self) -> Self {
-        let user = User {
-            username: USERNAME.into(),
-            sub: SUB.into(),
-            password_hash: "signed in already".into(),
-        };
-        if let Err(error) = self
-            .app
-            .store
-            .create_user(&user, &Account::new(&user, Profile::default(), 0))
-            .await
-        {
-            panic!("user: {error}");
-        }
-        let session = Session {
-            id_hash: SessionId::new(SESSION_ID).hash(),
-            sub: SUB.into(),
-            username: USERNAME.into(),
-            signed_in_at_ms: 1,
-            expires_at: now() + 600,
-        };
-        if let Err(error) = self.app.store.create_session(&session).await {
-            panic!("session: {error}");
-        }
-        self
+    async fn with_session(mut self) -> Self {
+        self.session_id = SessionId::new(SESSION_ID);
+        self.with_user().await.signed_in(SUB, USERNAME).await
     }
 
     async fn with_consent(self) -> Self {
@@ -352,53 +305,18 @@ impl World {
             scopes: set(&["profile"]),
             expires_at: now() + 600,
         };
-        if let Err(error) = self.app.store.put_consent(&consent).await {
-            panic!("consent: {error}");
-        }
+        stored("consent", self.app.store.put_consent(&consent).await);
         self
     }
 
     async fn with_user(self) -> Self {
-        let password_hash = match hash_password(PASSWORD) {
-            Ok(hash) => hash,
-            Err(error) => panic!("argon2: {error}"),
-        };
-        let user = User {
-            username: USERNAME.into(),
-            sub: SUB.into(),
-            password_hash,
-        };
-        if let Err(error) = self
-            .app
-            .store
-            .create_user(&user, &Account::new(&user, Profile::default(), 0))
-            .await
-        {
-            panic!("user: {error}");
-        }
-        self
+        self.with_account(USERNAME, SUB, PASSWORD).await
     }
 
     /// The code that `events/token.json` redeems, bound to its redirect URI and PKCE challenge.
     async fn with_code(self) -> Self {
-        let grant = Grant {
-            code_hash: AuthorizationCode::new(CODE).hash(),
-            client_id: CLIENT_ID.into(),
-            redirect_uri: Some(REDIRECT.into()),
-            sub: SUB.into(),
-            scopes: set(&["profile"]),
-            pkce: Some(PkceChallenge {
-                challenge: CHALLENGE.into(),
-                method: PkceMethod::S256,
-            }),
-            expires_at: now() + 60,
-            redeemed_at: None,
-            issued_jti: None,
-            issued_family: None,
-        };
-        if let Err(error) = self.app.store.create_code(&grant).await {
-            panic!("code: {error}");
-        }
+        let grant = code_grant(CODE, CLIENT_ID, SUB, set(&["profile"]));
+        self.add_code(grant).await;
         self
     }
 
@@ -425,9 +343,10 @@ impl World {
             used_at: None,
             revoked: false,
         };
-        if let Err(error) = self.app.store.create_family(&family, &first).await {
-            panic!("refresh token: {error}");
-        }
+        stored(
+            "refresh token",
+            self.app.store.create_family(&family, &first).await,
+        );
         self
     }
 }
@@ -455,11 +374,7 @@ fn host_cookie<'a>(set_cookie: &'a str, name: &str) -> &'a str {
 #[tokio::test]
 async fn scopes_event_lists_the_catalogue() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(SCOPES, |request| async move {
-        scopes::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(SCOPES).await;
     assert_eq!(run.request.path, "/oauth/scopes");
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(
@@ -481,11 +396,7 @@ async fn scopes_event_lists_the_catalogue() {
 #[tokio::test]
 async fn authorize_event_without_session_redirects_to_login() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(AUTHORIZE, |request| async move {
-        authorize::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(AUTHORIZE).await;
     let raw_query = event(AUTHORIZE).query.unwrap_or_default();
     assert_eq!(run.request.query.as_deref(), Some(raw_query.as_str()));
     assert_eq!(run.request.header("cookie"), None);
@@ -507,11 +418,7 @@ async fn authorize_event_without_session_redirects_to_login() {
 #[tokio::test]
 async fn authorize_event_with_session_and_consent_redirects_with_a_code() {
     let w = world().await.with_session().await.with_consent().await;
-    let app = &w.app;
-    let run = invoke(AUTHORIZE_SIGNED_IN, |request| async move {
-        authorize::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(AUTHORIZE_SIGNED_IN).await;
     // lambda_http joins the `cookies` array with "; " into a single Cookie header.
     let cookie_headers: Vec<_> = run.request.headers.get_all("cookie").iter().collect();
     assert_eq!(
@@ -521,15 +428,22 @@ async fn authorize_event_with_session_and_consent_redirects_with_a_code() {
         )]
     );
     assert_eq!(status(&run.response), 302, "{}", run.response);
-    let location = header(&run.response, "location").unwrap_or_default();
+    let (code, query) = code_redirect(&run.response);
+    assert_eq!(form_value(&query, "iss").as_deref(), Some(ISSUER));
+    assert_code_stored(&w.app.store, &code).await;
+}
+
+/// The redirect back to the client with a code and the request's state: the code, and the
+/// redirect's query.
+fn code_redirect(response: &Value) -> (String, String) {
+    let location = header(response, "location").unwrap_or_default();
     let Some(query) = location.strip_prefix(&format!("{REDIRECT}?")) else {
         panic!("not a redirect to the client: {location}")
     };
     let code = form_value(query, "code").unwrap_or_default();
     assert_eq!(code.len(), 43, "a 256-bit code: {location}");
     assert_eq!(form_value(query, "state").as_deref(), Some(STATE));
-    assert_eq!(form_value(query, "iss").as_deref(), Some(ISSUER));
-    assert_code_stored(&w.app.store, &code).await;
+    (code, query.to_string())
 }
 
 /// The code was stored for the fixtures' user, client and PKCE challenge.
@@ -558,11 +472,7 @@ async fn assert_code_stored(store: &MemoryStore, code: &str) {
 #[tokio::test]
 async fn authorize_event_with_session_shows_the_consent_form_consent_event_posts() {
     let w = world().await.with_session().await;
-    let app = &w.app;
-    let run = invoke(AUTHORIZE_SIGNED_IN, |request| async move {
-        authorize::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(AUTHORIZE_SIGNED_IN).await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(
         header(&run.response, "content-type"),
@@ -586,11 +496,7 @@ async fn authorize_event_with_session_shows_the_consent_form_consent_event_posts
 #[tokio::test]
 async fn authorize_event_with_unknown_session_redirects_to_login() {
     let w = world().await.with_consent().await;
-    let app = &w.app;
-    let run = invoke(AUTHORIZE_SIGNED_IN, |request| async move {
-        authorize::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(AUTHORIZE_SIGNED_IN).await;
     assert_eq!(status(&run.response), 302, "{}", run.response);
     let location = header(&run.response, "location").unwrap_or_default();
     assert!(
@@ -604,24 +510,14 @@ async fn authorize_event_with_unknown_session_redirects_to_login() {
 #[tokio::test]
 async fn consent_event_approves_and_redirects_with_a_code() {
     let w = world().await.with_session().await;
-    let app = &w.app;
-    let run = invoke(CONSENT, |request| async move {
-        consent::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(CONSENT).await;
     assert!(
         body_text(&run.request).starts_with("client_id=app&redirect_uri=https%3A%2F%2Fapp"),
         "the handler gets the decoded form, not base64"
     );
     assert!(run.request.cookie("__Host-session").is_some());
     assert_eq!(status(&run.response), 303, "{}", run.response);
-    let location = header(&run.response, "location").unwrap_or_default();
-    let Some(query) = location.strip_prefix(&format!("{REDIRECT}?")) else {
-        panic!("not a redirect to the client: {location}")
-    };
-    let code = form_value(query, "code").unwrap_or_default();
-    assert_eq!(code.len(), 43, "a 256-bit code: {location}");
-    assert_eq!(form_value(query, "state").as_deref(), Some(STATE));
+    let (code, _) = code_redirect(&run.response);
     assert_code_stored(&w.app.store, &code).await;
     match w.app.store.get_consent(SUB, CLIENT_ID, now()).await {
         Ok(Some(consent)) => assert_eq!(consent.scopes, set(&["profile"])),
@@ -633,11 +529,7 @@ async fn consent_event_approves_and_redirects_with_a_code() {
 #[tokio::test]
 async fn consent_event_without_session_is_refused() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(CONSENT, |request| async move {
-        consent::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(CONSENT).await;
     assert_eq!(status(&run.response), 403, "{}", run.response);
     assert!(matches!(
         w.app.store.get_consent(SUB, CLIENT_ID, now()).await,
@@ -650,11 +542,7 @@ async fn consent_event_without_session_is_refused() {
 #[tokio::test]
 async fn login_event_shows_the_form_and_sets_the_csrf_cookie() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(LOGIN, |request| async move {
-        login::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(LOGIN).await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     let set = cookies(&run.response);
     assert_eq!(set.len(), 1, "{set:?}");
@@ -684,11 +572,7 @@ async fn login_event_shows_the_form_and_sets_the_csrf_cookie() {
 #[tokio::test]
 async fn login_submit_event_signs_in_and_sets_the_session_cookie() {
     let w = world().await.with_user().await;
-    let app = &w.app;
-    let run = invoke(LOGIN_SUBMIT, |request| async move {
-        login::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(LOGIN_SUBMIT).await;
     assert_eq!(
         run.request.header("content-type"),
         Some("application/x-www-form-urlencoded")
@@ -727,11 +611,7 @@ async fn login_submit_event_signs_in_and_sets_the_session_cookie() {
 #[tokio::test]
 async fn login_submit_event_for_unknown_user_is_refused() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(LOGIN_SUBMIT, |request| async move {
-        login::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(LOGIN_SUBMIT).await;
     assert_eq!(status(&run.response), 401, "{}", run.response);
     let set = cookies(&run.response);
     assert!(
@@ -745,11 +625,7 @@ async fn login_submit_event_for_unknown_user_is_refused() {
 #[tokio::test]
 async fn token_event_exchanges_the_code() {
     let w = world().await.with_key().await.with_code().await;
-    let app = &w.app;
-    let run = invoke(TOKEN, |request| async move {
-        token::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(TOKEN).await;
     let expected = format!(
         "Basic {}",
         STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
@@ -762,28 +638,19 @@ async fn token_event_exchanges_the_code() {
     assert_eq!(answer["scope"], "profile", "{answer}");
     assert!(answer["refresh_token"].is_string(), "{answer}");
     let access_token = answer["access_token"].as_str().unwrap_or_default();
-    let keys = match w.app.store.list_public_keys().await {
-        Ok(keys) => keys,
-        Err(error) => panic!("keys: {error}"),
+    let keys = stored("keys", w.app.store.list_public_keys().await);
+    let Some(claims) = verify_access_token(&w.app.config, &keys, access_token) else {
+        panic!("the access token does not verify: {access_token}")
     };
-    match verify_access_token(&w.app.config, &keys, access_token) {
-        Some(claims) => {
-            assert_eq!(claims.sub, SUB);
-            assert_eq!(claims.client_id, CLIENT_ID);
-        }
-        None => panic!("the access token does not verify: {access_token}"),
-    }
+    assert_eq!(claims.sub, SUB);
+    assert_eq!(claims.client_id, CLIENT_ID);
 }
 
 /// `events/token.json` when its code is unknown (or expired): RFC 6749 5.2 `invalid_grant`.
 #[tokio::test]
 async fn token_event_with_unknown_code_is_invalid_grant() {
     let w = world().await.with_key().await;
-    let app = &w.app;
-    let run = invoke(TOKEN, |request| async move {
-        token::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(TOKEN).await;
     assert_eq!(status(&run.response), 400, "{}", run.response);
     assert_eq!(json_body(&run.response)["error"], "invalid_grant");
 }
@@ -793,11 +660,7 @@ async fn token_event_with_unknown_code_is_invalid_grant() {
 #[tokio::test]
 async fn token_refresh_event_rotates_the_refresh_token() {
     let w = world().await.with_key().await.with_refresh_token().await;
-    let app = &w.app;
-    let run = invoke(TOKEN_REFRESH, |request| async move {
-        token::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(TOKEN_REFRESH).await;
     assert_eq!(run.request.header("authorization"), None);
     // API Gateway appended the caller's address to the proxy's X-Forwarded-For: one header.
     assert_eq!(
@@ -815,11 +678,7 @@ async fn token_refresh_event_rotates_the_refresh_token() {
 #[tokio::test]
 async fn metadata_oauth_event_describes_the_server() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(METADATA_OAUTH, |request| async move {
-        metadata::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(METADATA_OAUTH).await;
     assert_eq!(run.request.path, "/.well-known/oauth-authorization-server");
     assert_metadata(&run.response);
 }
@@ -828,11 +687,7 @@ async fn metadata_oauth_event_describes_the_server() {
 #[tokio::test]
 async fn metadata_openid_event_describes_the_server() {
     let w = world().await;
-    let app = &w.app;
-    let run = invoke(METADATA_OPENID, |request| async move {
-        metadata::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(METADATA_OPENID).await;
     assert_eq!(run.request.path, "/.well-known/openid-configuration");
     assert_metadata(&run.response);
 }
@@ -856,12 +711,7 @@ fn assert_metadata(response: &Value) {
 #[tokio::test]
 async fn jwks_event_publishes_the_keys() {
     let w = world().await.with_key().await;
-    let app = &w.app;
-    let run = invoke(
-        JWKS,
-        |request| async move { jwks::handle(app, &request).await },
-    )
-    .await;
+    let run = w.run(JWKS).await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(
         header(&run.response, "cache-control"),
@@ -878,11 +728,7 @@ async fn jwks_event_publishes_the_keys() {
 #[tokio::test]
 async fn revoke_event_revokes_the_refresh_token_family() {
     let w = world().await.with_refresh_token().await;
-    let app = &w.app;
-    let run = invoke(REVOKE, |request| async move {
-        revoke::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(REVOKE).await;
     assert_eq!(status(&run.response), 200, "{}", run.response);
     assert_eq!(body(&run.response), "");
     match w.app.store.get_family(FAMILY).await {
@@ -896,11 +742,7 @@ async fn revoke_event_revokes_the_refresh_token_family() {
 #[tokio::test]
 async fn introspect_event_reports_the_refresh_token_active() {
     let w = world().await.with_refresh_token().await;
-    let app = &w.app;
-    let run = invoke(INTROSPECT, |request| async move {
-        introspect::handle(app, &request).await
-    })
-    .await;
+    let run = w.run(INTROSPECT).await;
     assert_eq!(
         run.request.header("accept"),
         Some("application/json,application/token-introspection+jwt")
@@ -1108,8 +950,8 @@ fn every_event_is_an_api_gateway_http_api_event() {
 
         // And a handler test uses it.
         assert!(
-            this_file.contains(&format!("include_str!(\"../../{at}\")")),
-            "{at} has no handler test in shared/tests/events.rs"
+            this_file.contains(&format!("include_str!(\"../../../{at}\")")),
+            "{at} has no handler test in shared/tests/api/events.rs"
         );
     }
 }

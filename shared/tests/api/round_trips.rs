@@ -1,82 +1,51 @@
 //! DynamoDB round trips per request, counted against the local server: a deterministic
 //! property, asserted here (timings live in the benchmarks, not in tests).
 
-mod common;
+use crate::common;
 
-use auth_core::config::Config;
 use auth_core::endpoints::{authorize, consent, token};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse};
-use auth_core::keys::generate_signing_key;
 use auth_core::model::*;
-use auth_core::secret::{now, ClientSecret, SessionId};
 use auth_core::session;
 use auth_core::store::dynamo::{DynamoStore, RoundTrips};
-use auth_core::store::*;
-use auth_core::App;
 use http::{Method, StatusCode};
 
-const REDIRECT: &str = "https://app.example/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+use crate::common::fixtures::{client, World, REDIRECT, SUB, USERNAME};
+use crate::common::pkce::{CHALLENGE, VERIFIER};
 
-struct World {
-    app: App<DynamoStore>,
+/// The world on fresh DynamoDB tables (the client `app`, alice signed in, the signing key),
+/// and the counter of the store's round trips.
+struct Counted {
+    world: World<DynamoStore>,
     trips: RoundTrips,
     cookie: String,
-    session_id: SessionId,
 }
 
-async fn world(grants: Vec<GrantType>) -> Option<World> {
+impl std::ops::Deref for Counted {
+    type Target = World<DynamoStore>;
+
+    fn deref(&self) -> &World<DynamoStore> {
+        &self.world
+    }
+}
+
+async fn world(grants: Vec<GrantType>) -> Option<Counted> {
     let tables = common::fresh_tables()?;
     let (store, trips) = DynamoStore::from_env_counted(tables).await;
-    let client = Client::register(ClientRegistration {
-        client_id: "app".into(),
-        name: "App".into(),
-        redirect_uris: vec![REDIRECT.into()],
-        allowed_scopes: ScopeSet::parse("read write").unwrap_or_default(),
-        default_scopes: ScopeSet::new(),
-        kind: ClientKind::Confidential,
-        secret_hash: Some(ClientSecret::new("app-secret").hash()),
-        pkce_optional: false,
-        allow_plain_pkce: false,
-        resource_server: false,
-        grant_types: grants,
-    })
-    .unwrap_or_else(|rule| panic!("{rule}"));
-    assert!(store.create_client(&client).await.is_ok());
-    let Ok(key) = generate_signing_key() else {
-        panic!("key generation")
-    };
-    assert!(store.put_key(&key).await.is_ok());
-    let user = User {
-        username: "alice".into(),
-        sub: "sub-1".into(),
-        password_hash: "signed in already".into(),
-    };
-    assert!(store
-        .create_user(&user, &Account::new(&user, Profile::default(), 0))
+    let world = World::on(store)
+        .with_clients([client("app", ClientKind::Confidential, &grants)])
         .await
-        .is_ok());
-    let session_id = SessionId::generate();
-    let session = Session {
-        id_hash: session_id.hash(),
-        sub: "sub-1".into(),
-        username: "alice".into(),
-        signed_in_at_ms: 1,
-        expires_at: now() + 600,
-    };
-    assert!(store.create_session(&session).await.is_ok());
-    let config = Config::for_tests();
-    let cookie = format!(
-        "{}=sub-1.{}",
-        session::cookie_name(&config),
-        session_id.expose()
-    );
-    Some(World {
-        app: App::new(config, store),
+        .with_key()
+        .await
+        .with_account(USERNAME, SUB, "signed in already")
+        .await
+        .signed_in(SUB, USERNAME)
+        .await;
+    let cookie = world.cookie();
+    Some(Counted {
+        world,
         trips,
         cookie,
-        session_id,
     })
 }
 
@@ -102,7 +71,7 @@ fn code_of(response: &HttpResponse) -> String {
     params.get("code").unwrap_or_default().to_string()
 }
 
-impl World {
+impl Counted {
     /// Runs `call` and returns what it answered and how many round trips it made.
     async fn counted<F: std::future::Future<Output = HttpResponse>>(
         &self,

@@ -4,7 +4,7 @@
 //! them. In-memory store, except the round trips (moto). The storage contract itself
 //! (atomic counting, 50 concurrent attempts) is in `store_contract.rs`.
 
-mod common;
+use crate::common;
 
 use auth_core::config::Config;
 use auth_core::endpoints::login;
@@ -203,7 +203,7 @@ async fn failures_from_everywhere_slow_answers_but_never_refuse() {
 /// address; the sample sign-in event comes from its documentation range.
 #[test]
 fn the_source_address_comes_from_the_api_gateway_event() {
-    let event = include_str!("../../events/login-submit.json");
+    let event = include_str!("../../../events/login-submit.json");
     let request = match lambda_http::request::from_str(event) {
         Ok(request) => into_http_request(request),
         Err(error) => panic!("invalid sample event: {error}"),
