@@ -215,6 +215,7 @@ fn claims(config: &Config) -> AccessTokenClaims {
         &scopes(&["read", "write"]),
         new_jti(),
         now(),
+        "grant",
     )
 }
 
