@@ -637,7 +637,7 @@ async fn consents() {
         client_id: "b".into(),
         sub: bob.sub.clone(),
         expires_at: now() + 60,
-        current: "hash-b".into(),
+        current: Some("hash-b".into()),
         revoked: false,
     };
     let first = auth_core::model::RefreshToken {

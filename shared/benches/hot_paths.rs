@@ -218,6 +218,7 @@ fn claims(config: &Config) -> AccessTokenClaims {
         &scopes(&["read", "write"]),
         new_jti(),
         now(),
+        "grant",
     )
 }
 

@@ -12,10 +12,11 @@ pub struct Removal {
     pub families_revoked: usize,
 }
 
-/// Deletes the user, then withdraws every consent they gave (which revokes the refresh
-/// tokens issued under it). The user's records go first: from then on none of their
-/// sessions counts (authorize and consent find no account beside it) and the sign-in
-/// record is gone, so nothing new can be granted while the rest is withdrawn.
+/// Deletes the user, then withdraws every consent they gave and revokes every grant they
+/// hold (which ends every token issued under it, access tokens included, for introspection).
+/// The user's records go first: from then on none of their sessions counts (authorize and
+/// consent find no account beside it) and the sign-in record is gone, so nothing new can be
+/// granted while the rest is withdrawn.
 pub async fn delete_user<S: UserAdmin + ConsentAdmin + RefreshTokenAdmin>(
     store: &S,
     user: &User,
@@ -26,6 +27,12 @@ pub async fn delete_user<S: UserAdmin + ConsentAdmin + RefreshTokenAdmin>(
         let withdrawal = consent::withdraw(store, &user.sub, &given.client_id).await?;
         removal.consents_removed += usize::from(withdrawal.consent_removed);
         removal.families_revoked += withdrawal.families_revoked;
+    }
+    // Grants outlive the consent that allowed them when the consent expired: revoke those too.
+    for grant in store.families_of_user(&user.sub).await? {
+        if store.revoke_family(&grant).await? {
+            removal.families_revoked += 1;
+        }
     }
     Ok(removal)
 }

@@ -169,7 +169,8 @@ pub struct Grant {
     pub redeemed_at: Option<i64>,
     /// `jti` of the access token issued at redemption, revoked if the code is replayed.
     pub issued_jti: Option<String>,
-    /// Refresh token family issued at redemption, revoked if the code is replayed.
+    /// The grant (`TokenFamily`) that the redemption started, in the same transaction:
+    /// revoked if the code is replayed, which ends every token issued under it.
     pub issued_family: Option<String>,
 }
 
@@ -204,15 +205,30 @@ pub struct RefreshToken {
     pub revoked: bool,
 }
 
-/// A chain of rotated refresh tokens from one authorization (RFC 9700 4.14).
+/// The grant: what one code redemption started, created in the same transaction as the
+/// redemption, whether or not the client gets a refresh token. Every access token issued
+/// under it carries its id (the `gid` claim, `tokens::GRANT_ID_CLAIM`), and so does every
+/// refresh token of its rotation chain (RFC 9700 4.14), so that revoking it ends them all
+/// (RFC 7009 2.1): introspection reads it with the token's `jti`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenFamily {
     pub family_id: String,
     pub client_id: String,
     pub sub: String,
-    /// Absolute end of the family: no rotation extends it.
+    /// When the last token issued under the grant expires, and the item with it: the refresh
+    /// tokens' absolute end (`RefreshToken::family_expires_at`, which no rotation extends)
+    /// plus one access token lifetime, or one access token lifetime for a grant without
+    /// refresh tokens. A grant that is gone is no grant: its tokens are inactive.
     pub expires_at: i64,
-    /// Hash of the one token of the family that may be used next.
-    pub current: String,
+    /// Hash of the one refresh token that may be used next; `None` when the client was
+    /// given no refresh token.
+    pub current: Option<String>,
     pub revoked: bool,
+}
+
+impl TokenFamily {
+    /// Whether tokens issued under the grant may still be honoured at `now`.
+    pub fn is_live(&self, now: i64) -> bool {
+        !self.revoked && self.expires_at > now
+    }
 }

@@ -87,5 +87,7 @@ def test_authctl_user_delete_ends_sessions_consents_and_refresh_tokens(base_url)
     assert_error(post_token(base_url, refresh_grant(tokens["refresh_token"]), client), 400,
                  "invalid_grant")
     assert introspect(base_url, client, tokens["refresh_token"]) == {"active": False}
+    # And so does its access token: its grant was revoked (checklist 29).
+    assert introspect(base_url, client, tokens["access_token"]) == {"active": False}
     # The consent is gone with the user.
     assert authctl("user", "show", user.username, check=False).returncode == 1

@@ -78,12 +78,16 @@ async fn access_token<S: PublicKeyReader + RevocationReader>(
     let Some(claims) = verified_claims(app, token).await?.filter(visible) else {
         return Ok(Introspection::default());
     };
-    let revoked = app
+    // The token's own revocation and its grant's, in one round trip: revoking a refresh token,
+    // its reuse, a code replay or withdrawn consent revoke the grant, which ends every access
+    // token issued under it (RFC 7009 2.1). A grant that is gone ends them too.
+    let t = now();
+    let records = app
         .store
-        .is_jti_revoked(&claims.jti, now())
+        .access_token_records(&claims.jti, &claims.gid, t)
         .await
-        .context("reading the deny-list failed")?;
-    if revoked {
+        .context("reading the token's revocation and grant failed")?;
+    if records.jti_revoked || !records.grant.is_some_and(|grant| grant.is_live(t)) {
         return Ok(Introspection::default());
     }
     Ok(Introspection {
@@ -123,7 +127,7 @@ async fn refresh_token<S: RefreshTokenReader>(
         .get_family(&refresh.family_id)
         .await
         .context("reading a token family failed")?;
-    if !family.is_some_and(|family| !family.revoked && family.expires_at > t) {
+    if !family.is_some_and(|family| family.is_live(t)) {
         return Ok(Introspection::default());
     }
     Ok(Introspection {

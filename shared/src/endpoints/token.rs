@@ -12,8 +12,8 @@ use crate::oauth::{self, ErrorCode, ErrorResponse};
 use crate::pkce;
 use crate::secret::{now, random_id, AuthorizationCode, RefreshTokenSecret, Secret};
 use crate::store::{
-    ClientReader, CodeStore, Redemption, RefreshTokenStore, RefreshUse, RevocationStore,
-    SigningKeyReader,
+    ClientReader, CodeRedemption, CodeRedemptionStore, Redemption, RefreshTokenStore, RefreshUse,
+    RevocationStore, SigningKeyReader,
 };
 use crate::tokens::{new_jti, AccessTokenClaims, Signer, SignerError};
 use http::StatusCode;
@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader + CodeStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
+    S: ClientReader + CodeRedemptionStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
 {
     match decide(app, request).await {
         Ok(issued) => render(issued),
@@ -203,7 +203,7 @@ impl TokenRequest {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Issued, TokenError>
 where
-    S: ClientReader + CodeStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
+    S: ClientReader + CodeRedemptionStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     let grant_type = requested_grant_type(&params)?;
@@ -241,51 +241,85 @@ struct Issuer<'a, S> {
 
 impl<S> Issuer<'_, S>
 where
-    S: CodeStore + RevocationStore + RefreshTokenStore,
+    S: CodeRedemptionStore + RevocationStore + RefreshTokenStore,
 {
+    /// The code is read and judged, then redeemed in one transaction with the grant it starts
+    /// (and the grant's first refresh token): a replay finds the grant whenever it comes.
     async fn redeem_code(
         &self,
         code: &AuthorizationCode,
         redirect_uri: Option<&str>,
         verifier: Option<&Secret>,
     ) -> Result<Issued, TokenError> {
-        let jti = new_jti();
-        let family_id = self
-            .client
-            .allows_grant(GrantType::RefreshToken)
-            .then(random_id);
+        let code_hash = code.hash();
         let t = now();
-        let redemption = self
+        let grant = self
             .store
-            .redeem_code(&code.hash(), t, &jti, family_id.as_deref())
+            .get_code(&code_hash)
             .await
-            .context("redeeming the code failed")?;
-        let grant = match redemption {
-            Redemption::Redeemed(grant) => grant,
-            Redemption::Replayed(grant) => {
-                self.revoke_replayed(&grant).await?;
-                return Err(TokenError::InvalidGrant("the code was already used"));
-            }
-            Redemption::Invalid => {
-                return Err(TokenError::InvalidGrant("the code is invalid or expired"))
-            }
-        };
+            .context("reading the code failed")?
+            .ok_or(TokenError::InvalidGrant(CODE_INVALID))?;
+        if grant.redeemed_at.is_some() {
+            return Err(self.replayed(&grant).await);
+        }
+        if grant.expires_at <= t {
+            return Err(TokenError::InvalidGrant(CODE_INVALID));
+        }
         if let Err(description) = check_binding(&grant, self.client, redirect_uri, verifier) {
             // The code is spent either way: a failed binding check is treated as an attack on it.
             tracing::warn!(client_id = %self.client.client_id(), reason = description, "code binding check failed");
+            self.store
+                .spend_code(&code_hash, t)
+                .await
+                .context("spending the code failed")?;
             return Err(TokenError::InvalidGrant(description));
         }
-        let refresh_token = match family_id {
-            Some(family_id) => Some(self.start_family(family_id, &grant).await?),
-            None => None,
+        let jti = new_jti();
+        let refresh_token = self
+            .client
+            .allows_grant(GrantType::RefreshToken)
+            .then(RefreshTokenSecret::generate);
+        let (family, first) = self.start_grant(&grant, t, refresh_token.as_ref());
+        let redemption = CodeRedemption {
+            code_hash: &code_hash,
+            now: t,
+            jti: &jti,
+            grant: &family,
+            first_refresh: first.as_ref(),
         };
-        self.issue(&grant.sub, grant.scopes, jti, t, refresh_token)
+        match self
+            .store
+            .redeem_code(&redemption)
+            .await
+            .context("redeeming the code failed")?
+        {
+            Redemption::Redeemed => {}
+            Redemption::Replayed(grant) => return Err(self.replayed(&grant).await),
+            Redemption::Invalid => return Err(TokenError::InvalidGrant(CODE_INVALID)),
+        }
+        self.issue(
+            &grant.sub,
+            grant.scopes,
+            jti,
+            t,
+            &family.family_id,
+            refresh_token,
+        )
     }
 
-    /// A second redemption: revoke what the first one issued (RFC 6749 4.1.2).
+    /// A second redemption: revoke what the first one issued (RFC 6749 4.1.2), and refuse.
+    async fn replayed(&self, grant: &Grant) -> TokenError {
+        match self.revoke_replayed(grant).await {
+            Ok(()) => TokenError::InvalidGrant("the code was already used"),
+            Err(failure) => failure.into(),
+        }
+    }
+
     async fn revoke_replayed(&self, grant: &Grant) -> Result<(), StorageFailure> {
         tracing::warn!(client_id = %grant.client_id, "authorization code replayed: revoking its tokens");
         metrics::count(Event::CodeReplayed);
+        // Revoking the grant ends every token issued under it; the first access token's `jti`
+        // is deny-listed as well, as it always was.
         if let Some(jti) = &grant.issued_jti {
             let until =
                 grant.redeemed_at.unwrap_or_else(now) + self.config.access_token_ttl_seconds;
@@ -298,44 +332,46 @@ where
             self.store
                 .revoke_family(family_id)
                 .await
-                .context("revoking the replayed code's refresh tokens failed")?;
+                .context("revoking the replayed code's grant failed")?;
         }
         Ok(())
     }
 
-    async fn start_family(
+    /// The grant a redemption starts, and its first refresh token when the client gets one.
+    /// The grant outlives every token issued under it by one access token lifetime at most.
+    fn start_grant(
         &self,
-        family_id: String,
-        grant: &Grant,
-    ) -> Result<RefreshTokenSecret, StorageFailure> {
-        let t = now();
-        let token = RefreshTokenSecret::generate();
-        let family_expires_at = t + self.config.refresh_absolute_ttl_seconds;
-        let first = RefreshToken {
+        code: &Grant,
+        t: i64,
+        refresh_token: Option<&RefreshTokenSecret>,
+    ) -> (TokenFamily, Option<RefreshToken>) {
+        let family_id = random_id();
+        let access_ttl = self.config.access_token_ttl_seconds;
+        let refresh_ends_at = t + self.config.refresh_absolute_ttl_seconds;
+        let first = refresh_token.map(|token| RefreshToken {
             token_hash: token.hash(),
             family_id: family_id.clone(),
             client_id: self.client.client_id().to_string(),
-            sub: grant.sub.clone(),
-            scopes: grant.scopes.clone(),
+            sub: code.sub.clone(),
+            scopes: code.scopes.clone(),
             issued_at: t,
-            expires_at: (t + self.config.refresh_idle_ttl_seconds).min(family_expires_at),
-            family_expires_at,
+            expires_at: (t + self.config.refresh_idle_ttl_seconds).min(refresh_ends_at),
+            family_expires_at: refresh_ends_at,
             used_at: None,
             revoked: false,
-        };
+        });
         let family = TokenFamily {
             family_id,
-            client_id: first.client_id.clone(),
-            sub: first.sub.clone(),
-            expires_at: family_expires_at,
-            current: first.token_hash.clone(),
+            client_id: self.client.client_id().to_string(),
+            sub: code.sub.clone(),
+            expires_at: match &first {
+                Some(_) => refresh_ends_at + access_ttl,
+                None => t + access_ttl,
+            },
+            current: first.as_ref().map(|first| first.token_hash.clone()),
             revoked: false,
         };
-        self.store
-            .create_family(&family, &first)
-            .await
-            .context("storing the refresh token failed")?;
-        Ok(token)
+        (family, first)
     }
 
     /// Rotation (RFC 9700 4.14): the presented token is spent, a successor issued;
@@ -393,6 +429,18 @@ where
                 ))
             }
         };
+        // The client's registration as it is now, not as it was at consent: scopes it may no
+        // longer use are dropped (RFC 6749 3.3, 6: the answer's `scope` says so). A grant
+        // left with none ends here: the token is spent and has no successor.
+        let scopes = still_allowed(
+            narrowed.as_ref().unwrap_or(&used.scopes),
+            self.client.allowed_scopes(),
+        );
+        if scopes.is_empty() {
+            return Err(TokenError::InvalidScope(
+                "the client may no longer use any scope of this grant",
+            ));
+        }
         let next_token = RefreshTokenSecret::generate();
         // RFC 6749 6: the new refresh token keeps the original scope, only the access token narrows.
         let next = RefreshToken {
@@ -411,8 +459,14 @@ where
         if !rotated {
             return Err(TokenError::InvalidGrant("the refresh token was revoked"));
         }
-        let scopes = narrowed.unwrap_or_else(|| used.scopes.clone());
-        self.issue(&used.sub, scopes, new_jti(), t, Some(next_token))
+        self.issue(
+            &used.sub,
+            scopes,
+            new_jti(),
+            t,
+            &used.family_id,
+            Some(next_token),
+        )
     }
 
     /// Signs the access token: the last step, once everything it stands for is stored.
@@ -422,6 +476,7 @@ where
         scopes: ScopeSet,
         jti: String,
         issued_at: i64,
+        grant_id: &str,
         refresh_token: Option<RefreshTokenSecret>,
     ) -> Result<Issued, TokenError> {
         let claims = AccessTokenClaims::new(
@@ -431,6 +486,7 @@ where
             &scopes,
             jti,
             issued_at,
+            grant_id,
         );
         let access_token = self
             .signer
@@ -448,6 +504,20 @@ where
             refresh_token,
         })
     }
+}
+
+const CODE_INVALID: &str = "the code is invalid or expired";
+
+/// The scopes of `scopes` that the client's registration still allows.
+fn still_allowed(scopes: &ScopeSet, allowed: &ScopeSet) -> ScopeSet {
+    let mut kept = ScopeSet::new();
+    for scope in scopes
+        .iter()
+        .filter(|scope| allowed.contains(scope.as_str()))
+    {
+        kept.insert(scope.clone());
+    }
+    kept
 }
 
 /// RFC 6749 4.1.3 and RFC 7636 4.6: the code's client, redirect URI and PKCE challenge.

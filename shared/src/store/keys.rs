@@ -59,9 +59,10 @@ pub fn revoked_jti_key(jti: &str) -> String {
     format!("jti#{jti}")
 }
 
-/// The partition key of the sparse index that finds a user's families for one client.
-pub fn grant_key(sub: &str, client_id: &str) -> String {
-    format!("{sub}#{client_id}")
+/// Whether a grant's index key (`grant_sub`, `grant_client` of the sparse index
+/// `grants_by_user`) is one DynamoDB accepts: a grant item with another would be refused.
+pub fn fits_grant_index(sub: &str, client_id: &str) -> bool {
+    is_storable(sub, Some(client_id))
 }
 
 // The throttle table holds two kinds of counter, each for one fixed window (its number in the

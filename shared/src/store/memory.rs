@@ -6,7 +6,7 @@
 //! DynamoDB-compatible server.
 
 use super::keys::{
-    self, family_key, fits_partition_key, grant_key, is_storable, refresh_token_key,
+    self, family_key, fits_grant_index, fits_partition_key, is_storable, refresh_token_key,
     revoked_jti_key, storable,
 };
 use super::*;
@@ -322,30 +322,69 @@ impl CodeStore for MemoryStore {
         storable(&grant.code_hash, None)?;
         insert_new(&self.codes, grant.code_hash.clone(), grant.clone())
     }
+}
 
-    async fn redeem_code(
-        &self,
-        code_hash: &str,
-        now: i64,
-        issued_jti: &str,
-        issued_family: Option<&str>,
-    ) -> StoreResult<Redemption> {
+impl CodeRedemptionStore for MemoryStore {
+    async fn get_code(&self, code_hash: &str) -> StoreResult<Option<Grant>> {
+        self.called();
+        if !is_storable(code_hash, None) {
+            return Ok(None);
+        }
+        Ok(lock(&self.codes).get(code_hash).cloned())
+    }
+
+    async fn spend_code(&self, code_hash: &str, now: i64) -> StoreResult<bool> {
         self.called();
         storable(code_hash, None)?;
         let mut codes = lock(&self.codes);
-        let Some(grant) = codes.get_mut(code_hash) else {
+        let Some(grant) = codes
+            .get_mut(code_hash)
+            .filter(|grant| grant.redeemed_at.is_none() && grant.expires_at > now)
+        else {
+            return Ok(false);
+        };
+        grant.redeemed_at = Some(now);
+        Ok(true)
+    }
+
+    async fn redeem_code(&self, redemption: &CodeRedemption<'_>) -> StoreResult<Redemption> {
+        self.called();
+        // One transaction: every key is checked before anything is written.
+        let grant = redemption.grant;
+        storable(redemption.code_hash, None)?;
+        storable(&family_key(&grant.family_id), None)?;
+        if !fits_grant_index(&grant.sub, &grant.client_id) {
+            return Err(StoreError::InvalidKey);
+        }
+        if let Some(first) = redemption.first_refresh {
+            storable(&refresh_token_key(&first.token_hash), None)?;
+        }
+        let mut codes = lock(&self.codes);
+        let mut families = lock(&self.families);
+        let mut tokens = lock(&self.refresh_tokens);
+        let Some(code) = codes.get_mut(redemption.code_hash) else {
             return Ok(Redemption::Invalid);
         };
-        if grant.redeemed_at.is_some() {
-            return Ok(Redemption::Replayed(grant.clone()));
+        if code.redeemed_at.is_some() {
+            return Ok(Redemption::Replayed(Box::new(code.clone())));
         }
-        if grant.expires_at <= now {
+        if code.expires_at <= redemption.now {
             return Ok(Redemption::Invalid);
         }
-        grant.redeemed_at = Some(now);
-        grant.issued_jti = Some(issued_jti.to_string());
-        grant.issued_family = issued_family.map(str::to_string);
-        Ok(Redemption::Redeemed(grant.clone()))
+        let first = redemption.first_refresh;
+        if families.contains_key(&grant.family_id)
+            || first.is_some_and(|first| tokens.contains_key(&first.token_hash))
+        {
+            return Err(StoreError::AlreadyExists);
+        }
+        code.redeemed_at = Some(redemption.now);
+        code.issued_jti = Some(redemption.jti.to_string());
+        code.issued_family = Some(grant.family_id.clone());
+        families.insert(grant.family_id.clone(), grant.clone());
+        if let Some(first) = first {
+            tokens.insert(first.token_hash.clone(), first.clone());
+        }
+        Ok(Redemption::Redeemed)
     }
 }
 
@@ -466,13 +505,34 @@ impl RevocationReader for MemoryStore {
             .get(jti)
             .is_some_and(|expires_at| *expires_at > now))
     }
+
+    async fn access_token_records(
+        &self,
+        jti: &str,
+        grant_id: &str,
+        now: i64,
+    ) -> StoreResult<AccessTokenRecords> {
+        self.called();
+        let jti_revoked = is_storable(&revoked_jti_key(jti), None)
+            && lock(&self.revoked)
+                .get(jti)
+                .is_some_and(|expires_at| *expires_at > now);
+        let grant = if is_storable(&family_key(grant_id), None) {
+            lock(&self.families).get(grant_id).cloned()
+        } else {
+            None
+        };
+        Ok(AccessTokenRecords { jti_revoked, grant })
+    }
 }
 
 impl RefreshTokenStore for MemoryStore {
     async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
         self.called();
         storable(&family_key(&family.family_id), None)?;
-        storable(&grant_key(&family.sub, &family.client_id), None)?;
+        if !fits_grant_index(&family.sub, &family.client_id) {
+            return Err(StoreError::InvalidKey);
+        }
         storable(&refresh_token_key(&first.token_hash), None)?;
         insert_new(&self.families, family.family_id.clone(), family.clone())?;
         insert_new(
@@ -520,10 +580,13 @@ impl RefreshTokenStore for MemoryStore {
         let Some(family) = families.get_mut(&used.family_id) else {
             return Ok(false);
         };
-        if family.revoked || family.current != used.token_hash || family.expires_at <= now {
+        if family.revoked
+            || family.current.as_deref() != Some(&used.token_hash)
+            || family.expires_at <= now
+        {
             return Ok(false);
         }
-        family.current = next.token_hash.clone();
+        family.current = Some(next.token_hash.clone());
         lock(&self.refresh_tokens).insert(next.token_hash.clone(), next.clone());
         Ok(true)
     }
@@ -536,8 +599,10 @@ impl RefreshTokenStore for MemoryStore {
             return Ok(false);
         };
         family.revoked = true;
-        if let Some(token) = lock(&self.refresh_tokens).get_mut(&family.current) {
-            token.revoked = true;
+        if let Some(current) = &family.current {
+            if let Some(token) = lock(&self.refresh_tokens).get_mut(current) {
+                token.revoked = true;
+            }
         }
         Ok(true)
     }
@@ -564,14 +629,31 @@ impl RefreshTokenReader for MemoryStore {
 impl RefreshTokenAdmin for MemoryStore {
     async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
         self.called();
-        if !fits_partition_key(&grant_key(sub, client_id)) {
+        if !fits_grant_index(sub, client_id) {
             return Ok(Vec::new());
         }
-        Ok(lock(&self.families)
+        Ok(self.grants_where(|f| f.sub == sub && f.client_id == client_id))
+    }
+
+    async fn families_of_user(&self, sub: &str) -> StoreResult<Vec<String>> {
+        self.called();
+        if !fits_partition_key(sub) {
+            return Ok(Vec::new());
+        }
+        Ok(self.grants_where(|f| f.sub == sub))
+    }
+}
+
+impl MemoryStore {
+    /// Ids of the grants that match, in index order (by client).
+    fn grants_where(&self, matches: impl Fn(&TokenFamily) -> bool) -> Vec<String> {
+        let mut grants: Vec<(String, String)> = lock(&self.families)
             .values()
-            .filter(|f| f.sub == sub && f.client_id == client_id)
-            .map(|f| f.family_id.clone())
-            .collect())
+            .filter(|f| matches(f))
+            .map(|f| (f.client_id.clone(), f.family_id.clone()))
+            .collect();
+        grants.sort();
+        grants.into_iter().map(|(_, id)| id).collect()
     }
 }
 

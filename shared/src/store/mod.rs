@@ -177,12 +177,26 @@ pub trait ConsentAdmin: Send + Sync {
 /// The outcome of redeeming an authorization code.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Redemption {
-    /// This call redeemed the code: the only one that ever will.
-    Redeemed(Grant),
+    /// This call redeemed the code and started its grant: the only one that ever will.
+    Redeemed,
     /// The code was redeemed before: a replay (RFC 6749 4.1.2). Carries what was issued then.
-    Replayed(Grant),
+    Replayed(Box<Grant>),
     /// Unknown or expired.
     Invalid,
+}
+
+/// What redeeming a code writes, in one transaction: the code marked redeemed (with the
+/// `jti` and grant about to be issued, so that a replay can revoke them), the grant it
+/// starts, and the grant's first refresh token when the client gets one. Of concurrent
+/// redemptions exactly one is written; nothing of the others is.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeRedemption<'a> {
+    pub code_hash: &'a str,
+    pub now: i64,
+    /// The `jti` of the access token about to be signed.
+    pub jti: &'a str,
+    pub grant: &'a TokenFamily,
+    pub first_refresh: Option<&'a RefreshToken>,
 }
 
 /// Where a login session is found: the cookie names both the user and the session id's hash,
@@ -230,16 +244,30 @@ pub trait AuthorizationStore: AuthorizationReader {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// Storing a new code (authorize: `PutItem`; consent stores it through `AuthorizationStore`).
 pub trait CodeStore: Send + Sync {
     fn create_code(&self, grant: &Grant) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Marks the code redeemed in one conditional write, recording the `jti` and
-    /// refresh family about to be issued, so that a replay can revoke them.
-    fn redeem_code(
+}
+
+/// The token function's codes: read, judged, then redeemed together with the grant the
+/// redemption starts (`GetItem`, then one `TransactWriteItems`: the code's conditional
+/// `UpdateItem` and `PutItem`s on the tokens table), or spent without issuing anything.
+pub trait CodeRedemptionStore: Send + Sync {
+    /// The code as stored, redeemed or expired alike (a strongly consistent read); `None`
+    /// when there is no such code.
+    fn get_code(&self, code_hash: &str) -> impl Future<Output = StoreResult<Option<Grant>>> + Send;
+    /// Marks the code redeemed without issuing anything (its binding check failed: the code
+    /// is treated as attacked); `false` when it was redeemed, expired or gone already.
+    fn spend_code(
         &self,
         code_hash: &str,
         now: i64,
-        issued_jti: &str,
-        issued_family: Option<&str>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Redeems the code and starts its grant, in one transaction whose condition on the code
+    /// (not redeemed, not expired) decides among concurrent redemptions.
+    fn redeem_code(
+        &self,
+        redemption: &CodeRedemption<'_>,
     ) -> impl Future<Output = StoreResult<Redemption>> + Send;
 }
 
@@ -303,10 +331,25 @@ pub trait ThrottleStore: Send + Sync {
     fn clear_attempts(&self, key: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-/// Whether an access token was revoked (introspect: `GetItem`).
+/// What introspection reads of an access token, in one round trip: whether its `jti` is
+/// deny-listed (judged at `now`) and its grant, as stored.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AccessTokenRecords {
+    pub jti_revoked: bool,
+    pub grant: Option<TokenFamily>,
+}
+
+/// Whether an access token was revoked (introspect: `BatchGetItem` on the tokens table).
 pub trait RevocationReader: Send + Sync {
     fn is_jti_revoked(&self, jti: &str, now: i64)
         -> impl Future<Output = StoreResult<bool>> + Send;
+    /// The `jti`'s deny-list entry and the grant the token was issued under, in one round trip.
+    fn access_token_records(
+        &self,
+        jti: &str,
+        grant_id: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<AccessTokenRecords>> + Send;
 }
 
 /// Token (a replayed code) and revoke: `PutItem`.
@@ -344,7 +387,8 @@ pub trait RefreshTokenReader: Send + Sync {
 
 /// Issuing, rotating and revoking (token and revoke: `GetItem`, `PutItem`, `UpdateItem`).
 pub trait RefreshTokenStore: RefreshTokenReader {
-    /// Starts a family with its first token, in one transaction.
+    /// Starts a family with its first token, in one transaction. (The token function starts
+    /// grants with `CodeRedemptionStore::redeem_code`, which writes the same items.)
     fn create_family(
         &self,
         family: &TokenFamily,
@@ -365,19 +409,21 @@ pub trait RefreshTokenStore: RefreshTokenReader {
         next: &RefreshToken,
         now: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Revokes the family and its current token; `false` when there is no such family
-    /// or it was revoked before.
+    /// Revokes the grant (family) and its current refresh token, which ends every token issued
+    /// under it; `false` when there is no such grant or it was revoked before.
     fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
-/// authctl only: the `families_by_grant` index (`Query`), to revoke a consent's tokens.
+/// authctl only: the `grants_by_user` index (`Query`), to revoke a consent's or a user's grants.
 pub trait RefreshTokenAdmin: RefreshTokenStore {
-    /// Ids of the families issued to this client for this user (for consent revocation).
+    /// Ids of the grants (families) of this user with this client (consent withdrawal).
     fn families_of(
         &self,
         sub: &str,
         client_id: &str,
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Ids of every grant of this user, with any client (user deletion).
+    fn families_of_user(&self, sub: &str) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
 }
 
 #[cfg(test)]

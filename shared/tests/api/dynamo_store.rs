@@ -131,8 +131,17 @@ async fn impossible_keys_are_decided_without_a_round_trip() {
             .await,
         Err(StoreError::InvalidKey)
     ));
+    // The grant index: `grant_sub` is a partition key, `grant_client` a sort key.
     assert!(matches!(
-        store.families_of(&"s".repeat(2048), "client").await,
+        store.families_of(&"s".repeat(2049), "client").await,
+        Ok(found) if found.is_empty()
+    ));
+    assert!(matches!(
+        store.families_of("user-sub", &"c".repeat(1025)).await,
+        Ok(found) if found.is_empty()
+    ));
+    assert!(matches!(
+        store.families_of_user(&"s".repeat(2049)).await,
         Ok(found) if found.is_empty()
     ));
     assert_eq!(trips.count(), 0, "no round trip");

@@ -19,7 +19,9 @@ mod common;
 
 mod browser_flow;
 mod dynamo_store;
+mod error_descriptions;
 mod events;
+mod grant_revocation;
 mod login_throttle;
 mod round_trips;
 mod store_contract;

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use auth_core::endpoints::{authorize, consent, token};
+use auth_core::endpoints::{authorize, consent, introspect, token};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse};
 use auth_core::model::*;
 use auth_core::session;
@@ -147,12 +147,16 @@ async fn token_exchange_round_trips() {
 
     let (response, cold) = w.exchange(&code_of(&first)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(cold, 3, "cold container: client, signing key, code");
+    assert_eq!(
+        cold, 4,
+        "cold container: client, signing key, the code's read, the redemption"
+    );
     let (response, warm) = w.exchange(&code_of(&second)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
-        warm, 1,
-        "warm container (client and key cached): the code's conditional write"
+        warm, 2,
+        "warm container (client and key cached): the code's read, then one transaction that \
+         redeems it and starts its grant"
     );
 }
 
@@ -169,7 +173,30 @@ async fn token_exchange_with_a_refresh_token_adds_one_write() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         warm, 2,
-        "warm container: the code, then the refresh token family"
+        "warm container: the code's read, then one transaction (the code, the grant, its first \
+         refresh token)"
+    );
+
+    // Introspection of the access token: the keys, then the `jti` and the grant in one batch.
+    let access_token = serde_json::from_str::<serde_json::Value>(response.body())
+        .ok()
+        .and_then(|body| body["access_token"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let body = form_encode(&[
+        ("token", access_token.as_str()),
+        ("client_id", "app"),
+        ("client_secret", "app-secret"),
+    ]);
+    let request = HttpRequest::new(Method::POST, "/oauth/introspect").with_form(&body);
+    let (response, trips) = w.counted(introspect::handle(&w.app, &request)).await;
+    assert!(
+        response.body().contains(r#""active":true"#),
+        "{}",
+        response.body()
+    );
+    assert_eq!(
+        trips, 2,
+        "introspect, client cached: the key Scan, one BatchGetItem (deny-list and grant)"
     );
 }
 

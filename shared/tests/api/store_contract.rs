@@ -78,6 +78,8 @@ contracts!(
     of_concurrent_refreshes_exactly_one_is_accepted,
     transactions_cancelled_by_their_condition_are_domain_outcomes,
     every_listing_reads_every_page,
+    grants_are_found_by_user_and_by_user_and_client,
+    an_access_tokens_revocation_and_grant_are_read_together,
     authorization_records_are_read_as_stored_and_judged_by_one_rule,
 );
 
@@ -308,24 +310,73 @@ async fn transactions_cancelled_by_their_condition_are_domain_outcomes(
 
 // --- consume-once ---------------------------------------------------------------------
 
-async fn a_code_is_consumed_once_and_a_replay_is_recognised(store: Arc<impl CodeStore>) {
+/// A redemption of `code_hash` that starts grant `grant_id` (with first refresh token `h-<grant_id>`).
+async fn redeem(
+    store: &impl CodeRedemptionStore,
+    code_hash: &str,
+    jti: &str,
+    grant_id: &str,
+    with_refresh: bool,
+) -> StoreResult<Redemption> {
+    let t = now();
+    let token = format!("h-{grant_id}");
+    let mut grant = family(grant_id, &token, t + 600);
+    let first = refresh(&token, grant_id, t + 600);
+    if !with_refresh {
+        grant.current = None;
+    }
+    store
+        .redeem_code(&CodeRedemption {
+            code_hash,
+            now: t,
+            jti,
+            grant: &grant,
+            first_refresh: with_refresh.then_some(&first),
+        })
+        .await
+}
+
+/// The code is redeemed in one transaction with the grant it starts: once a redemption is
+/// written, its grant and first refresh token are there for a replay to revoke (before, the
+/// family was created one round trip after the code recorded its id).
+async fn a_code_is_consumed_once_and_a_replay_is_recognised(
+    store: Arc<impl CodeStore + CodeRedemptionStore + RefreshTokenReader>,
+) {
     let t = now();
     assert!(store.create_code(&grant("code-1", t + 60)).await.is_ok());
     assert!(matches!(
         store.create_code(&grant("code-1", t + 60)).await,
         Err(StoreError::AlreadyExists)
     ));
+    let stored = store.get_code("code-1").await.ok().flatten();
+    assert_eq!(stored.as_ref().map(|c| c.redeemed_at), Some(None));
+    assert_eq!(
+        stored.and_then(|c| c.pkce).map(|p| p.method),
+        Some(PkceMethod::S256)
+    );
 
-    let first = store
-        .redeem_code("code-1", t, "jti-1", Some("family-1"))
-        .await;
-    let Ok(Redemption::Redeemed(redeemed)) = first else {
-        panic!("first redemption: {first:?}")
-    };
-    assert_eq!(redeemed.issued_jti.as_deref(), Some("jti-1"));
-    assert_eq!(redeemed.pkce.map(|p| p.method), Some(PkceMethod::S256));
+    let first = redeem(store.as_ref(), "code-1", "jti-1", "g1", true).await;
+    assert!(matches!(first, Ok(Redemption::Redeemed)), "{first:?}");
+    let redeemed = store.get_code("code-1").await.ok().flatten();
+    assert_eq!(
+        redeemed.as_ref().and_then(|c| c.issued_family.as_deref()),
+        Some("g1")
+    );
+    assert!(redeemed.is_some_and(|c| c.redeemed_at.is_some()));
+    let started = store.get_family("g1").await.ok().flatten();
+    assert_eq!(
+        started.map(|g| (g.current, g.revoked)),
+        Some((Some("h-g1".into()), false)),
+        "the grant is written with the redemption"
+    );
+    assert!(store
+        .get_refresh_token("h-g1")
+        .await
+        .ok()
+        .flatten()
+        .is_some());
 
-    let second = store.redeem_code("code-1", t, "jti-2", None).await;
+    let second = redeem(store.as_ref(), "code-1", "jti-2", "g2", true).await;
     let Ok(Redemption::Replayed(replayed)) = second else {
         panic!("second redemption: {second:?}")
     };
@@ -334,37 +385,89 @@ async fn a_code_is_consumed_once_and_a_replay_is_recognised(store: Arc<impl Code
         Some("jti-1"),
         "the replay sees what the first issued"
     );
-    assert_eq!(replayed.issued_family.as_deref(), Some("family-1"));
+    assert_eq!(replayed.issued_family.as_deref(), Some("g1"));
+    assert_eq!(
+        store.get_family("g2").await.ok(),
+        Some(None),
+        "nothing of a replay is written"
+    );
+    assert_eq!(store.get_refresh_token("h-g2").await.ok(), Some(None));
 
     assert!(matches!(
-        store.redeem_code("unknown", t, "j", None).await,
+        redeem(store.as_ref(), "unknown", "j", "g3", false).await,
         Ok(Redemption::Invalid)
     ));
+    assert_eq!(store.get_code("unknown").await.ok(), Some(None));
+
+    // A grant without refresh tokens, for a client that gets none.
+    assert!(store.create_code(&grant("code-2", t + 60)).await.is_ok());
+    assert!(matches!(
+        redeem(store.as_ref(), "code-2", "jti-4", "g4", false).await,
+        Ok(Redemption::Redeemed)
+    ));
+    let without_refresh = store.get_family("g4").await.ok().flatten();
+    assert_eq!(without_refresh.map(|g| g.current), Some(None));
+
+    // A code spent without issuing (a failed binding check) is then replayed, with nothing to revoke.
+    assert!(store.create_code(&grant("code-3", t + 60)).await.is_ok());
+    assert_eq!(store.spend_code("code-3", t).await.ok(), Some(true));
+    assert_eq!(store.spend_code("code-3", t).await.ok(), Some(false));
+    let Ok(Redemption::Replayed(spent)) = redeem(store.as_ref(), "code-3", "j", "g5", true).await
+    else {
+        panic!("a spent code is replayed")
+    };
+    assert_eq!((spent.issued_jti, spent.issued_family), (None, None));
 }
 
-async fn of_concurrent_redemptions_exactly_one_succeeds(store: Arc<impl CodeStore + 'static>) {
+async fn of_concurrent_redemptions_exactly_one_succeeds(
+    store: Arc<impl CodeStore + CodeRedemptionStore + RefreshTokenReader + 'static>,
+) {
     let t = now();
     assert!(store.create_code(&grant("race", t + 60)).await.is_ok());
     let attempts: Vec<_> = (0..20)
         .map(|i| {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
-                store
-                    .redeem_code("race", t, &format!("jti-{i}"), None)
-                    .await
+                redeem(
+                    store.as_ref(),
+                    "race",
+                    &format!("jti-{i}"),
+                    &format!("g-{i}"),
+                    true,
+                )
+                .await
             })
         })
         .collect();
     let mut redeemed = 0;
-    let mut replayed = 0;
+    let mut replayed = Vec::new();
     for attempt in attempts {
         match attempt.await {
-            Ok(Ok(Redemption::Redeemed(_))) => redeemed += 1,
-            Ok(Ok(Redemption::Replayed(_))) => replayed += 1,
+            Ok(Ok(Redemption::Redeemed)) => redeemed += 1,
+            Ok(Ok(Redemption::Replayed(code))) => replayed.push(code.issued_family),
             other => panic!("unexpected outcome {other:?}"),
         }
     }
-    assert_eq!((redeemed, replayed), (1, 19));
+    assert_eq!((redeemed, replayed.len()), (1, 19));
+    let mut grants = Vec::new();
+    for i in 0..20 {
+        if store
+            .get_family(&format!("g-{i}"))
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            grants.push(format!("g-{i}"));
+        }
+    }
+    assert_eq!(grants.len(), 1, "only the winner's grant is written");
+    assert!(
+        replayed
+            .iter()
+            .all(|id| id.as_deref() == Some(grants[0].as_str())),
+        "every replay sees the winner's grant"
+    );
 }
 
 async fn of_concurrent_refreshes_exactly_one_is_accepted(
@@ -391,13 +494,17 @@ async fn of_concurrent_refreshes_exactly_one_is_accepted(
 
 // --- expiry on read -------------------------------------------------------------------
 
-async fn an_expired_code_is_refused_before_ttl_deletion(store: Arc<impl CodeStore>) {
+async fn an_expired_code_is_refused_before_ttl_deletion(
+    store: Arc<impl CodeStore + CodeRedemptionStore + RefreshTokenReader>,
+) {
     let t = now();
     assert!(store.create_code(&grant("old", t - 1)).await.is_ok());
     assert!(matches!(
-        store.redeem_code("old", t, "j", None).await,
+        redeem(store.as_ref(), "old", "j", "g1", true).await,
         Ok(Redemption::Invalid)
     ));
+    assert_eq!(store.get_family("g1").await.ok(), Some(None));
+    assert_eq!(store.spend_code("old", t).await.ok(), Some(false));
 }
 
 async fn sessions_and_consents_expire_on_read(store: Arc<impl SessionStore + ConsentAdmin>) {
@@ -617,7 +724,7 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl Refr
             .await
             .ok()
             .flatten()
-            .map(|f| f.current),
+            .and_then(|f| f.current),
         Some("h2".into())
     );
     // The used token cannot be rotated a second time.
@@ -738,6 +845,83 @@ async fn every_listing_reads_every_page(
         .unwrap_or_default();
     families.sort();
     assert_eq!(families, names);
+}
+
+/// The grants index: by user alone (user deletion) and by user and client (consent
+/// withdrawal), every page of it; nothing but grants is in it.
+async fn grants_are_found_by_user_and_by_user_and_client(store: Arc<impl RefreshTokenAdmin>) {
+    let t = now();
+    for (id, sub, client_id) in [
+        ("g1", "alice", "app"),
+        ("g2", "alice", "app"),
+        ("g3", "alice", "other"),
+        ("g4", "bob", "app"),
+        ("g5", "alice", "third"),
+    ] {
+        let token = format!("h-{id}");
+        let grant = TokenFamily {
+            sub: sub.into(),
+            client_id: client_id.into(),
+            ..family(id, &token, t + 600)
+        };
+        let first = RefreshToken {
+            sub: sub.into(),
+            client_id: client_id.into(),
+            ..refresh(&token, id, t + 600)
+        };
+        assert!(store.create_family(&grant, &first).await.is_ok());
+    }
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        store.families_of("alice", "app").await.ok().map(sorted),
+        Some(vec!["g1".to_string(), "g2".to_string()])
+    );
+    assert_eq!(
+        store.families_of_user("alice").await.ok().map(sorted),
+        Some(vec!["g1".into(), "g2".into(), "g3".into(), "g5".into()])
+    );
+    assert_eq!(
+        store.families_of_user("bob").await.ok(),
+        Some(vec!["g4".to_string()])
+    );
+    assert_eq!(store.families_of_user("carol").await.ok(), Some(vec![]));
+    assert_eq!(store.families_of("bob", "other").await.ok(), Some(vec![]));
+}
+
+/// Introspection's one read: the `jti`'s deny-list entry (judged by its expiry) and the grant.
+async fn an_access_tokens_revocation_and_grant_are_read_together(
+    store: Arc<impl RefreshTokenStore + RevocationStore>,
+) {
+    let t = now();
+    assert!(store
+        .create_family(&family("g1", "h1", t + 600), &refresh("h1", "g1", t + 600))
+        .await
+        .is_ok());
+    let records = store.access_token_records("j1", "g1", t).await.ok();
+    assert_eq!(records.as_ref().map(|r| r.jti_revoked), Some(false));
+    assert_eq!(
+        records
+            .and_then(|r| r.grant)
+            .map(|g| (g.family_id, g.revoked)),
+        Some(("g1".into(), false))
+    );
+    assert!(store.revoke_jti("j1", t + 60).await.is_ok());
+    assert_eq!(store.revoke_family("g1").await.ok(), Some(true));
+    let records = store.access_token_records("j1", "g1", t).await.ok();
+    assert_eq!(records.as_ref().map(|r| r.jti_revoked), Some(true));
+    assert_eq!(records.and_then(|r| r.grant).map(|g| g.revoked), Some(true));
+    let expired = store.access_token_records("j1", "g1", t + 61).await.ok();
+    assert_eq!(expired.map(|r| r.jti_revoked), Some(false));
+    assert_eq!(
+        store.access_token_records("j2", "unknown", t).await.ok(),
+        Some(AccessTokenRecords {
+            jti_revoked: false,
+            grant: None
+        })
+    );
 }
 
 // --- the authorization records ----------------------------------------------------------

@@ -1609,7 +1609,14 @@ async fn introspection_reports_inactive_tokens_and_nothing_else() {
     let Ok(signer) = Signer::from_key(shared_key()) else {
         panic!("unusable key")
     };
+    // Made the same way as the tokens of `tokens`' grant, so that only what a row changes counts.
+    let gid = w
+        .verify(&tokens.access_token)
+        .await
+        .map(|claims| claims.gid)
+        .unwrap_or_default();
     let claims = |iat: i64, exp: i64, jti: &str| AccessTokenClaims {
+        gid: gid.clone(),
         iss: w.app.config.issuer.clone(),
         sub: "sub-alice".into(),
         aud: w.app.config.audience.clone(),

@@ -22,13 +22,13 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-type BatchRequest = HashMap<String, KeysAndAttributes>;
+pub(super) type BatchRequest = HashMap<String, KeysAndAttributes>;
 
 /// What one BatchGetItem answered: the items found per table, and the keys DynamoDB left
 /// unprocessed (under throttling it may leave some, even all).
-struct BatchPage {
-    found: HashMap<String, Vec<Item>>,
-    unprocessed: BatchRequest,
+pub(super) struct BatchPage {
+    pub(super) found: HashMap<String, Vec<Item>>,
+    pub(super) unprocessed: BatchRequest,
 }
 
 /// BatchGetItem is sent at most this many times for one request.
@@ -40,7 +40,7 @@ const BATCH_GET_FIRST_BACKOFF: Duration = Duration::from_millis(25);
 /// (as AWS advises) and a bounded number of attempts. Keys still unprocessed then are a
 /// failure (`Unavailable`), never an absent item: a missing session or consent would send
 /// a signed-in user to log in again, or show the consent page again.
-async fn batch_get<SendBatch, Sent, Wait, Waited>(
+pub(super) async fn batch_get<SendBatch, Sent, Wait, Waited>(
     mut request: BatchRequest,
     mut send: SendBatch,
     mut wait: Wait,

@@ -1,15 +1,20 @@
 //! Authorization codes, under the hash of the code. A redeemed code stays until its TTL:
-//! the marker that tells a replay apart.
+//! the marker that tells a replay apart. A code is redeemed in one transaction with the grant
+//! it starts (and the grant's first refresh token), so that no replay can come between.
 
 use super::item::{
-    get_num, get_opt_num, get_opt_str, get_set, get_str, key, list, n, s, unless_condition_failed,
-    Item, KeySchema,
+    build_error, get_num, get_opt_num, get_opt_str, get_set, get_str, key, list, n, s,
+    unless_condition_failed, Item, KeySchema,
 };
+use super::refresh::{family_item, refresh_item};
+use super::transaction::transaction_conditions;
 use super::DynamoStore;
 use crate::model::{Grant, PkceChallenge, PkceMethod};
 use crate::store::keys::storable;
-use crate::store::{CodeStore, Redemption, StoreError, StoreResult};
-use aws_sdk_dynamodb::types::ReturnValue;
+use crate::store::{
+    CodeRedemption, CodeRedemptionStore, CodeStore, Redemption, StoreError, StoreResult,
+};
+use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use std::collections::HashMap;
 
 pub(super) const CODES: KeySchema = KeySchema::simple("code_hash");
@@ -61,48 +66,93 @@ impl CodeStore for DynamoStore {
         self.put_new(&self.tables.codes, &CODES, grant_item(grant))
             .await
     }
+}
 
-    async fn redeem_code(
-        &self,
-        code_hash: &str,
-        now: i64,
-        issued_jti: &str,
-        issued_family: Option<&str>,
-    ) -> StoreResult<Redemption> {
+/// A code that may be redeemed at `:now`: there, never redeemed, not expired.
+const REDEEMABLE: &str =
+    "attribute_exists(code_hash) AND attribute_not_exists(redeemed_at) AND expires_at > :now";
+
+/// The place of the code's update in the redemption transaction. The items after it are
+/// the grant and its first refresh token; a condition on another record (a `ConditionCheck`)
+/// is added after them, and told apart by its place.
+const CODE_ITEM: usize = 0;
+
+impl CodeRedemptionStore for DynamoStore {
+    async fn get_code(&self, code_hash: &str) -> StoreResult<Option<Grant>> {
+        self.get_item(&self.tables.codes, &CODES, key("code_hash", code_hash))
+            .await?
+            .as_ref()
+            .map(grant_from)
+            .transpose()
+    }
+
+    async fn spend_code(&self, code_hash: &str, now: i64) -> StoreResult<bool> {
         storable(code_hash, None)?;
-        // One conditional write: of concurrent redemptions exactly one passes the condition.
-        let mut update = self
+        let result = self
             .client
             .update_item()
             .table_name(&self.tables.codes)
             .key("code_hash", s(code_hash))
-            .condition_expression(
-                "attribute_exists(code_hash) AND attribute_not_exists(redeemed_at) AND expires_at > :now",
-            )
+            .update_expression("SET redeemed_at = :now")
+            .condition_expression(REDEEMABLE)
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":jti", s(issued_jti))
-            .return_values(ReturnValue::AllNew);
-        update = match issued_family {
-            Some(family) => update
-                .update_expression(
-                    "SET redeemed_at = :now, issued_jti = :jti, issued_family = :family",
-                )
-                .expression_attribute_values(":family", s(family)),
-            None => update.update_expression("SET redeemed_at = :now, issued_jti = :jti"),
-        };
-        if let Some(output) = unless_condition_failed(update.send().await)? {
-            let grant = grant_from(&output.attributes.unwrap_or_default())?;
-            return Ok(Redemption::Redeemed(grant));
+            .send()
+            .await;
+        Ok(unless_condition_failed(result)?.is_some())
+    }
+
+    async fn redeem_code(&self, redemption: &CodeRedemption<'_>) -> StoreResult<Redemption> {
+        let code_hash = redemption.code_hash;
+        storable(code_hash, None)?;
+        let redeem = Update::builder()
+            .table_name(&self.tables.codes)
+            .key("code_hash", s(code_hash))
+            .update_expression("SET redeemed_at = :now, issued_jti = :jti, issued_family = :grant")
+            .condition_expression(REDEEMABLE)
+            .expression_attribute_values(":now", n(redemption.now))
+            .expression_attribute_values(":jti", s(redemption.jti))
+            .expression_attribute_values(":grant", s(&redemption.grant.family_id))
+            // A failed condition hands back the code as it was: a replay needs no second read.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_error)?;
+        let mut items = vec![
+            TransactWriteItem::builder().update(redeem).build(),
+            self.put_new_token(family_item(redemption.grant))?,
+        ];
+        if let Some(first) = redemption.first_refresh {
+            items.push(self.put_new_token(refresh_item(first))?);
         }
-        // Only the failure path reads: tell a replay from an unknown or expired code.
-        match self
-            .get_item(&self.tables.codes, &CODES, key("code_hash", code_hash))
-            .await?
-        {
-            Some(item) if item.contains_key("redeemed_at") => {
-                Ok(Redemption::Replayed(grant_from(&item)?))
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let failed = match transaction_conditions(result) {
+            Ok(Ok(())) => return Ok(Redemption::Redeemed),
+            Ok(Err(failed)) => failed,
+            // Only another write of the same code conflicts (the other items are new, under
+            // random keys): a concurrent redemption. Once it is written, this one is its replay.
+            Err(StoreError::Contention(reasons)) => {
+                return match self.get_code(code_hash).await? {
+                    Some(code) if code.redeemed_at.is_some() => {
+                        Ok(Redemption::Replayed(Box::new(code)))
+                    }
+                    _ => Err(StoreError::Contention(reasons)),
+                }
             }
-            _ => Ok(Redemption::Invalid),
+            Err(error) => return Err(error),
+        };
+        let code = failed.iter().find(|failed| failed.index == CODE_ITEM);
+        match code.map(|failed| failed.old.as_ref()) {
+            Some(Some(old)) if old.contains_key("redeemed_at") => {
+                Ok(Redemption::Replayed(Box::new(grant_from(old)?)))
+            }
+            // Gone (TTL) or expired since it was read.
+            Some(_) => Ok(Redemption::Invalid),
+            // The grant or the refresh token existed already: their ids are 256 random bits.
+            None => Err(StoreError::AlreadyExists),
         }
     }
 }

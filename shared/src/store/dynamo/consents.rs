@@ -12,6 +12,7 @@ pub(super) const CONSENTS: KeySchema = KeySchema {
     partition: "sub",
     sort: Some("client_id"),
     index_partition: None,
+    index_sort: None,
 };
 
 pub(super) fn consent_key(sub: &str, client_id: &str) -> Item {

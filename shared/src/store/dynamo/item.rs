@@ -3,7 +3,7 @@
 
 use super::DynamoStore;
 use crate::model::ScopeSet;
-use crate::store::keys::{fits_partition_key, is_storable, MAX_ITEM_BYTES};
+use crate::store::keys::{fits_partition_key, fits_sort_key, is_storable, MAX_ITEM_BYTES};
 use crate::store::{StoreError, StoreResult};
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -19,6 +19,8 @@ pub(super) struct KeySchema {
     pub(super) sort: Option<&'static str>,
     /// The partition key of a global secondary index, on the items that carry one.
     pub(super) index_partition: Option<&'static str>,
+    /// That index's sort key, if it has one.
+    pub(super) index_sort: Option<&'static str>,
 }
 
 impl KeySchema {
@@ -27,6 +29,7 @@ impl KeySchema {
             partition,
             sort: None,
             index_partition: None,
+            index_sort: None,
         }
     }
 
@@ -55,11 +58,14 @@ impl KeySchema {
     /// The check of a put: the item's key, its index key if it has one, and its size.
     pub(super) fn check_item(&self, item: &Item) -> StoreResult<()> {
         self.check_key(item)?;
-        if let Some(index) = self.index_partition {
-            // An index key DynamoDB refuses fails the write; an absent one is fine (sparse index).
-            match item.get(index) {
+        // An index key DynamoDB refuses fails the write; an absent one is fine (sparse index).
+        for (attribute, fits) in [
+            (self.index_partition, fits_partition_key as fn(&str) -> bool),
+            (self.index_sort, fits_sort_key),
+        ] {
+            match attribute.and_then(|name| item.get(name)) {
                 None => {}
-                Some(AttributeValue::S(value)) if fits_partition_key(value) => {}
+                Some(AttributeValue::S(value)) if fits(value) => {}
                 Some(_) => return Err(StoreError::InvalidKey),
             }
         }
@@ -389,15 +395,20 @@ mod tests {
         assert!(!CONSENTS.accepts_key_of(&consent_key("sub", &"c".repeat(1025))));
         assert!(!CONSENTS.accepts_key_of(&consent_key("", "app")));
         assert!(!CONSENTS.accepts_key_of(&key("sub", "only the partition")));
-        let family = |grant: &str| {
+        let family = |sub: &str, client: &str| {
             HashMap::from([
                 ("pk".to_string(), s("fam#1")),
-                ("grant_key".to_string(), s(grant)),
+                ("grant_sub".to_string(), s(sub)),
+                ("grant_client".to_string(), s(client)),
             ])
         };
-        assert!(TOKENS.check_item(&family("sub#app")).is_ok());
+        assert!(TOKENS.check_item(&family("sub", "app")).is_ok());
         assert!(matches!(
-            TOKENS.check_item(&family(&"g".repeat(2049))),
+            TOKENS.check_item(&family(&"g".repeat(2049), "app")),
+            Err(StoreError::InvalidKey)
+        ));
+        assert!(matches!(
+            TOKENS.check_item(&family("sub", &"c".repeat(1025))),
             Err(StoreError::InvalidKey)
         ));
         assert!(TOKENS.check_item(&key("pk", "jti#1")).is_ok());

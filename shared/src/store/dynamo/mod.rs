@@ -12,6 +12,7 @@
 //!   one BatchGetItem).
 
 mod authorization;
+mod batch;
 mod clients;
 mod codes;
 mod consents;
@@ -25,7 +26,7 @@ mod throttle;
 mod transaction;
 mod users;
 
-pub use refresh::FAMILIES_BY_GRANT_INDEX;
+pub use refresh::GRANTS_BY_USER_INDEX;
 
 use crate::config::Tables;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;

@@ -1,32 +1,38 @@
-//! The tokens table: refresh tokens (`rt#`), their families (`fam#`, found by grant through
-//! a sparse index) and revoked access tokens' `jti`s (`jti#`).
+//! The tokens table: refresh tokens (`rt#`), grants (`fam#`: the families of refresh tokens,
+//! found by user and client through the sparse index `grants_by_user`) and revoked access
+//! tokens' `jti`s (`jti#`).
 
 use super::item::{
-    build_error, get_bool, get_num, get_opt_num, get_set, get_str, is_live, key, list, n, s,
-    unless_condition_failed, Item, KeySchema,
+    build_error, get_bool, get_num, get_opt_num, get_opt_str, get_set, get_str, is_live, key, list,
+    n, s, unless_condition_failed, Item, KeySchema,
 };
 use super::pages::read_all_pages;
 use super::transaction::{transaction_created, transaction_written};
 use super::DynamoStore;
 use crate::model::{RefreshToken, TokenFamily};
 use crate::store::keys::{
-    family_key, fits_partition_key, grant_key, is_storable, refresh_token_key, revoked_jti_key,
-    storable,
+    family_key, fits_grant_index, fits_partition_key, is_storable, refresh_token_key,
+    revoked_jti_key, storable,
 };
 use crate::store::{
-    RefreshTokenAdmin, RefreshTokenReader, RefreshTokenStore, RefreshUse, RevocationReader,
-    RevocationStore, StoreResult,
+    AccessTokenRecords, RefreshTokenAdmin, RefreshTokenReader, RefreshTokenStore, RefreshUse,
+    RevocationReader, RevocationStore, StoreResult,
 };
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+};
 use std::collections::HashMap;
 
 pub(super) const TOKENS: KeySchema = KeySchema {
     partition: "pk",
     sort: None,
-    index_partition: Some("grant_key"),
+    index_partition: Some("grant_sub"),
+    index_sort: Some("grant_client"),
 };
 
-pub const FAMILIES_BY_GRANT_INDEX: &str = "families_by_grant";
+/// Sparse (only grants carry `grant_sub` and `grant_client`), keys only: a user's grants,
+/// with every client (by `grant_sub`) or with one (and `grant_client`).
+pub const GRANTS_BY_USER_INDEX: &str = "grants_by_user";
 
 impl RevocationStore for DynamoStore {
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
@@ -49,9 +55,48 @@ impl RevocationReader for DynamoStore {
             .await?
             .is_some_and(|item| is_live(&item, now)))
     }
+
+    async fn access_token_records(
+        &self,
+        jti: &str,
+        grant_id: &str,
+        now: i64,
+    ) -> StoreResult<AccessTokenRecords> {
+        let jti_pk = revoked_jti_key(jti);
+        let grant_pk = family_key(grant_id);
+        // No item has a key DynamoDB refuses: such keys are not asked for.
+        let wanted: Vec<Item> = [&jti_pk, &grant_pk]
+            .into_iter()
+            .map(|pk| key("pk", pk))
+            .filter(|item_key| TOKENS.accepts_key_of(item_key))
+            .collect();
+        let mut records = AccessTokenRecords {
+            jti_revoked: false,
+            grant: None,
+        };
+        if wanted.is_empty() {
+            return Ok(records);
+        }
+        let keys = KeysAndAttributes::builder()
+            .set_keys(Some(wanted))
+            .consistent_read(true)
+            .build()
+            .map_err(build_error)?;
+        let request = HashMap::from([(self.tables.tokens.clone(), keys)]);
+        let found = self.batch_get_items(request).await?;
+        for item in found.get(&self.tables.tokens).into_iter().flatten() {
+            let pk = get_str(item, "pk")?;
+            if pk == jti_pk {
+                records.jti_revoked = is_live(item, now);
+            } else if pk == grant_pk {
+                records.grant = Some(family_from(item)?);
+            }
+        }
+        Ok(records)
+    }
 }
 
-fn refresh_item(token: &RefreshToken) -> Item {
+pub(super) fn refresh_item(token: &RefreshToken) -> Item {
     HashMap::from([
         ("pk".to_string(), s(refresh_token_key(&token.token_hash))),
         ("family_id".to_string(), s(&token.family_id)),
@@ -80,6 +125,25 @@ fn refresh_from(item: &Item) -> StoreResult<RefreshToken> {
     })
 }
 
+/// A grant's item, with its keys in the sparse index `grants_by_user`.
+pub(super) fn family_item(family: &TokenFamily) -> Item {
+    let mut item = HashMap::from([
+        ("pk".to_string(), s(family_key(&family.family_id))),
+        ("client_id".to_string(), s(&family.client_id)),
+        ("sub".to_string(), s(&family.sub)),
+        ("expires_at".to_string(), n(family.expires_at)),
+        ("grant_sub".to_string(), s(&family.sub)),
+        ("grant_client".to_string(), s(&family.client_id)),
+    ]);
+    if let Some(current) = &family.current {
+        item.insert("current".to_string(), s(current));
+    }
+    if family.revoked {
+        item.insert("revoked".to_string(), AttributeValue::Bool(true));
+    }
+    item
+}
+
 fn family_from(item: &Item) -> StoreResult<TokenFamily> {
     let pk = get_str(item, "pk")?;
     Ok(TokenFamily {
@@ -87,13 +151,14 @@ fn family_from(item: &Item) -> StoreResult<TokenFamily> {
         client_id: get_str(item, "client_id")?,
         sub: get_str(item, "sub")?,
         expires_at: get_num(item, "expires_at")?,
-        current: get_str(item, "current")?,
+        current: get_opt_str(item, "current"),
         revoked: get_bool(item, "revoked"),
     })
 }
 
 impl DynamoStore {
-    fn put_new_token(&self, item: Item) -> StoreResult<TransactWriteItem> {
+    /// A put of a new item of the tokens table, for a transaction: cancelled if one exists.
+    pub(super) fn put_new_token(&self, item: Item) -> StoreResult<TransactWriteItem> {
         TOKENS.check_item(&item)?;
         let put = Put::builder()
             .table_name(&self.tables.tokens)
@@ -107,21 +172,10 @@ impl DynamoStore {
 
 impl RefreshTokenStore for DynamoStore {
     async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
-        let family_item = HashMap::from([
-            ("pk".to_string(), s(family_key(&family.family_id))),
-            ("client_id".to_string(), s(&family.client_id)),
-            ("sub".to_string(), s(&family.sub)),
-            ("expires_at".to_string(), n(family.expires_at)),
-            ("current".to_string(), s(&family.current)),
-            (
-                "grant_key".to_string(),
-                s(grant_key(&family.sub, &family.client_id)),
-            ),
-        ]);
         let result = self
             .client
             .transact_write_items()
-            .transact_items(self.put_new_token(family_item)?)
+            .transact_items(self.put_new_token(family_item(family))?)
             .transact_items(self.put_new_token(refresh_item(first))?)
             .send()
             .await;
@@ -218,8 +272,11 @@ impl RefreshTokenStore for DynamoStore {
         let family = family_from(&output.attributes.unwrap_or_default())?;
         // The family's one live token is revoked too, so it cannot be used even once more.
         // Whether or not the token item is still there (it may have expired, and no item has
-        // an impossible key), the family is revoked.
-        let current_pk = refresh_token_key(&family.current);
+        // an impossible key), the family is revoked. A grant without refresh tokens has none.
+        let Some(current) = family.current else {
+            return Ok(true);
+        };
+        let current_pk = refresh_token_key(&current);
         if is_storable(&current_pk, None) {
             let result = self
                 .client
@@ -263,19 +320,21 @@ impl RefreshTokenReader for DynamoStore {
     }
 }
 
-impl RefreshTokenAdmin for DynamoStore {
-    async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
-        let grant = grant_key(sub, client_id);
-        if !fits_partition_key(&grant) {
-            return Ok(Vec::new());
-        }
-        let query = self
-            .client
-            .query()
-            .table_name(&self.tables.tokens)
-            .index_name(FAMILIES_BY_GRANT_INDEX)
-            .key_condition_expression("grant_key = :grant")
-            .expression_attribute_values(":grant", s(&grant));
+impl DynamoStore {
+    /// The ids of the grants a query of `grants_by_user` finds.
+    async fn query_grants(
+        &self,
+        condition: &str,
+        values: &[(&str, &str)],
+    ) -> StoreResult<Vec<String>> {
+        let query = values.iter().fold(
+            self.client
+                .query()
+                .table_name(&self.tables.tokens)
+                .index_name(GRANTS_BY_USER_INDEX)
+                .key_condition_expression(condition),
+            |query, (name, value)| query.expression_attribute_values(*name, s(*value)),
+        );
         read_all_pages(query, self.page_size)
             .await?
             .iter()
@@ -284,5 +343,26 @@ impl RefreshTokenAdmin for DynamoStore {
                 Ok(pk.strip_prefix("fam#").unwrap_or(&pk).to_string())
             })
             .collect()
+    }
+}
+
+impl RefreshTokenAdmin for DynamoStore {
+    async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
+        if !fits_grant_index(sub, client_id) {
+            return Ok(Vec::new());
+        }
+        self.query_grants(
+            "grant_sub = :sub AND grant_client = :client",
+            &[(":sub", sub), (":client", client_id)],
+        )
+        .await
+    }
+
+    async fn families_of_user(&self, sub: &str) -> StoreResult<Vec<String>> {
+        if !fits_partition_key(sub) {
+            return Ok(Vec::new());
+        }
+        self.query_grants("grant_sub = :sub", &[(":sub", sub)])
+            .await
     }
 }

@@ -1,6 +1,6 @@
 //! The outcome of a TransactWriteItems, told apart by its cancellation reasons.
 
-use super::item::unavailable;
+use super::item::{unavailable, Item};
 use crate::store::{StoreError, StoreResult};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::{
@@ -44,16 +44,25 @@ fn cancellation(cancelled: &TransactionCanceledException) -> Cancellation {
     }
 }
 
-/// `true` when the transaction was written, `false` when only its conditions failed;
-/// contention and every other failure are errors.
-pub(super) fn transaction_written<R>(
+/// An item of a cancelled transaction whose condition failed: its place in the transaction
+/// and, when the item asked for it (`ReturnValuesOnConditionCheckFailure::AllOld`), the item
+/// as it was.
+#[derive(Debug)]
+pub(super) struct FailedCondition {
+    pub(super) index: usize,
+    pub(super) old: Option<Item>,
+}
+
+/// `Ok(())` when the transaction was written, `Err` naming the items whose conditions failed
+/// when only conditions failed; contention and every other failure are errors.
+pub(super) fn transaction_conditions<R>(
     result: Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, R>>,
-) -> StoreResult<bool>
+) -> StoreResult<Result<(), Vec<FailedCondition>>>
 where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let err = match result {
-        Ok(_) => return Ok(true),
+        Ok(_) => return Ok(Ok(())),
         Err(err) => err,
     };
     let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
@@ -62,12 +71,32 @@ where
         return Err(unavailable(err));
     };
     match cancellation(cancelled) {
-        Cancellation::ConditionFailed => Ok(false),
+        Cancellation::ConditionFailed => Ok(Err(cancelled
+            .cancellation_reasons()
+            .iter()
+            .enumerate()
+            .filter(|(_, reason)| reason.code() == Some("ConditionalCheckFailed"))
+            .map(|(index, reason)| FailedCondition {
+                index,
+                old: reason.item().cloned(),
+            })
+            .collect())),
         Cancellation::Contention(reasons) => Err(StoreError::Contention(reasons)),
         Cancellation::Other(reasons) => Err(StoreError::Unavailable(
             format!("transaction cancelled: {reasons}").into(),
         )),
     }
+}
+
+/// `true` when the transaction was written, `false` when only its conditions failed;
+/// contention and every other failure are errors.
+pub(super) fn transaction_written<R>(
+    result: Result<TransactWriteItemsOutput, SdkError<TransactWriteItemsError, R>>,
+) -> StoreResult<bool>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    Ok(transaction_conditions(result)?.is_ok())
 }
 
 /// The outcome of a transaction of create-if-absent writes: `AlreadyExists` when one of
@@ -178,5 +207,31 @@ mod tests {
             transaction_written::<()>(Err(SdkError::service_error(other, ()))),
             Err(StoreError::Unavailable(_))
         ));
+    }
+
+    #[test]
+    fn failed_conditions_are_named_by_their_place_with_the_old_item() {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let old = std::collections::HashMap::from([(
+            "code_hash".to_string(),
+            AttributeValue::S("h".into()),
+        )]);
+        let cancelled = TransactionCanceledException::builder()
+            .cancellation_reasons(CancellationReason::builder().code("None").build())
+            .cancellation_reasons(
+                CancellationReason::builder()
+                    .code("ConditionalCheckFailed")
+                    .set_item(Some(old.clone()))
+                    .build(),
+            )
+            .build();
+        let error = TransactWriteItemsError::TransactionCanceledException(cancelled);
+        let Ok(Err(failed)) = transaction_conditions::<()>(Err(SdkError::service_error(error, ())))
+        else {
+            panic!("a failed condition")
+        };
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].index, 1);
+        assert_eq!(failed[0].old.as_ref(), Some(&old));
     }
 }

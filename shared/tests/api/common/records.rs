@@ -46,7 +46,7 @@ pub fn family(id: &str, current: &str, expires_at: i64) -> TokenFamily {
         client_id: "client".into(),
         sub: "user-sub".into(),
         expires_at,
-        current: current.into(),
+        current: Some(current.into()),
         revoked: false,
     }
 }
