@@ -36,6 +36,13 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Prepares a new stack, and is safe to run again: stores the OpenID Connect scopes
+    /// (openid, profile, email) that are missing and, when no key is stored, the first
+    /// signing key (it signs at once).
+    Init {
+        #[command(flatten)]
+        tokens: AccessTokenLifetime,
+    },
     /// The scope catalogue.
     #[command(subcommand)]
     Scope(ScopeCommand),

@@ -36,6 +36,7 @@ async fn main() -> ExitCode {
 
 async fn run(store: &DynamoStore, command: Command) -> Result<Output, Error> {
     match command {
+        Command::Init { tokens } => init(store, &tokens.lifecycle()).await,
         Command::Scope(command) => scopes::run(store, command).await,
         Command::Client(command) => clients::run(store, command).await,
         Command::User(command) => users::run(store, command).await,
@@ -43,6 +44,32 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Output, Error> {
         Command::Consent(command) => consents::run(store, command).await,
         Command::Keys(command) => keys::run(store, command).await,
     }
+}
+
+/// `authctl init`: what every stack needs before its first sign-in.
+async fn init(
+    store: &(impl auth_core::store::ScopeAdmin + auth_core::store::KeyAdmin),
+    lifecycle: &auth_core::keys::lifecycle::KeyLifecycle,
+) -> Result<Output, Error> {
+    let scopes = scopes::ensure_openid_connect_scopes(store).await?;
+    let has_key = !store.list_public_keys().await?.is_empty();
+    let key = if has_key {
+        None
+    } else {
+        Some(keys::rotate(store, lifecycle, None).await?)
+    };
+    let mut text = match scopes.as_slice() {
+        [] => "the OpenID Connect scopes were there".to_string(),
+        names => format!("stored the scopes {}", names.join(", ")),
+    };
+    text.push_str(match &key {
+        Some(_) => "; stored the first signing key",
+        None => "; a signing key was there",
+    });
+    Ok(Output {
+        json: serde_json::json!({ "scopes_created": scopes, "key": key.map(|k| k.json) }),
+        text,
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@ use crate::cli::ScopeCommand;
 use crate::output::{store_error, table, Error, Output};
 use auth_core::ids::is_scope_name;
 use auth_core::model::{check_scope_description, Scope};
-use auth_core::store::ScopeAdmin;
+use auth_core::scope::{is_openid_connect_scope, OPENID_CONNECT_SCOPES};
+use auth_core::store::{ScopeAdmin, StoreError};
 use serde_json::json;
 
 pub async fn run(store: &impl ScopeAdmin, command: ScopeCommand) -> Result<Output, Error> {
@@ -63,6 +64,11 @@ pub async fn list(store: &impl ScopeAdmin) -> Result<Output, Error> {
 }
 
 pub async fn delete(store: &impl ScopeAdmin, name: &str) -> Result<Output, Error> {
+    if is_openid_connect_scope(name) {
+        return Err(Error(format!(
+            "scope {name} is part of OpenID Connect and stays in every catalogue"
+        )));
+    }
     store
         .delete_scope(name)
         .await
@@ -71,4 +77,26 @@ pub async fn delete(store: &impl ScopeAdmin, name: &str) -> Result<Output, Error
         json: json!({ "deleted": name }),
         text: format!("deleted scope {name}"),
     })
+}
+
+/// `authctl init`'s part: the OpenID Connect scopes, each stored unless it is there already
+/// (an operator may have changed its description). Returns the names it stored.
+pub async fn ensure_openid_connect_scopes(store: &impl ScopeAdmin) -> Result<Vec<String>, Error> {
+    let existing = store.list_scopes().await?;
+    let mut created = Vec::new();
+    for (name, description) in OPENID_CONNECT_SCOPES {
+        if existing.iter().any(|scope| scope.name == name) {
+            continue;
+        }
+        let scope = Scope {
+            name: name.to_string(),
+            description: description.to_string(),
+        };
+        match store.create_scope(&scope).await {
+            // Another init stored it meanwhile: as good.
+            Ok(()) | Err(StoreError::AlreadyExists) => created.push(name.to_string()),
+            Err(error) => return Err(Error::from(error)),
+        }
+    }
+    Ok(created)
 }

@@ -13,8 +13,8 @@ use auth_core::profile::Claim;
 use auth_core::secret::{now, ClientSecret, Password};
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::{
-    ClientAdmin, ClientReader, ConsentAdmin, KeyAdmin, RefreshTokenReader, RefreshTokenStore,
-    SigningKey, UserAdmin, UserReader,
+    ClientAdmin, ClientReader, ConsentAdmin, KeyAdmin, PublicKeyReader, RefreshTokenReader,
+    RefreshTokenStore, SigningKey, UserAdmin, UserReader,
 };
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
@@ -136,10 +136,47 @@ async fn scopes() {
     // scripts/seed-demo greps for this exact compact form.
     assert!(listed.json.to_string().contains(r#""name":"profile""#));
     assert!(listed.text.starts_with("NAME"));
-    ok(scopes::delete(&store, "profile").await);
+    ok(scopes::delete(&store, "orders:read").await);
+    assert_eq!(
+        error_of(scopes::delete(&store, "orders:read").await),
+        "scope orders:read does not exist"
+    );
     assert_eq!(
         error_of(scopes::delete(&store, "profile").await),
-        "scope profile does not exist"
+        "scope profile is part of OpenID Connect and stays in every catalogue"
+    );
+}
+
+/// `authctl init` stores what is missing (the OpenID Connect scopes, a first key) and
+/// leaves what is there, so that it can run on every deployment.
+#[tokio::test]
+async fn init_stores_the_openid_connect_scopes_and_a_first_key_once() {
+    let store = store_with_scopes().await;
+    let lifecycle = KeyLifecycle::new(3600);
+    let first = ok(crate::init(&store, &lifecycle).await);
+    assert_eq!(
+        first.json["scopes_created"],
+        json!(["openid", "email"]),
+        "profile was there"
+    );
+    assert!(first.json["key"].is_object(), "{}", first.json);
+    let listed = ok(scopes::list(&store).await);
+    for name in ["openid", "profile", "email"] {
+        assert!(
+            listed
+                .json
+                .to_string()
+                .contains(&format!(r#""name":"{name}""#)),
+            "{name}"
+        );
+    }
+    let again = ok(crate::init(&store, &lifecycle).await);
+    assert_eq!(again.json["scopes_created"], json!([]));
+    assert_eq!(again.json["key"], Value::Null);
+    assert_eq!(
+        store.list_public_keys().await.map(|keys| keys.len()).ok(),
+        Some(1),
+        "one key"
     );
 }
 

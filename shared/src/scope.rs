@@ -7,6 +7,23 @@ use serde::{Serialize, Serializer};
 use std::collections::BTreeSet;
 use std::fmt;
 
+/// The scopes of OpenID Connect (Core 5.4, and `openid` of 3.1.2.1), part of every
+/// deployment's catalogue (`authctl init` stores them; `authctl scope delete` refuses them):
+/// `openid` makes an authorization request an OpenID request; `profile` and `email` ask for
+/// those claims of the user's profile. The descriptions are what the consent page shows.
+pub const OPENID_CONNECT_SCOPES: [(&str, &str); 3] = [
+    ("openid", "Sign you in with your account"),
+    ("profile", "See your name, username, picture and language"),
+    ("email", "See your email address"),
+];
+
+/// Whether the scope is one of OpenID Connect's, which every deployment keeps.
+pub fn is_openid_connect_scope(name: &str) -> bool {
+    OPENID_CONNECT_SCOPES
+        .iter()
+        .any(|(scope, _)| *scope == name)
+}
+
 /// One scope name: `1*( %x21 / %x23-5B / %x5D-7E )`, at most `ids::MAX_SCOPE_NAME_LEN`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ScopeToken(String);

@@ -106,6 +106,14 @@ pub async fn start<S: SessionStore>(
     ))
 }
 
+/// The session's identifier as ID tokens and sign-out name it (OpenID Connect `sid`): derived
+/// from the cookie's id as the CSRF token is, with another label, so that it names the session
+/// without telling its cookie or its stored hash. authorize and consent put it in the code;
+/// sign-out compares it with the cookie's session.
+pub fn sid(session_id: &SessionId) -> String {
+    sha256_b64(format!("sid-v1:{}", session_id.expose()).as_bytes())
+}
+
 /// The consent form's CSRF token: bound to the session, derivable only by who holds its id.
 pub fn csrf_token(session_id: &SessionId) -> String {
     sha256_b64(format!("csrf-v1:{}", session_id.expose()).as_bytes())
@@ -114,4 +122,18 @@ pub fn csrf_token(session_id: &SessionId) -> String {
 pub fn csrf_token_matches(session_id: &SessionId, presented: Option<&str>) -> bool {
     presented
         .is_some_and(|token| constant_time_eq(csrf_token(session_id).as_bytes(), token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sid_and_the_csrf_token_are_different_values_of_one_session() {
+        let id = SessionId::new("s".repeat(43));
+        assert_eq!(sid(&id), sid(&SessionId::new("s".repeat(43))));
+        assert_ne!(sid(&id), csrf_token(&id));
+        assert_ne!(sid(&id), id.hash());
+        assert_ne!(sid(&id), sid(&SessionId::new("t".repeat(43))));
+    }
 }
