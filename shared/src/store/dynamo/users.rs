@@ -86,6 +86,27 @@ fn account_item(account: &Account) -> Item {
     item
 }
 
+impl DynamoStore {
+    /// Writes a user's two records in one transaction; `if_refused` when a condition failed.
+    async fn write_user_records(
+        &self,
+        records: impl IntoIterator<Item = TransactWriteItem>,
+        if_refused: StoreError,
+    ) -> StoreResult<()> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(records.into_iter().collect()))
+            .send()
+            .await;
+        if transaction_written(result)? {
+            Ok(())
+        } else {
+            Err(if_refused)
+        }
+    }
+}
+
 impl UserReader for DynamoStore {
     async fn get_user(&self, username: &str) -> StoreResult<Option<User>> {
         // Prefixed, an empty name would make a valid key: it names no user all the same.
@@ -108,9 +129,8 @@ impl UserReader for DynamoStore {
 
 impl UserAdmin for DynamoStore {
     async fn create_user(&self, user: &User, account: &Account) -> StoreResult<()> {
-        let records = [user_item(user), account_item(account)];
-        let mut transaction = self.client.transact_write_items();
-        for item in records {
+        let mut records = Vec::new();
+        for item in [user_item(user), account_item(account)] {
             USERS.check_item(&item)?;
             let put = Put::builder()
                 .table_name(&self.tables.users)
@@ -118,14 +138,11 @@ impl UserAdmin for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map_err(build_error)?;
-            transaction = transaction.transact_items(TransactWriteItem::builder().put(put).build());
+            records.push(TransactWriteItem::builder().put(put).build());
         }
         // Subs are random: a failed condition is a taken username.
-        if transaction_written(transaction.send().await)? {
-            Ok(())
-        } else {
-            Err(StoreError::AlreadyExists)
-        }
+        self.write_user_records(records, StoreError::AlreadyExists)
+            .await
     }
 
     async fn delete_user(&self, user: &User) -> StoreResult<()> {
@@ -145,18 +162,9 @@ impl UserAdmin for DynamoStore {
             .set_key(Some(account_item_key(&user.sub)))
             .build()
             .map_err(build_error)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(sign_in).build())
-            .transact_items(TransactWriteItem::builder().delete(account).build())
-            .send()
-            .await;
-        if transaction_written(result)? {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
-        }
+        let records =
+            [sign_in, account].map(|delete| TransactWriteItem::builder().delete(delete).build());
+        self.write_user_records(records, StoreError::NotFound).await
     }
 
     async fn get_account(&self, sub: &str) -> StoreResult<Option<Account>> {
@@ -245,18 +253,9 @@ impl UserAdmin for DynamoStore {
             .expression_attribute_values(":at", n(at_ms))
             .build()
             .map_err(build_error)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(sign_in).build())
-            .transact_items(TransactWriteItem::builder().update(account).build())
-            .send()
-            .await;
-        if transaction_written(result)? {
-            Ok(())
-        } else {
-            Err(StoreError::NotFound)
-        }
+        let records =
+            [sign_in, account].map(|update| TransactWriteItem::builder().update(update).build());
+        self.write_user_records(records, StoreError::NotFound).await
     }
 
     async fn end_sessions(&self, sub: &str, at_ms: i64) -> StoreResult<()> {
