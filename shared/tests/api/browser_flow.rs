@@ -902,6 +902,21 @@ async fn remembered_consent_is_silent_only_for_https_or_confidential_clients() {
     }
 }
 
+/// The cookie's session is sent to sign in by authorize, and its consent form grants nothing.
+async fn assert_the_session_no_longer_counts(w: &World) {
+    let response = w.authorize(&query(&valid_pairs()), true).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert!(location(&response).contains("/login?return_to="));
+    assert!(location_params(&response).get("code").is_none());
+    let response = w
+        .consent(
+            &w.consent_body(&valid_pairs(), "approve"),
+            Some(&w.cookie()),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
 /// Issue 12.8: the operator ends a user's sessions; the next authorization asks them to
 /// sign in, the consent form of the old session grants nothing, and a new sign-in counts.
 #[tokio::test]
@@ -910,16 +925,7 @@ async fn ended_sessions_sign_in_again_and_grant_nothing() {
     assert!(auth_core::account::end_sessions(&w.app.store, &alice())
         .await
         .is_ok());
-    let response = w.authorize(&query(&valid_pairs()), true).await;
-    assert_eq!(response.status(), StatusCode::FOUND);
-    assert!(location(&response).contains("/login?return_to="));
-    let response = w
-        .consent(
-            &w.consent_body(&valid_pairs(), "approve"),
-            Some(&w.cookie()),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_the_session_no_longer_counts(&w).await;
     let stored = w.app.store.get_consent("sub-alice", "app", now()).await;
     assert!(matches!(stored, Ok(None)), "nothing granted: {stored:?}");
     // Signing in again starts a session that counts.
@@ -969,17 +975,7 @@ async fn a_deleted_users_session_gets_nothing() {
         "{removal:?}"
     );
 
-    let response = w.authorize(&query(&valid_pairs()), true).await;
-    assert_eq!(response.status(), StatusCode::FOUND);
-    assert!(location(&response).contains("/login?return_to="));
-    assert!(location_params(&response).get("code").is_none());
-    let response = w
-        .consent(
-            &w.consent_body(&valid_pairs(), "approve"),
-            Some(&w.cookie()),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_the_session_no_longer_counts(&w).await;
     let response = login_post(&w, "alice", "correct horse", "/oauth/authorize?x=1").await;
     assert_eq!(
         response.status(),

@@ -19,16 +19,8 @@ use auth_core::App;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-const REDIRECT: &str = "https://app.example/cb";
-// RFC 7636 Appendix B.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-const SUB: &str = "sub-alice";
-
-fn set(names: &[&str]) -> ScopeSet {
-    ScopeSet::from_names(names.iter().copied())
-        .unwrap_or_else(|| panic!("invalid scope names {names:?}"))
-}
+use crate::common::fixtures::{code_grant, registered, set, REDIRECT, SUB};
+use crate::common::pkce::VERIFIER;
 
 fn registration(client_id: &str, grant_types: &[GrantType]) -> ClientRegistration {
     ClientRegistration {
@@ -44,10 +36,6 @@ fn registration(client_id: &str, grant_types: &[GrantType]) -> ClientRegistratio
         resource_server: false,
         grant_types: grant_types.to_vec(),
     }
-}
-
-fn registered(registration: ClientRegistration) -> Client {
-    Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }
 
 struct World {
@@ -114,21 +102,7 @@ fn tokens(rule: &str, response: &HttpResponse) -> Tokens {
 
 impl World {
     async fn add_code(&self, code: &str, client_id: &str, scopes: &[&str]) {
-        let grant = Grant {
-            code_hash: AuthorizationCode::new(code).hash(),
-            client_id: client_id.into(),
-            redirect_uri: Some(REDIRECT.into()),
-            sub: SUB.into(),
-            scopes: set(scopes),
-            pkce: Some(PkceChallenge {
-                challenge: CHALLENGE.into(),
-                method: PkceMethod::S256,
-            }),
-            expires_at: now() + 60,
-            redeemed_at: None,
-            issued_jti: None,
-            issued_family: None,
-        };
+        let grant = code_grant(code, client_id, SUB, set(scopes));
         assert!(self.app.store.create_code(&grant).await.is_ok());
     }
 

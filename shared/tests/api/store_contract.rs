@@ -10,7 +10,7 @@
 use crate::common;
 
 use crate::common::records::{
-    client_named, consent_for, family, grant, refresh, registered, signing_key,
+    client_named, consent_for, create_user, family, grant, refresh, registered, signing_key,
     store_items_of_every_listing,
 };
 use auth_core::model::*;
@@ -146,16 +146,14 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
     assert_eq!(store.get_client("missing").await.ok(), Some(None));
 }
 
+/// When the account's sessions were last ended, if there is an account.
+async fn sessions_ended_at_ms(store: &impl UserAdmin, sub: &str) -> Option<i64> {
+    let account = store.get_account(sub).await.ok().flatten();
+    account.map(|account| account.sessions_ended_at_ms)
+}
+
 async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
-    let user = User {
-        username: "alice".into(),
-        sub: "user-sub".into(),
-        password_hash: "hash".into(),
-    };
-    assert!(store
-        .create_user(&user, &Account::new(&user, Profile::default(), 0))
-        .await
-        .is_ok());
+    let user = create_user(&*store, "alice", "user-sub").await;
     assert!(matches!(
         store
             .create_user(&user, &Account::new(&user, Profile::default(), 0))
@@ -187,12 +185,7 @@ async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
         .await
         .is_ok());
     assert_eq!(
-        store
-            .get_account("user-sub")
-            .await
-            .ok()
-            .flatten()
-            .map(|account| account.sessions_ended_at_ms),
+        sessions_ended_at_ms(&*store, "user-sub").await,
         Some(1_700_000_000_123)
     );
     assert!(matches!(
@@ -253,12 +246,7 @@ async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
         Some("new hash".to_string())
     );
     assert_eq!(
-        store
-            .get_account("user-sub")
-            .await
-            .ok()
-            .flatten()
-            .map(|a| a.sessions_ended_at_ms),
+        sessions_ended_at_ms(&*store, "user-sub").await,
         Some(1_700_000_000_999)
     );
     assert!(matches!(
@@ -934,15 +922,7 @@ async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
     let t = now();
     let client = client_named("app", "App".into());
     assert!(store.create_client(&client).await.is_ok());
-    let user = User {
-        username: "alice".into(),
-        sub: "user-sub".into(),
-        password_hash: "hash".into(),
-    };
-    assert!(store
-        .create_user(&user, &Account::new(&user, Profile::default(), 0))
-        .await
-        .is_ok());
+    let user = create_user(&*store, "alice", "user-sub").await;
     let session = |id_hash: &str, expires_at: i64| Session {
         id_hash: id_hash.into(),
         sub: "user-sub".into(),

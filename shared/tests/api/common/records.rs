@@ -4,7 +4,7 @@ use super::pkce::CHALLENGE;
 use auth_core::model::*;
 use auth_core::secret::{now, Secret};
 use auth_core::store::{
-    ClientAdmin, ConsentAdmin, KeyAdmin, RefreshTokenStore, ScopeAdmin, SigningKey,
+    ClientAdmin, ConsentAdmin, KeyAdmin, RefreshTokenStore, ScopeAdmin, SigningKey, UserAdmin,
 };
 
 pub fn grant(code_hash: &str, expires_at: i64) -> Grant {
@@ -68,6 +68,21 @@ pub fn client_named(client_id: &str, name: String) -> Client {
 }
 
 pub use super::fixtures::registered;
+
+/// A user and their account, as `authctl user create` stores them.
+pub async fn create_user(store: &impl UserAdmin, username: &str, sub: &str) -> User {
+    let user = User {
+        username: username.into(),
+        sub: sub.into(),
+        password_hash: "hash".into(),
+    };
+    let account = Account::new(&user, Profile::default(), 0);
+    assert!(
+        store.create_user(&user, &account).await.is_ok(),
+        "user {username}"
+    );
+    user
+}
 
 pub fn consent_for(client_id: &str) -> Consent {
     Consent {
