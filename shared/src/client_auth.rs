@@ -31,32 +31,57 @@ struct Presented {
     used_basic: bool,
 }
 
-fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, ClientAuthError> {
-    let basic = match request.header("authorization") {
-        // Any Basic header is an attempt at Basic, even an empty one: it gets the challenge.
-        Some(value)
-            if value
-                .get(..5)
-                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic")) =>
-        {
-            let decoded = STANDARD
-                .decode(value.get(5..).unwrap_or("").trim())
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or(ClientAuthError::Failed { used_basic: true })?;
-            let (id, secret) = decoded
-                .split_once(':')
-                .ok_or(ClientAuthError::Failed { used_basic: true })?;
-            // RFC 6749 2.3.1: both parts are form-urlencoded before base64.
-            let decode = |s: &str| {
-                percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8()
-                    .map(|c| c.into_owned())
-                    .map_err(|_| ClientAuthError::Failed { used_basic: true })
-            };
+/// What an `Authorization` header value says as HTTP Basic client authentication.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Basic {
+    /// Another scheme, or none.
+    NotBasic,
+    /// The Basic scheme with a value that does not decode: an attempt at Basic all the same.
+    Malformed,
+    Credentials {
+        client_id: String,
+        secret: String,
+    },
+}
+
+/// Decodes an `Authorization` value as Basic client credentials (RFC 6749 2.3.1: the id and
+/// the secret are each form-urlencoded, joined by `:`, then base64-encoded).
+pub fn basic(value: &str) -> Basic {
+    // Any Basic header is an attempt at Basic, even an empty one: it gets the challenge.
+    if !value
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("basic"))
+    {
+        return Basic::NotBasic;
+    }
+    let decode = |s: &str| {
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .map(|c| c.into_owned())
+            .ok()
+    };
+    let credentials = STANDARD
+        .decode(value.get(5..).unwrap_or("").trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|decoded| {
+            let (id, secret) = decoded.split_once(':')?;
             Some((decode(id)?, decode(secret)?))
-        }
-        _ => None,
+        });
+    match credentials {
+        Some((client_id, secret)) => Basic::Credentials { client_id, secret },
+        None => Basic::Malformed,
+    }
+}
+
+fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, ClientAuthError> {
+    let basic = match request
+        .header("authorization")
+        .map_or(Basic::NotBasic, basic)
+    {
+        Basic::NotBasic => None,
+        Basic::Malformed => return Err(ClientAuthError::Failed { used_basic: true }),
+        Basic::Credentials { client_id, secret } => Some((client_id, secret)),
     };
     match basic {
         Some((client_id, secret)) => {

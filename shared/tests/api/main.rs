@@ -23,6 +23,7 @@ mod error_descriptions;
 mod events;
 mod grant_revocation;
 mod login_throttle;
+mod properties;
 mod round_trips;
 mod store_contract;
 mod token_endpoint;
