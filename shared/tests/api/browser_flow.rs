@@ -907,7 +907,7 @@ async fn remembered_consent_is_silent_only_for_https_or_confidential_clients() {
 #[tokio::test]
 async fn ended_sessions_sign_in_again_and_grant_nothing() {
     let w = world().await;
-    assert!(auth_core::account::end_sessions(&w.app.store, &alice())
+    assert!(auth_core::account::end_sessions(&w.app.store, &alice().sub)
         .await
         .is_ok());
     let response = w.authorize(&query(&valid_pairs()), true).await;

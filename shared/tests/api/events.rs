@@ -49,6 +49,7 @@ const LOGIN_CSRF: &str = "W-2u1kU6X_yhnhF6L7Nm_-_KPn34WpsKGWDkqh38bZQ";
 const CLIENT_ID: &str = "app";
 const CLIENT_SECRET: &str = "iuWF0Dl8tfr33BDt7len2MKRU1I8p6iPWpXHzS6zR68";
 const REDIRECT: &str = "https://app.example/cb";
+const SIGNED_OUT: &str = "https://app.example/signed-out";
 const STATE: &str = "af0ifjsldkj";
 const CODE: &str = "hvxoM4bifJuY7byvwOKVdGhtkKjniOADl82C1U96XIM";
 const REFRESH: &str = "Y1o2lmWTBFRrtr3FBpq4MeVgfFx2sclYiaAkhmwDHmc";
@@ -271,6 +272,7 @@ fn app_client() -> ClientRegistration {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![AuthorizationCode, RefreshToken],
+        post_logout_redirect_uris: vec![SIGNED_OUT.into()],
     }
 }
 
