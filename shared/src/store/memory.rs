@@ -112,11 +112,15 @@ impl ClientBatchReader for MemoryStore {
     async fn get_clients(&self, client_ids: &[String]) -> StoreResult<Vec<Client>> {
         self.called();
         let clients = lock(&self.clients);
-        Ok(client_ids
-            .iter()
-            .filter(|id| is_storable(id, None))
-            .filter_map(|id| clients.get(id.as_str()).cloned())
-            .collect())
+        let mut found: Vec<Client> = Vec::new();
+        for id in client_ids.iter().filter(|id| is_storable(id, None)) {
+            if let Some(client) = clients.get(id.as_str()) {
+                if !found.iter().any(|c| c.client_id() == id) {
+                    found.push(client.clone());
+                }
+            }
+        }
+        Ok(found)
     }
 }
 

@@ -17,12 +17,15 @@
 
 mod common;
 
+mod account;
+
 mod browser_flow;
 mod dynamo_store;
 mod error_descriptions;
 mod events;
 mod grant_revocation;
 mod login_throttle;
+mod logout;
 mod round_trips;
 mod store_contract;
 mod token_endpoint;
