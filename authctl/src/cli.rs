@@ -114,6 +114,10 @@ pub struct ClientCreate {
         required_unless_present = "resource_server"
     )]
     pub redirect_uris: Vec<String>,
+    /// Where sign-out (RP-Initiated Logout) may send the browser back, compared exactly;
+    /// the rules of redirect URIs (repeat for several).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
     /// Scope the client may ask for; must exist in the catalogue (repeat for several).
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
@@ -152,6 +156,16 @@ pub struct ClientUpdate {
     /// Replaces the redirect URIs (repeat for several).
     #[arg(long = "redirect-uri", value_name = "URI")]
     pub redirect_uris: Vec<String>,
+    /// Replaces the post-logout redirect URIs (repeat for several).
+    #[arg(
+        long = "post-logout-redirect-uri",
+        value_name = "URI",
+        conflicts_with = "no_post_logout_redirect_uri"
+    )]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Removes every post-logout redirect URI.
+    #[arg(long)]
+    pub no_post_logout_redirect_uri: bool,
     /// Replaces the allowed scopes (repeat for several).
     #[arg(long = "scope", value_name = "SCOPE", conflicts_with = "no_scope")]
     pub scopes: Vec<String>,
@@ -192,6 +206,8 @@ impl ClientUpdate {
     pub fn changes_nothing(&self) -> bool {
         self.name.is_none()
             && self.redirect_uris.is_empty()
+            && self.post_logout_redirect_uris.is_empty()
+            && !self.no_post_logout_redirect_uri
             && self.scopes.is_empty()
             && !self.no_scope
             && self.default_scopes.is_empty()

@@ -53,6 +53,7 @@ pub async fn create(
         allow_plain_pkce: args.allow_plain_pkce,
         grant_types: grants,
         resource_server: args.resource_server,
+        post_logout_redirect_uris: args.post_logout_redirect_uris,
     })?;
     let what = format!("client {}", client.client_id());
     store
@@ -123,6 +124,9 @@ pub async fn update(
     }
     if !args.redirect_uris.is_empty() {
         client.redirect_uris = args.redirect_uris;
+    }
+    if !args.post_logout_redirect_uris.is_empty() || args.no_post_logout_redirect_uri {
+        client.post_logout_redirect_uris = args.post_logout_redirect_uris;
     }
     if !args.scopes.is_empty() || args.no_scope {
         client.allowed_scopes = catalogued_scopes(store, &args.scopes).await?;
@@ -235,6 +239,14 @@ fn client_details(client: &Client) -> String {
     ];
     for (i, uri) in client.redirect_uris().iter().enumerate() {
         let label = if i == 0 { "redirect_uris:" } else { "" };
+        rows.push(vec![label.to_string(), uri.clone()]);
+    }
+    for (i, uri) in client.post_logout_redirect_uris().iter().enumerate() {
+        let label = if i == 0 {
+            "post_logout_redirect_uris:"
+        } else {
+            ""
+        };
         rows.push(vec![label.to_string(), uri.clone()]);
     }
     rows.push(vec![

@@ -878,3 +878,50 @@ fn the_access_token_lifetime_sets_key_retention() {
     }
     assert!(parse("keys delete abc --access-token-ttl 900").is_err());
 }
+
+/// Sign-out's return addresses (OpenID Connect RP-Initiated Logout): registered with the
+/// client, held to the rules of redirect URIs, replaced or removed by `update`.
+#[tokio::test]
+async fn post_logout_redirect_uris_are_registered_checked_and_replaced() {
+    let store = store_with_scopes().await;
+    let message = error_of(
+        clients::create(
+            &store,
+            create_args(
+                "--name A --redirect-uri https://a.example/cb \
+                 --post-logout-redirect-uri http://a.example/out",
+            ),
+        )
+        .await,
+    );
+    assert!(
+        message.starts_with("post-logout redirect URI \"http://a.example/out\" is refused"),
+        "{message}"
+    );
+    ok(clients::create(
+        &store,
+        create_args(
+            "--id app --name A --redirect-uri https://a.example/cb \
+             --post-logout-redirect-uri https://a.example/out",
+        ),
+    )
+    .await);
+    assert_eq!(
+        stored_client(&store, "app").await.post_logout_redirect_uris,
+        ["https://a.example/out"]
+    );
+    ok(clients::update(
+        &store,
+        update_args("app --post-logout-redirect-uri https://a.example/bye"),
+    )
+    .await);
+    assert_eq!(
+        stored_client(&store, "app").await.post_logout_redirect_uris,
+        ["https://a.example/bye"]
+    );
+    ok(clients::update(&store, update_args("app --no-post-logout-redirect-uri")).await);
+    assert!(stored_client(&store, "app")
+        .await
+        .post_logout_redirect_uris
+        .is_empty());
+}

@@ -285,7 +285,7 @@ pub async fn run_session(store: &impl UserAdmin, command: SessionCommand) -> Res
 pub async fn revoke_sessions(store: &impl UserAdmin, username: &str) -> Result<Output, Error> {
     let what = format!("user {username}");
     let user = find_user(store, username).await?;
-    account::end_sessions(store, &user)
+    account::end_sessions(store, &user.sub)
         .await
         .map_err(store_error(&what))?;
     Ok(Output {

@@ -65,6 +65,7 @@ fn app_client() -> Client {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        post_logout_redirect_uris: Vec::new(),
     };
     Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }

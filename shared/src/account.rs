@@ -1,10 +1,10 @@
 //! Ending a user's access, as the operator does it (`authctl user delete`, `authctl
-//! session revoke`): the rules of what goes with a user.
+//! session revoke`) and as the user does on the account page: the rules of what goes with a user.
 
 use crate::consent;
 use crate::model::User;
 use crate::secret::now_ms;
-use crate::store::{ConsentAdmin, RefreshTokenAdmin, StoreResult, UserAdmin};
+use crate::store::{ConsentAdmin, RefreshTokenAdmin, StoreResult, UserAdmin, UserSessionsEnder};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Removal {
@@ -39,7 +39,8 @@ pub async fn delete_user<S: UserAdmin + ConsentAdmin + RefreshTokenAdmin>(
 
 /// Ends every session the user has now: the next authorization asks them to sign in again.
 /// Tokens already issued to clients are the clients' grants and stay (withdraw the consent
-/// to end those).
-pub async fn end_sessions<S: UserAdmin>(store: &S, user: &User) -> StoreResult<()> {
-    store.end_sessions(&user.sub, now_ms()).await
+/// to end those). The operator (`authctl session revoke`) and the user (the account page's
+/// "Sign out everywhere") both end them this way.
+pub async fn end_sessions<S: UserSessionsEnder>(store: &S, sub: &str) -> StoreResult<()> {
+    store.end_sessions(sub, now_ms()).await
 }

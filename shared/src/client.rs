@@ -60,6 +60,7 @@ pub struct Client {
     client_type: ClientType,
     allow_plain_pkce: bool,
     grant_types: Vec<GrantType>,
+    post_logout_redirect_uris: Vec<String>,
 }
 
 /// A client as asked for (by authctl) or as stored (an item): flat and unchecked, the
@@ -81,6 +82,9 @@ pub struct ClientRegistration {
     pub allow_plain_pkce: bool,
     pub grant_types: Vec<GrantType>,
     pub resource_server: bool,
+    /// Where sign-out may send the browser back (OpenID Connect RP-Initiated Logout 1.0):
+    /// held to the rules of redirect URIs, compared by exact string equality.
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 impl Client {
@@ -99,6 +103,7 @@ impl Client {
             allow_plain_pkce,
             grant_types,
             resource_server,
+            post_logout_redirect_uris,
         } = registration;
         if !ids::is_client_id(&client_id) {
             return Err(ClientRuleError::ClientId);
@@ -129,6 +134,18 @@ impl Client {
             check_redirect_uri(uri, kind).map_err(|reason| ClientRuleError::RedirectUri {
                 uri: uri.clone(),
                 reason,
+            })?;
+        }
+        let post_logout_redirect_uris = dedupe(post_logout_redirect_uris);
+        if post_logout_redirect_uris.len() > MAX_REDIRECT_URIS {
+            return Err(ClientRuleError::TooManyPostLogoutRedirectUris);
+        }
+        for uri in &post_logout_redirect_uris {
+            check_redirect_uri(uri, kind).map_err(|reason| {
+                ClientRuleError::PostLogoutRedirectUri {
+                    uri: uri.clone(),
+                    reason,
+                }
             })?;
         }
         for (scopes, which) in [(&allowed_scopes, "allowed"), (&default_scopes, "default")] {
@@ -164,6 +181,7 @@ impl Client {
             client_type,
             allow_plain_pkce,
             grant_types,
+            post_logout_redirect_uris,
         })
     }
 
@@ -189,6 +207,7 @@ impl Client {
             allow_plain_pkce: self.allow_plain_pkce,
             grant_types: self.grant_types.clone(),
             resource_server,
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
         }
     }
 
@@ -203,6 +222,16 @@ impl Client {
     /// Compared by exact string equality at authorize (RFC 9700 2.1).
     pub fn redirect_uris(&self) -> &[String] {
         &self.redirect_uris
+    }
+
+    /// Where sign-out may send the browser back: compared by exact string equality.
+    pub fn post_logout_redirect_uris(&self) -> &[String] {
+        &self.post_logout_redirect_uris
+    }
+
+    /// Whether `uri` is one of the registered post-logout redirect URIs, exactly.
+    pub fn allows_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|r| r == uri)
     }
 
     pub fn allowed_scopes(&self) -> &ScopeSet {
@@ -285,6 +314,11 @@ pub enum ClientRuleError {
         uri: String,
         reason: RedirectUriError,
     },
+    TooManyPostLogoutRedirectUris,
+    PostLogoutRedirectUri {
+        uri: String,
+        reason: RedirectUriError,
+    },
     TooManyScopes {
         which: &'static str,
     },
@@ -321,6 +355,13 @@ impl fmt::Display for ClientRuleError {
             }
             ClientRuleError::RedirectUri { uri, reason } => {
                 write!(f, "redirect URI {uri:?} is refused: {reason}")
+            }
+            ClientRuleError::TooManyPostLogoutRedirectUris => write!(
+                f,
+                "a client has at most {MAX_REDIRECT_URIS} post-logout redirect URIs"
+            ),
+            ClientRuleError::PostLogoutRedirectUri { uri, reason } => {
+                write!(f, "post-logout redirect URI {uri:?} is refused: {reason}")
             }
             ClientRuleError::TooManyScopes { which } => {
                 write!(f, "a client has at most {MAX_CLIENT_SCOPES} {which} scopes")
@@ -509,6 +550,7 @@ mod tests {
             allow_plain_pkce: false,
             grant_types: vec![GrantType::AuthorizationCode],
             resource_server: false,
+            post_logout_redirect_uris: vec!["https://app.example/signed-out".into()],
         }
     }
 
@@ -801,6 +843,39 @@ mod tests {
         ] {
             assert_eq!(check_redirect_uri(uri, kind), Err(expected), "{uri}");
         }
+        let message = refusal(ClientRegistration {
+            post_logout_redirect_uris: vec!["http://127.0.0.1:80@evil.example/out".into()],
+            ..registration()
+        });
+        assert_eq!(
+            message,
+            "post-logout redirect URI \"http://127.0.0.1:80@evil.example/out\" is refused: \
+             a redirect URI must not contain user information (user@ before the host)"
+        );
+        for uri in [
+            "http://app.example/out",
+            "https://app.example/out#x",
+            "/out",
+        ] {
+            assert!(refusal(ClientRegistration {
+                post_logout_redirect_uris: vec![uri.into()],
+                ..registration()
+            })
+            .starts_with("post-logout redirect URI"));
+        }
+        let Ok(client) = Client::register(ClientRegistration {
+            post_logout_redirect_uris: vec!["https://app.example/out".into(); 2],
+            ..registration()
+        }) else {
+            panic!("a repeated post-logout redirect URI counts once")
+        };
+        assert_eq!(
+            client.post_logout_redirect_uris(),
+            ["https://app.example/out"]
+        );
+        assert!(client.allows_post_logout_redirect_uri("https://app.example/out"));
+        assert!(!client.allows_post_logout_redirect_uri("https://app.example/out/"));
+        assert!(!client.allows_post_logout_redirect_uri("https://APP.example/out"));
         let message = refusal(ClientRegistration {
             redirect_uris: vec!["http://127.0.0.1:80@evil.example/cb".into()],
             ..registration()

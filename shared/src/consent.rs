@@ -1,6 +1,6 @@
 //! Withdrawing consent: the consent goes, and so does every refresh token issued under it.
 
-use crate::store::{ConsentAdmin, RefreshTokenAdmin, StoreError, StoreResult};
+use crate::store::{ConsentGrantReader, ConsentRemover, GrantRevoker, StoreError, StoreResult};
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Withdrawal {
@@ -11,7 +11,10 @@ pub struct Withdrawal {
 
 /// Revokes the user's refresh token families for the client, then removes the consent,
 /// so that the next authorization asks again and no refresh token outlives the consent.
-pub async fn withdraw<S: ConsentAdmin + RefreshTokenAdmin>(
+/// What it touches is what `authctl consent revoke` and the account page are granted: the
+/// grants of the consent (`Query` of `grants_by_user`), their revocation (`UpdateItem`) and
+/// the consent (`DeleteItem`).
+pub async fn withdraw<S: ConsentRemover + ConsentGrantReader + GrantRevoker>(
     store: &S,
     sub: &str,
     client_id: &str,

@@ -12,6 +12,7 @@ pub mod config;
 pub mod consent;
 pub mod endpoints;
 pub mod http;
+pub mod id_token_hint;
 pub mod ids;
 pub mod keys;
 pub mod lambda;

@@ -1,5 +1,12 @@
-//! The HTML pages a person sees: login, consent, and errors. Plain semantic HTML
-//! that works without JavaScript, on a phone and a desktop. maud escapes every value.
+//! The HTML pages a person sees: login, consent, and errors; sign-out and the account page
+//! in `signout` and `account`. Plain semantic HTML that works without JavaScript, on a phone
+//! and a desktop. maud escapes every value.
+
+mod account;
+mod signout;
+
+pub use account::{account, AccountApp, AccountView};
+pub use signout::{sign_out_confirmation, signed_out, SignOutForm};
 
 use crate::http::{html, HttpResponse, ParamError};
 use http::StatusCode;
@@ -31,6 +38,17 @@ ul.scopes li{padding:.75rem 0;border-bottom:1px solid var(--line)}
 .scope-name{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.8rem;color:var(--muted)}
 .granted{display:inline-block;font-size:.75rem;border:1px solid var(--line);border-radius:999px;padding:0 .5rem;margin-left:.4rem;color:var(--muted)}
 .login>button{margin-top:1.5rem}
+.footer{margin-top:1.5rem;font-size:.9rem;text-align:center}
+a{color:var(--accent)}
+h2{font-size:1.05rem;margin:1.75rem 0 .5rem}
+ul.apps{list-style:none;padding:0;margin:.5rem 0;border-top:1px solid var(--line)}
+ul.apps>li{padding:1rem 0;border-bottom:1px solid var(--line)}
+.app-name{font-weight:600}
+ul.app-scopes{list-style:none;padding:0;margin:.4rem 0}
+ul.app-scopes li{padding:.15rem 0}
+form.inline{margin-top:.6rem}
+.danger{background:transparent;color:var(--danger);border-color:var(--danger)}
+.stack form+form{margin-top:.75rem}
 "#;
 
 /// The stylesheet's hash, allowed by the pages' content security policy.
@@ -38,6 +56,12 @@ static STYLE_HASH: LazyLock<String> = LazyLock::new(|| {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()))
 });
+
+/// The plain "Sign out" link of the pages a signed-in person may see (RP-Initiated Logout:
+/// it asks before it signs out).
+fn sign_out_link() -> Markup {
+    markup! { p.footer { a href="/oauth/logout" { "Sign out" } } }
+}
 
 fn page(status: StatusCode, title: &str, body: Markup) -> HttpResponse {
     let document = markup! {
@@ -105,6 +129,7 @@ pub fn login(status: StatusCode, form: &LoginForm<'_>) -> HttpResponse {
                 input #password type="password" name="password" autocomplete="current-password" required;
                 button.primary type="submit" { "Sign in" }
             }
+            (sign_out_link())
         },
     )
 }
@@ -117,6 +142,7 @@ pub fn signed_in(username: &str) -> HttpResponse {
             h1 { "You are signed in" }
             p { "Signed in as " strong { (username) } "." }
             p.muted { "You can close this page and return to the application." }
+            p.footer { a href="/account" { "Your account" } " · " a href="/oauth/logout" { "Sign out" } }
         },
     )
 }
@@ -167,6 +193,7 @@ pub fn consent(form: &ConsentForm<'_>) -> HttpResponse {
                 }
             }
             p.muted { "You can withdraw this permission later. Only allow applications you trust." }
+            (sign_out_link())
         },
     )
 }

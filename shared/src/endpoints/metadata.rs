@@ -18,6 +18,8 @@ struct Metadata<'a> {
     jwks_uri: String,
     revocation_endpoint: String,
     introspection_endpoint: String,
+    /// OpenID Connect RP-Initiated Logout 1.0.
+    end_session_endpoint: String,
     scopes_supported: Vec<String>,
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
@@ -52,6 +54,7 @@ fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
         jwks_uri: config.endpoint("/.well-known/jwks.json"),
         revocation_endpoint: config.endpoint("/oauth/revoke"),
         introspection_endpoint: config.endpoint("/oauth/introspect"),
+        end_session_endpoint: config.endpoint("/oauth/logout"),
         scopes_supported: scopes,
         response_types_supported: ["code"],
         response_modes_supported: ["query"],

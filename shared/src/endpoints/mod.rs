@@ -4,12 +4,14 @@
 //! render step turns either into the response. Every request gets its answer from
 //! `handle`, errors included.
 
+pub mod account;
 pub mod authorize;
 mod client_request;
 pub mod consent;
 pub mod introspect;
 pub mod jwks;
 pub mod login;
+pub mod logout;
 pub mod metadata;
 pub mod revoke;
 pub mod scopes;

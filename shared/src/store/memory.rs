@@ -108,6 +108,22 @@ impl ClientReader for MemoryStore {
     }
 }
 
+impl ClientBatchReader for MemoryStore {
+    async fn get_clients(&self, client_ids: &[String]) -> StoreResult<Vec<Client>> {
+        self.called();
+        let clients = lock(&self.clients);
+        let mut found: Vec<Client> = Vec::new();
+        for id in client_ids.iter().filter(|id| is_storable(id, None)) {
+            if let Some(client) = clients.get(id.as_str()) {
+                if !found.iter().any(|c| c.client_id() == id) {
+                    found.push(client.clone());
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
 impl ClientAdmin for MemoryStore {
     async fn list_clients(&self) -> StoreResult<Vec<Client>> {
         self.called();
@@ -235,7 +251,9 @@ impl UserAdmin for MemoryStore {
             _ => Err(StoreError::NotFound),
         }
     }
+}
 
+impl UserSessionsEnder for MemoryStore {
     async fn end_sessions(&self, sub: &str, at_ms: i64) -> StoreResult<()> {
         self.called();
         storable(sub, None)?;
@@ -268,6 +286,15 @@ impl SessionStore for MemoryStore {
     }
 }
 
+impl SessionRemover for MemoryStore {
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        self.called();
+        storable(id_hash, None)?;
+        lock(&self.sessions).remove(id_hash);
+        Ok(())
+    }
+}
+
 impl ConsentAdmin for MemoryStore {
     async fn get_consent(
         &self,
@@ -294,7 +321,17 @@ impl ConsentAdmin for MemoryStore {
         );
         Ok(())
     }
+}
 
+impl ConsentRemover for MemoryStore {
+    async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
+        self.called();
+        storable(sub, Some(client_id))?;
+        remove_existing(&self.consents, &(sub.to_string(), client_id.to_string()))
+    }
+}
+
+impl ConsentReader for MemoryStore {
     async fn list_consents(&self, sub: &str) -> StoreResult<Vec<Consent>> {
         self.called();
         if !fits_partition_key(sub) {
@@ -307,12 +344,6 @@ impl ConsentAdmin for MemoryStore {
             .collect();
         consents.sort_by(|a, b| a.client_id.cmp(&b.client_id));
         Ok(consents)
-    }
-
-    async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
-        self.called();
-        storable(sub, Some(client_id))?;
-        remove_existing(&self.consents, &(sub.to_string(), client_id.to_string()))
     }
 }
 
@@ -590,7 +621,9 @@ impl RefreshTokenStore for MemoryStore {
         lock(&self.refresh_tokens).insert(next.token_hash.clone(), next.clone());
         Ok(true)
     }
+}
 
+impl GrantRevoker for MemoryStore {
     async fn revoke_family(&self, family_id: &str) -> StoreResult<bool> {
         self.called();
         storable(&family_key(family_id), None)?;
@@ -627,20 +660,22 @@ impl RefreshTokenReader for MemoryStore {
 }
 
 impl RefreshTokenAdmin for MemoryStore {
-    async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
-        self.called();
-        if !fits_grant_index(sub, client_id) {
-            return Ok(Vec::new());
-        }
-        Ok(self.grants_where(|f| f.sub == sub && f.client_id == client_id))
-    }
-
     async fn families_of_user(&self, sub: &str) -> StoreResult<Vec<String>> {
         self.called();
         if !fits_partition_key(sub) {
             return Ok(Vec::new());
         }
         Ok(self.grants_where(|f| f.sub == sub))
+    }
+}
+
+impl ConsentGrantReader for MemoryStore {
+    async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
+        self.called();
+        if !fits_grant_index(sub, client_id) {
+            return Ok(Vec::new());
+        }
+        Ok(self.grants_where(|f| f.sub == sub && f.client_id == client_id))
     }
 }
 
@@ -723,6 +758,7 @@ mod tests {
             allow_plain_pkce: false,
             grant_types: Vec::new(),
             resource_server: false,
+            post_logout_redirect_uris: Vec::new(),
         };
         Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
     }

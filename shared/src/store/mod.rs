@@ -96,6 +96,15 @@ pub trait ClientReader: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<Client>>> + Send;
 }
 
+/// Several clients by id in one round trip (the account page: `BatchGetItem`). Unknown
+/// ids are left out; the order is not the ids'.
+pub trait ClientBatchReader: Send + Sync {
+    fn get_clients(
+        &self,
+        client_ids: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<Client>>> + Send;
+}
+
 /// authctl only: listing (`Scan`) and every write.
 pub trait ClientAdmin: ClientReader {
     fn list_clients(&self) -> impl Future<Output = StoreResult<Vec<Client>>> + Send;
@@ -113,7 +122,15 @@ pub trait UserReader: Send + Sync {
 /// authctl only. A user is stored as two records written and deleted together: the
 /// sign-in record by username, and the `Account` by `sub` that authorize and consent read
 /// beside the session.
-pub trait UserAdmin: UserReader {
+/// Ending every session of a user at once (authctl, the account page's "Sign out
+/// everywhere": `UpdateItem` of the account).
+pub trait UserSessionsEnder: Send + Sync {
+    /// Ends every session of the user that began at or before `at_ms`; `NotFound` when
+    /// there is no such account.
+    fn end_sessions(&self, sub: &str, at_ms: i64) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+pub trait UserAdmin: UserReader + UserSessionsEnder {
     /// Creates the user and their account (`Account::new` of that user); `AlreadyExists`
     /// when the username is taken.
     fn create_user(
@@ -141,9 +158,6 @@ pub trait UserAdmin: UserReader {
         user: &User,
         at_ms: i64,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Ends every session of the user that began at or before `at_ms`; `NotFound` when
-    /// there is no such account.
-    fn end_sessions(&self, sub: &str, at_ms: i64) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 pub trait SessionStore: Send + Sync {
@@ -156,8 +170,29 @@ pub trait SessionStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<Session>>> + Send;
 }
 
-/// authctl only: the functions read and write consents through `AuthorizationStore`.
-pub trait ConsentAdmin: Send + Sync {
+/// Ending one browser's session (sign-out, the account page: `DeleteItem`).
+pub trait SessionRemover: Send + Sync {
+    /// Deletes the session; deleting one that is gone already is no error.
+    fn delete_session(&self, id_hash: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// A user's consents (authctl, the account page: `Query` on the consents table).
+pub trait ConsentReader: Send + Sync {
+    fn list_consents(&self, sub: &str) -> impl Future<Output = StoreResult<Vec<Consent>>> + Send;
+}
+
+/// Removing a consent (authctl, the account page: `DeleteItem`).
+pub trait ConsentRemover: Send + Sync {
+    fn delete_consent(
+        &self,
+        sub: &str,
+        client_id: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// authctl only: the functions read and write consents through `AuthorizationStore`, and
+/// the account page lists and removes them (`ConsentReader`, `ConsentRemover`).
+pub trait ConsentAdmin: ConsentReader + ConsentRemover {
     /// The consent, unless it is unknown or expired at `now`.
     fn get_consent(
         &self,
@@ -166,12 +201,6 @@ pub trait ConsentAdmin: Send + Sync {
         now: i64,
     ) -> impl Future<Output = StoreResult<Option<Consent>>> + Send;
     fn put_consent(&self, consent: &Consent) -> impl Future<Output = StoreResult<()>> + Send;
-    fn list_consents(&self, sub: &str) -> impl Future<Output = StoreResult<Vec<Consent>>> + Send;
-    fn delete_consent(
-        &self,
-        sub: &str,
-        client_id: &str,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// The outcome of redeeming an authorization code.
@@ -385,8 +414,15 @@ pub trait RefreshTokenReader: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<TokenFamily>>> + Send;
 }
 
+/// Revoking a grant (token, revoke, the account page's consent withdrawal: `UpdateItem`).
+pub trait GrantRevoker: Send + Sync {
+    /// Revokes the grant (family) and its current refresh token, which ends every token issued
+    /// under it; `false` when there is no such grant or it was revoked before.
+    fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
 /// Issuing, rotating and revoking (token and revoke: `GetItem`, `PutItem`, `UpdateItem`).
-pub trait RefreshTokenStore: RefreshTokenReader {
+pub trait RefreshTokenStore: RefreshTokenReader + GrantRevoker {
     /// Starts a family with its first token, in one transaction. (The token function starts
     /// grants with `CodeRedemptionStore::redeem_code`, which writes the same items.)
     fn create_family(
@@ -409,19 +445,21 @@ pub trait RefreshTokenStore: RefreshTokenReader {
         next: &RefreshToken,
         now: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
-    /// Revokes the grant (family) and its current refresh token, which ends every token issued
-    /// under it; `false` when there is no such grant or it was revoked before.
-    fn revoke_family(&self, family_id: &str) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
-/// authctl only: the `grants_by_user` index (`Query`), to revoke a consent's or a user's grants.
-pub trait RefreshTokenAdmin: RefreshTokenStore {
+/// The grants a consent allowed (authctl, the account page's consent withdrawal: `Query` on
+/// the `grants_by_user` index).
+pub trait ConsentGrantReader: Send + Sync {
     /// Ids of the grants (families) of this user with this client (consent withdrawal).
     fn families_of(
         &self,
         sub: &str,
         client_id: &str,
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+}
+
+/// authctl only: the `grants_by_user` index (`Query`), to revoke a consent's or a user's grants.
+pub trait RefreshTokenAdmin: RefreshTokenStore + ConsentGrantReader {
     /// Ids of every grant of this user, with any client (user deletion).
     fn families_of_user(&self, sub: &str) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
 }

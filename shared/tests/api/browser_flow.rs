@@ -922,7 +922,7 @@ async fn assert_the_session_no_longer_counts(w: &World) {
 #[tokio::test]
 async fn ended_sessions_sign_in_again_and_grant_nothing() {
     let w = world().await;
-    assert!(auth_core::account::end_sessions(&w.app.store, &alice())
+    assert!(auth_core::account::end_sessions(&w.app.store, &alice().sub)
         .await
         .is_ok());
     assert_the_session_no_longer_counts(&w).await;

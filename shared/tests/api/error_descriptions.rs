@@ -172,6 +172,7 @@ async fn app() -> App<MemoryStore> {
             allow_plain_pkce: false,
             resource_server: false,
             grant_types: grants,
+            post_logout_redirect_uris: Vec::new(),
         };
         let Ok(client) = Client::register(registration) else {
             panic!("client {id}")

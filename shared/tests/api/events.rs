@@ -14,7 +14,7 @@
 //! refresh token, client secret) are seeded here as the hashes the store keeps.
 
 use auth_core::endpoints::{
-    authorize, consent, introspect, jwks, login, metadata, revoke, scopes, token,
+    account, authorize, consent, introspect, jwks, login, logout, metadata, revoke, scopes, token,
 };
 use auth_core::http::{HttpRequest, HttpResponse};
 use auth_core::lambda::{into_http_request, into_lambda_response};
@@ -49,6 +49,7 @@ const LOGIN_CSRF: &str = "W-2u1kU6X_yhnhF6L7Nm_-_KPn34WpsKGWDkqh38bZQ";
 const CLIENT_ID: &str = "app";
 const CLIENT_SECRET: &str = "iuWF0Dl8tfr33BDt7len2MKRU1I8p6iPWpXHzS6zR68";
 const REDIRECT: &str = "https://app.example/cb";
+const SIGNED_OUT: &str = "https://app.example/signed-out";
 const STATE: &str = "af0ifjsldkj";
 const CODE: &str = "hvxoM4bifJuY7byvwOKVdGhtkKjniOADl82C1U96XIM";
 const REFRESH: &str = "Y1o2lmWTBFRrtr3FBpq4MeVgfFx2sclYiaAkhmwDHmc";
@@ -67,6 +68,10 @@ const METADATA_OPENID: &str = include_str!("../../../events/metadata-openid.json
 const JWKS: &str = include_str!("../../../events/jwks.json");
 const REVOKE: &str = include_str!("../../../events/revoke.json");
 const INTROSPECT: &str = include_str!("../../../events/introspect.json");
+const LOGOUT: &str = include_str!("../../../events/logout.json");
+const LOGOUT_CONFIRM: &str = include_str!("../../../events/logout-confirm.json");
+const ACCOUNT: &str = include_str!("../../../events/account.json");
+const ACCOUNT_WITHDRAW: &str = include_str!("../../../events/account-withdraw.json");
 
 // ---------------------------------------------------------------------------------------
 // Running an event the way the function does.
@@ -242,6 +247,8 @@ impl World {
                 ("POST", "/oauth/token") => token::handle(app, &request).await,
                 ("POST", "/oauth/revoke") => revoke::handle(app, &request).await,
                 ("POST", "/oauth/introspect") => introspect::handle(app, &request).await,
+                ("GET" | "POST", "/oauth/logout") => logout::handle(app, &request).await,
+                ("GET" | "POST", "/account") => account::handle(app, &request).await,
                 ("GET", "/.well-known/jwks.json") => jwks::handle(app, &request).await,
                 (
                     "GET",
@@ -271,6 +278,7 @@ fn app_client() -> ClientRegistration {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![AuthorizationCode, RefreshToken],
+        post_logout_redirect_uris: vec![SIGNED_OUT.into()],
     }
 }
 
@@ -746,6 +754,102 @@ async fn introspect_event_reports_the_refresh_token_active() {
     assert_eq!(answer["client_id"], CLIENT_ID, "{answer}");
     assert_eq!(answer["sub"], SUB, "{answer}");
     assert_eq!(answer["scope"], "profile", "{answer}");
+}
+
+/// `events/logout.json`: an app sends the signed-in browser to sign out (a GET with
+/// `client_id`, its registered `post_logout_redirect_uri`, `state`, `ui_locales`) without an
+/// ID token hint: the confirmation page, whose form is what `events/logout-confirm.json`
+/// posts; the session still counts.
+#[tokio::test]
+async fn logout_event_without_a_hint_asks_first() {
+    let w = world().await.with_session().await;
+    let run = w.run(LOGOUT).await;
+    assert_eq!(status(&run.response), 200, "{}", run.response);
+    assert_eq!(header(&run.response, "x-frame-options"), Some("DENY"));
+    assert!(body(&run.response).contains("Sign out of Auth API?"));
+    let mut page = hidden_fields(body(&run.response));
+    page.sort();
+    let mut posted = form_pairs(body_text(&event(LOGOUT_CONFIRM)));
+    posted.sort();
+    assert_eq!(
+        page, posted,
+        "events/logout-confirm.json posts the page's form"
+    );
+    let id_hash = SessionId::new(SESSION_ID).hash();
+    assert!(matches!(
+        w.app.store.get_session(&id_hash, now()).await,
+        Ok(Some(_))
+    ));
+}
+
+/// `events/logout-confirm.json`: the confirmation (session CSRF token): the session item is
+/// deleted, the cookie expired, and the browser goes back to the app with its state (303).
+#[tokio::test]
+async fn logout_confirm_event_signs_out_and_returns_to_the_app() {
+    let w = world().await.with_session().await;
+    let run = w.run(LOGOUT_CONFIRM).await;
+    assert_eq!(status(&run.response), 303, "{}", run.response);
+    assert_eq!(
+        header(&run.response, "location"),
+        Some(format!("{SIGNED_OUT}?state={STATE}").as_str())
+    );
+    let set = cookies(&run.response);
+    assert_eq!(set.len(), 1, "{set:?}");
+    assert_eq!(host_cookie(set[0], "session"), "");
+    assert!(set[0].contains("Max-Age=0"), "{}", set[0]);
+    let id_hash = SessionId::new(SESSION_ID).hash();
+    assert!(matches!(
+        w.app.store.get_session(&id_hash, now()).await,
+        Ok(None)
+    ));
+}
+
+/// `events/account.json`: the account page of the signed-in user, listing the app they
+/// allowed; its withdraw form is what `events/account-withdraw.json` posts.
+#[tokio::test]
+async fn account_event_shows_the_apps_allowed() {
+    let w = world().await.with_session().await.with_consent().await;
+    let run = w.run(ACCOUNT).await;
+    assert_eq!(status(&run.response), 200, "{}", run.response);
+    assert_eq!(header(&run.response, "x-frame-options"), Some("DENY"));
+    let html = body(&run.response);
+    assert!(
+        html.contains("Example App") && html.contains("Read your profile"),
+        "{html}"
+    );
+    let posted = form_pairs(body_text(&event(ACCOUNT_WITHDRAW)));
+    let fields = hidden_fields(html);
+    for pair in &posted {
+        assert!(fields.contains(pair), "{pair:?} is not a field of the page");
+    }
+}
+
+/// `events/account-withdraw.json`: "Withdraw access" for `app`: the consent and its grant are
+/// gone, and the browser goes back to the page (303).
+#[tokio::test]
+async fn account_withdraw_event_removes_the_consent_and_its_grant() {
+    let w = world()
+        .await
+        .with_session()
+        .await
+        .with_consent()
+        .await
+        .with_refresh_token()
+        .await;
+    let run = w.run(ACCOUNT_WITHDRAW).await;
+    assert_eq!(status(&run.response), 303, "{}", run.response);
+    assert_eq!(
+        header(&run.response, "location"),
+        Some(format!("{ISSUER}/account").as_str())
+    );
+    assert!(matches!(
+        w.app.store.get_consent(SUB, CLIENT_ID, now()).await,
+        Ok(None)
+    ));
+    match w.app.store.get_family(FAMILY).await {
+        Ok(Some(family)) => assert!(family.revoked, "the grant is still live"),
+        other => panic!("no grant: {other:?}"),
+    }
 }
 
 /// The Set-Cookie → `cookies` move, shown on its own: two cookies set by one response both

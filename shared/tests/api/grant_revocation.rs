@@ -35,6 +35,7 @@ fn registration(client_id: &str, grant_types: &[GrantType]) -> ClientRegistratio
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: grant_types.to_vec(),
+        post_logout_redirect_uris: Vec::new(),
     }
 }
 

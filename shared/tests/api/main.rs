@@ -17,12 +17,14 @@
 
 mod common;
 
+mod account;
 mod browser_flow;
 mod dynamo_store;
 mod error_descriptions;
 mod events;
 mod grant_revocation;
 mod login_throttle;
+mod logout;
 mod properties;
 mod round_trips;
 mod store_contract;

@@ -81,6 +81,7 @@ contracts!(
     grants_are_found_by_user_and_by_user_and_client,
     an_access_tokens_revocation_and_grant_are_read_together,
     authorization_records_are_read_as_stored_and_judged_by_one_rule,
+    a_session_is_deleted_and_clients_are_read_together,
 );
 
 // --- create-if-absent -----------------------------------------------------------------
@@ -116,6 +117,7 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
         allow_plain_pkce: false,
         resource_server: true,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        post_logout_redirect_uris: Vec::new(),
     };
     let app = registered(client.clone());
     assert!(store.create_client(&app).await.is_ok());
@@ -1015,4 +1017,49 @@ async fn authorization_records_are_read_as_stored_and_judged_by_one_rule(
         matches!(&deleted, Ok(c) if c.session.is_none() && c.consent.is_none()),
         "{deleted:?}"
     );
+}
+
+/// Sign-out deletes a session (deleting one that is gone is no error); the account page reads
+/// the clients of its consents in one batch (unknown and impossible ids are left out, a
+/// repeated id counts once).
+async fn a_session_is_deleted_and_clients_are_read_together(
+    store: Arc<impl SessionStore + SessionRemover + ClientAdmin + ClientBatchReader>,
+) {
+    let t = now();
+    let session = Session {
+        id_hash: "session-to-end".into(),
+        sub: "user-sub".into(),
+        username: "alice".into(),
+        signed_in_at_ms: now_ms(),
+        expires_at: t + 600,
+    };
+    assert!(store.create_session(&session).await.is_ok());
+    assert!(store.delete_session("session-to-end").await.is_ok());
+    assert!(matches!(
+        store.get_session("session-to-end", t).await,
+        Ok(None)
+    ));
+    assert!(store.delete_session("session-to-end").await.is_ok());
+    assert!(matches!(
+        store.delete_session("").await,
+        Err(StoreError::InvalidKey)
+    ));
+
+    for id in ["batch-a", "batch-b"] {
+        assert!(store
+            .create_client(&client_named(id, format!("Client {id}")))
+            .await
+            .is_ok());
+    }
+    let ids: Vec<String> = ["batch-b", "batch-a", "batch-a", "unknown", "a b", ""]
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
+    let mut found: Vec<String> = match store.get_clients(&ids).await {
+        Ok(clients) => clients.iter().map(|c| c.client_id().to_string()).collect(),
+        Err(error) => panic!("batch read failed: {error}"),
+    };
+    found.sort();
+    assert_eq!(found, ["batch-a", "batch-b"]);
+    assert!(store.get_clients(&[]).await.is_ok_and(|c| c.is_empty()));
 }

@@ -1,14 +1,14 @@
 //! Registered clients.
 
 use super::item::{
-    get_bool, get_list, get_opt_str, get_set, get_str, key, list, s, unless_condition_failed, Item,
-    KeySchema,
+    build_error, get_bool, get_list, get_opt_str, get_set, get_str, key, list, s,
+    unless_condition_failed, Item, KeySchema,
 };
 use super::pages::read_all_pages;
 use super::DynamoStore;
 use crate::model::{Client, ClientKind, ClientRegistration, GrantType};
-use crate::store::{ClientAdmin, ClientReader, StoreError, StoreResult};
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::store::{ClientAdmin, ClientBatchReader, ClientReader, StoreError, StoreResult};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::HashMap;
 
 pub(super) const CLIENTS: KeySchema = KeySchema::simple("client_id");
@@ -48,6 +48,13 @@ fn client_item(client: &Client) -> Item {
     if let Some(hash) = &client.secret_hash {
         item.insert("secret_hash".to_string(), s(hash));
     }
+    // Absent when there is none: items stay as they were for clients without sign-out.
+    if !client.post_logout_redirect_uris.is_empty() {
+        item.insert(
+            "post_logout_redirect_uris".to_string(),
+            list(&client.post_logout_redirect_uris),
+        );
+    }
     item
 }
 
@@ -74,6 +81,8 @@ pub(super) fn client_from(item: &Item) -> StoreResult<Client> {
             .iter()
             .filter_map(|g| GrantType::parse(g))
             .collect(),
+        // Absent on clients stored before sign-out existed, or without one: none.
+        post_logout_redirect_uris: get_list(item, "post_logout_redirect_uris")?,
         client_id: client_id.clone(),
     })
     .map_err(|rule| StoreError::Corrupt(format!("client {client_id}: {rule}")))
@@ -86,6 +95,35 @@ impl ClientReader for DynamoStore {
             .as_ref()
             .map(client_from)
             .transpose()
+    }
+}
+
+impl ClientBatchReader for DynamoStore {
+    async fn get_clients(&self, client_ids: &[String]) -> StoreResult<Vec<Client>> {
+        let mut keys: Vec<Item> = Vec::new();
+        for id in client_ids {
+            let item_key = client_key(id);
+            // No item has a key DynamoDB refuses; a repeated key fails the whole batch.
+            if CLIENTS.accepts_key_of(&item_key) && !keys.contains(&item_key) {
+                keys.push(item_key);
+            }
+        }
+        let mut clients = Vec::with_capacity(keys.len());
+        // BatchGetItem takes at most 100 keys.
+        for chunk in keys.chunks(100) {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?;
+            let found = self
+                .batch_get_items(HashMap::from([(self.tables.clients.clone(), request)]))
+                .await?;
+            for item in found.get(&self.tables.clients).into_iter().flatten() {
+                clients.push(client_from(item)?);
+            }
+        }
+        Ok(clients)
     }
 }
 

@@ -5,7 +5,7 @@ use super::pages::read_all_pages;
 use super::DynamoStore;
 use crate::model::Consent;
 use crate::store::keys::fits_partition_key;
-use crate::store::{ConsentAdmin, StoreResult};
+use crate::store::{ConsentAdmin, ConsentReader, ConsentRemover, StoreResult};
 use std::collections::HashMap;
 
 pub(super) const CONSENTS: KeySchema = KeySchema {
@@ -62,7 +62,20 @@ impl ConsentAdmin for DynamoStore {
         self.put(&self.tables.consents, &CONSENTS, consent_item(consent))
             .await
     }
+}
 
+impl ConsentRemover for DynamoStore {
+    async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
+        self.delete_existing(
+            &self.tables.consents,
+            &CONSENTS,
+            consent_key(sub, client_id),
+        )
+        .await
+    }
+}
+
+impl ConsentReader for DynamoStore {
     async fn list_consents(&self, sub: &str) -> StoreResult<Vec<Consent>> {
         if !fits_partition_key(sub) {
             return Ok(Vec::new());
@@ -79,14 +92,5 @@ impl ConsentAdmin for DynamoStore {
             .iter()
             .map(consent_from)
             .collect()
-    }
-
-    async fn delete_consent(&self, sub: &str, client_id: &str) -> StoreResult<()> {
-        self.delete_existing(
-            &self.tables.consents,
-            &CONSENTS,
-            consent_key(sub, client_id),
-        )
-        .await
     }
 }

@@ -15,8 +15,8 @@ use crate::store::keys::{
     revoked_jti_key, storable,
 };
 use crate::store::{
-    AccessTokenRecords, RefreshTokenAdmin, RefreshTokenReader, RefreshTokenStore, RefreshUse,
-    RevocationReader, RevocationStore, StoreResult,
+    AccessTokenRecords, ConsentGrantReader, GrantRevoker, RefreshTokenAdmin, RefreshTokenReader,
+    RefreshTokenStore, RefreshUse, RevocationReader, RevocationStore, StoreResult,
 };
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
@@ -251,7 +251,9 @@ impl RefreshTokenStore for DynamoStore {
         // Cancelled by its condition: the family was revoked, expired or rotated meanwhile.
         transaction_written(result)
     }
+}
 
+impl GrantRevoker for DynamoStore {
     async fn revoke_family(&self, family_id: &str) -> StoreResult<bool> {
         let family_pk = family_key(family_id);
         storable(&family_pk, None)?;
@@ -347,6 +349,16 @@ impl DynamoStore {
 }
 
 impl RefreshTokenAdmin for DynamoStore {
+    async fn families_of_user(&self, sub: &str) -> StoreResult<Vec<String>> {
+        if !fits_partition_key(sub) {
+            return Ok(Vec::new());
+        }
+        self.query_grants("grant_sub = :sub", &[(":sub", sub)])
+            .await
+    }
+}
+
+impl ConsentGrantReader for DynamoStore {
     async fn families_of(&self, sub: &str, client_id: &str) -> StoreResult<Vec<String>> {
         if !fits_grant_index(sub, client_id) {
             return Ok(Vec::new());
@@ -356,13 +368,5 @@ impl RefreshTokenAdmin for DynamoStore {
             &[(":sub", sub), (":client", client_id)],
         )
         .await
-    }
-
-    async fn families_of_user(&self, sub: &str) -> StoreResult<Vec<String>> {
-        if !fits_partition_key(sub) {
-            return Ok(Vec::new());
-        }
-        self.query_grants("grant_sub = :sub", &[(":sub", sub)])
-            .await
     }
 }

@@ -1,9 +1,11 @@
 //! Login sessions, under the hash of the cookie's id.
 
-use super::item::{get_num, get_opt_num, get_str, is_live, key, n, s, Item, KeySchema};
+use super::item::{
+    get_num, get_opt_num, get_str, is_live, key, n, s, unavailable, Item, KeySchema,
+};
 use super::DynamoStore;
 use crate::model::Session;
-use crate::store::{SessionStore, StoreResult};
+use crate::store::{SessionRemover, SessionStore, StoreResult};
 use std::collections::HashMap;
 
 pub(super) const SESSIONS: KeySchema = KeySchema::simple("id_hash");
@@ -47,5 +49,19 @@ impl SessionStore for DynamoStore {
             return Ok(None);
         }
         session_from(&item).map(Some)
+    }
+}
+
+impl SessionRemover for DynamoStore {
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        SESSIONS.check_key(&session_key(id_hash))?;
+        self.client
+            .delete_item()
+            .table_name(&self.tables.sessions)
+            .set_key(Some(session_key(id_hash)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }

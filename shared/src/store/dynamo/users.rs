@@ -11,7 +11,7 @@ use super::DynamoStore;
 use crate::model::{Account, Profile, User};
 use crate::profile::Claim;
 use crate::store::keys::{account_key, is_storable, storable, user_key};
-use crate::store::{StoreError, StoreResult, UserAdmin, UserReader};
+use crate::store::{StoreError, StoreResult, UserAdmin, UserReader, UserSessionsEnder};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
 
@@ -257,7 +257,9 @@ impl UserAdmin for DynamoStore {
             [sign_in, account].map(|update| TransactWriteItem::builder().update(update).build());
         self.write_user_records(records, StoreError::NotFound).await
     }
+}
 
+impl UserSessionsEnder for DynamoStore {
     async fn end_sessions(&self, sub: &str, at_ms: i64) -> StoreResult<()> {
         storable(sub, None)?;
         let account_key = account_item_key(sub);

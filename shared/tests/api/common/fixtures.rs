@@ -120,6 +120,7 @@ pub fn client(id: &str, kind: ClientKind, grant_types: &[GrantType]) -> ClientRe
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: grant_types.to_vec(),
+        post_logout_redirect_uris: Vec::new(),
     }
 }
 

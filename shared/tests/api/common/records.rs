@@ -64,6 +64,7 @@ pub fn client_named(client_id: &str, name: String) -> Client {
         allow_plain_pkce: false,
         resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode],
+        post_logout_redirect_uris: Vec::new(),
     })
 }
 
