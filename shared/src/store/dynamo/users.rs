@@ -11,7 +11,7 @@ use super::DynamoStore;
 use crate::model::{Account, Profile, User};
 use crate::profile::Claim;
 use crate::store::keys::{account_key, is_storable, storable, user_key};
-use crate::store::{StoreError, StoreResult, UserAdmin, UserReader};
+use crate::store::{AccountReader, StoreError, StoreResult, UserAdmin, UserReader};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
 
@@ -106,6 +106,19 @@ impl UserReader for DynamoStore {
     }
 }
 
+impl AccountReader for DynamoStore {
+    async fn get_account(&self, sub: &str) -> StoreResult<Option<Account>> {
+        if !is_storable(sub, None) {
+            return Ok(None);
+        }
+        self.get_item(&self.tables.users, &USERS, account_item_key(sub))
+            .await?
+            .as_ref()
+            .map(account_from)
+            .transpose()
+    }
+}
+
 impl UserAdmin for DynamoStore {
     async fn create_user(&self, user: &User, account: &Account) -> StoreResult<()> {
         let records = [user_item(user), account_item(account)];
@@ -157,17 +170,6 @@ impl UserAdmin for DynamoStore {
         } else {
             Err(StoreError::NotFound)
         }
-    }
-
-    async fn get_account(&self, sub: &str) -> StoreResult<Option<Account>> {
-        if !is_storable(sub, None) {
-            return Ok(None);
-        }
-        self.get_item(&self.tables.users, &USERS, account_item_key(sub))
-            .await?
-            .as_ref()
-            .map(account_from)
-            .transpose()
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
