@@ -5,6 +5,7 @@ use super::StoreContext;
 use crate::app::App;
 use crate::config::Config;
 use crate::http::{json, HttpRequest, HttpResponse};
+use crate::profile::SUPPORTED_CLAIMS;
 use crate::store::ScopeReader;
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;
@@ -18,6 +19,7 @@ struct Metadata<'a> {
     jwks_uri: String,
     revocation_endpoint: String,
     introspection_endpoint: String,
+    userinfo_endpoint: String,
     scopes_supported: Vec<String>,
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
@@ -30,6 +32,7 @@ struct Metadata<'a> {
     // Required members of OpenID discovery, read at the second path by OpenID libraries.
     id_token_signing_alg_values_supported: [&'static str; 1],
     subject_types_supported: [&'static str; 1],
+    claims_supported: [&'static str; SUPPORTED_CLAIMS.len()],
 }
 
 pub async fn handle<S: ScopeReader>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
@@ -52,6 +55,7 @@ fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
         jwks_uri: config.endpoint("/.well-known/jwks.json"),
         revocation_endpoint: config.endpoint("/oauth/revoke"),
         introspection_endpoint: config.endpoint("/oauth/introspect"),
+        userinfo_endpoint: config.endpoint("/oauth/userinfo"),
         scopes_supported: scopes,
         response_types_supported: ["code"],
         response_modes_supported: ["query"],
@@ -76,6 +80,7 @@ fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
         authorization_response_iss_parameter_supported: true,
         id_token_signing_alg_values_supported: ["RS256"],
         subject_types_supported: ["public"],
+        claims_supported: SUPPORTED_CLAIMS,
     };
     let mut response = json(StatusCode::OK, &metadata);
     response.headers_mut().insert(

@@ -5,7 +5,7 @@
 //! never the query), verified as introspection verifies them (signature, `typ`, `iss`, `aud`,
 //! expiry, `jti` deny-list, live grant), and the claims that the granted scopes release.
 
-use auth_core::endpoints::{revoke, token, userinfo};
+use auth_core::endpoints::{metadata, revoke, token, userinfo};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse};
 use auth_core::model::*;
 use auth_core::profile::Claim;
@@ -607,4 +607,44 @@ async fn other_methods_are_405() {
     request.method = Method::PUT;
     let response = w.userinfo(&request).await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// Discovery 3: `userinfo_endpoint`, and `claims_supported` naming every claim UserInfo can
+/// answer, at both metadata paths.
+#[tokio::test]
+async fn discovery_names_the_endpoint_and_its_claims() {
+    let w = oidc_world().await;
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let response = metadata::handle(&w.app, &HttpRequest::new(Method::GET, path)).await;
+        let document = body(&response);
+        assert_eq!(
+            document["userinfo_endpoint"], "https://auth.example.test/oauth/userinfo",
+            "{path}"
+        );
+        let supported: Vec<&str> = document["claims_supported"]
+            .as_array()
+            .map(|names| names.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let Value::Object(answered) = alice_claims() else {
+            panic!("not an object")
+        };
+        for claim in answered.keys() {
+            assert!(supported.contains(&claim.as_str()), "{path}: {claim}");
+        }
+        for claim in [
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "sid",
+            "at_hash",
+        ] {
+            assert!(supported.contains(&claim), "{path}: {claim}");
+        }
+    }
 }
