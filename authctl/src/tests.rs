@@ -13,8 +13,8 @@ use auth_core::profile::Claim;
 use auth_core::secret::{now, ClientSecret, Password};
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::{
-    ClientAdmin, ClientReader, ConsentAdmin, KeyAdmin, PublicKeyReader, RefreshTokenReader,
-    RefreshTokenStore, SigningKey, UserAdmin, UserReader,
+    AccountReader, ClientAdmin, ClientReader, ConsentAdmin, KeyAdmin, PublicKeyReader,
+    RefreshTokenReader, RefreshTokenStore, SigningKey, UserReader,
 };
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};

@@ -5,6 +5,7 @@ pub mod account;
 pub mod app;
 pub mod authorization;
 pub mod authorization_context;
+pub mod bearer;
 pub mod cache;
 pub mod client;
 pub mod client_auth;

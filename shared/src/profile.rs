@@ -1,8 +1,11 @@
 //! A user's profile: the standard claims of OpenID Connect Core 5.1 that a deployment keeps
 //! (set by the operator with `authctl user create|update`), each checked where it is set,
-//! so that what UserInfo and ID tokens carry is always well formed.
+//! so that what UserInfo and ID tokens carry is always well formed; and which of them a
+//! grant's scopes release (`claims_for`, Core 5.4).
 
+use crate::model::{Account, ScopeSet};
 use serde::Serialize;
+use serde_json::{Map, Value};
 use std::fmt;
 
 /// The longest text claim: names and the like. Plenty for a display name, small for an item.
@@ -52,6 +55,71 @@ impl Claim {
     pub fn parse(name: &str) -> Option<Self> {
         Claim::ALL.into_iter().find(|claim| claim.as_str() == name)
     }
+
+    /// The scope that releases the claim (OpenID Connect Core 5.4).
+    pub fn scope(self) -> &'static str {
+        match self {
+            Claim::Email | Claim::EmailVerified => "email",
+            Claim::Name
+            | Claim::GivenName
+            | Claim::FamilyName
+            | Claim::PreferredUsername
+            | Claim::Locale
+            | Claim::Picture => "profile",
+        }
+    }
+}
+
+/// `updated_at` (Core 5.1): when the profile last changed, released with `profile`.
+pub const UPDATED_AT: &str = "updated_at";
+
+/// Every claim this provider asserts, for discovery's `claims_supported`: the ID token's
+/// (Core 2, and `sid` of Front-/Back-Channel Logout), then the user's by scope.
+pub const SUPPORTED_CLAIMS: [&str; 18] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "sid",
+    "at_hash",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "picture",
+    "locale",
+    UPDATED_AT,
+    "email",
+    "email_verified",
+];
+
+/// The claims about the account that the granted scopes release (Core 5.4), as UserInfo
+/// answers them (Core 5.3.2): always `sub`; with `profile`, the profile's claims that are
+/// set and `updated_at`; with `email`, `email` and `email_verified` when set. Nothing else:
+/// a scope this provider does not know (`address`, `phone`) releases nothing.
+pub fn claims_for(scopes: &ScopeSet, account: &Account) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), Value::String(account.sub.clone()));
+    let profile = &account.profile;
+    for claim in Claim::ALL
+        .into_iter()
+        .filter(|claim| scopes.contains(claim.scope()))
+    {
+        let value = match claim {
+            Claim::EmailVerified => profile.email_verified.map(Value::Bool),
+            text => profile.text(text).map(|v| Value::String(v.to_string())),
+        };
+        if let Some(value) = value {
+            claims.insert(claim.as_str().into(), value);
+        }
+    }
+    if scopes.contains("profile") {
+        claims.insert(UPDATED_AT.into(), Value::from(account.updated_at));
+    }
+    claims
 }
 
 impl fmt::Display for Claim {
@@ -253,6 +321,99 @@ mod tests {
             (profile.email.as_deref(), profile.email_verified),
             (None, None)
         );
+    }
+
+    fn account(profile: Profile) -> Account {
+        Account {
+            sub: "sub-1".into(),
+            username: "alice".into(),
+            sessions_ended_at_ms: 0,
+            profile,
+            updated_at: 1_700_000_000,
+        }
+    }
+
+    fn scopes(names: &str) -> ScopeSet {
+        ScopeSet::parse(names).unwrap_or_default()
+    }
+
+    fn full_profile() -> Profile {
+        let mut profile = Profile::default();
+        for (claim, value) in [
+            (Claim::Name, "Alice Example"),
+            (Claim::GivenName, "Alice"),
+            (Claim::FamilyName, "Example"),
+            (Claim::PreferredUsername, "alice"),
+            (Claim::Email, "alice@example.com"),
+            (Claim::EmailVerified, "true"),
+            (Claim::Locale, "en-US"),
+            (Claim::Picture, "https://example.com/alice.png"),
+        ] {
+            assert_eq!(profile.set(claim, value), Ok(()), "{claim}");
+        }
+        profile
+    }
+
+    /// OpenID Connect Core 5.4: `profile` and `email` release their claims, `sub` is always there.
+    #[test]
+    fn scopes_release_their_claims_and_sub_always() {
+        let alice = account(full_profile());
+        let json = |names| Value::Object(claims_for(&scopes(names), &alice));
+        assert_eq!(json("openid"), serde_json::json!({"sub": "sub-1"}));
+        assert_eq!(
+            json("openid profile"),
+            serde_json::json!({
+                "sub": "sub-1",
+                "name": "Alice Example",
+                "given_name": "Alice",
+                "family_name": "Example",
+                "preferred_username": "alice",
+                "locale": "en-US",
+                "picture": "https://example.com/alice.png",
+                "updated_at": 1_700_000_000,
+            })
+        );
+        assert_eq!(
+            json("openid email"),
+            serde_json::json!({
+                "sub": "sub-1",
+                "email": "alice@example.com",
+                "email_verified": true,
+            })
+        );
+        let everything = json("openid profile email address phone read");
+        assert_eq!(
+            everything.as_object().map(Map::len),
+            Some(1 + Claim::ALL.len() + 1),
+            "{everything}"
+        );
+    }
+
+    /// Claims that are not set are left out, except `updated_at`, which `profile` always has.
+    #[test]
+    fn unset_claims_are_left_out() {
+        let mut profile = Profile::default();
+        assert_eq!(profile.set(Claim::Email, "a@example.com"), Ok(()));
+        let claims = claims_for(&scopes("openid profile email"), &account(profile));
+        assert_eq!(
+            Value::Object(claims),
+            serde_json::json!({
+                "sub": "sub-1",
+                "updated_at": 1_700_000_000,
+                "email": "a@example.com",
+            })
+        );
+    }
+
+    #[test]
+    fn every_claim_released_is_supported() {
+        let released = claims_for(&scopes("profile email"), &account(full_profile()));
+        for name in released.keys() {
+            assert!(SUPPORTED_CLAIMS.contains(&name.as_str()), "{name}");
+        }
+        for claim in Claim::ALL {
+            assert!(SUPPORTED_CLAIMS.contains(&claim.as_str()), "{claim}");
+        }
     }
 
     #[test]

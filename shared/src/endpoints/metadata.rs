@@ -5,6 +5,7 @@ use super::StoreContext;
 use crate::app::App;
 use crate::config::Config;
 use crate::http::{json, HttpRequest, HttpResponse};
+use crate::profile::SUPPORTED_CLAIMS;
 use crate::store::ScopeReader;
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;
@@ -20,6 +21,7 @@ struct Metadata<'a> {
     introspection_endpoint: String,
     /// OpenID Connect RP-Initiated Logout 1.0.
     end_session_endpoint: String,
+    userinfo_endpoint: String,
     scopes_supported: Vec<String>,
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
@@ -32,6 +34,7 @@ struct Metadata<'a> {
     // Required members of OpenID discovery, read at the second path by OpenID libraries.
     id_token_signing_alg_values_supported: [&'static str; 1],
     subject_types_supported: [&'static str; 1],
+    claims_supported: [&'static str; SUPPORTED_CLAIMS.len()],
 }
 
 pub async fn handle<S: ScopeReader>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
@@ -55,6 +58,7 @@ fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
         revocation_endpoint: config.endpoint("/oauth/revoke"),
         introspection_endpoint: config.endpoint("/oauth/introspect"),
         end_session_endpoint: config.endpoint("/oauth/logout"),
+        userinfo_endpoint: config.endpoint("/oauth/userinfo"),
         scopes_supported: scopes,
         response_types_supported: ["code"],
         response_modes_supported: ["query"],
@@ -79,6 +83,7 @@ fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
         authorization_response_iss_parameter_supported: true,
         id_token_signing_alg_values_supported: ["RS256"],
         subject_types_supported: ["public"],
+        claims_supported: SUPPORTED_CLAIMS,
     };
     let mut response = json(StatusCode::OK, &metadata);
     response.headers_mut().insert(

@@ -16,6 +16,7 @@ pub mod metadata;
 pub mod revoke;
 pub mod scopes;
 pub mod token;
+pub mod userinfo;
 
 use crate::authorization::{error_location, AuthorizationError};
 use crate::config::Config;

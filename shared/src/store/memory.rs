@@ -171,6 +171,16 @@ impl UserReader for MemoryStore {
     }
 }
 
+impl AccountReader for MemoryStore {
+    async fn get_account(&self, sub: &str) -> StoreResult<Option<Account>> {
+        self.called();
+        if !is_storable(sub, None) || !is_storable(&keys::account_key(sub), None) {
+            return Ok(None);
+        }
+        Ok(lock(&self.accounts).get(sub).cloned())
+    }
+}
+
 impl UserAdmin for MemoryStore {
     async fn create_user(&self, user: &User, account: &Account) -> StoreResult<()> {
         self.called();
@@ -201,14 +211,6 @@ impl UserAdmin for MemoryStore {
         users.remove(&user.username);
         lock(&self.accounts).remove(&user.sub);
         Ok(())
-    }
-
-    async fn get_account(&self, sub: &str) -> StoreResult<Option<Account>> {
-        self.called();
-        if !is_storable(sub, None) {
-            return Ok(None);
-        }
-        Ok(lock(&self.accounts).get(sub).cloned())
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
@@ -554,6 +556,25 @@ impl RevocationReader for MemoryStore {
             None
         };
         Ok(AccessTokenRecords { jti_revoked, grant })
+    }
+}
+
+impl UserInfoReader for MemoryStore {
+    /// One call, as DynamoDB's one `BatchGetItem`: counted once.
+    async fn userinfo_records(
+        &self,
+        jti: &str,
+        grant_id: &str,
+        sub: &str,
+        now: i64,
+    ) -> StoreResult<UserInfoRecords> {
+        let token = self.access_token_records(jti, grant_id, now).await?;
+        let account = if is_storable(sub, None) && is_storable(&keys::account_key(sub), None) {
+            lock(&self.accounts).get(sub).cloned()
+        } else {
+            None
+        };
+        Ok(UserInfoRecords { token, account })
     }
 }
 

@@ -119,6 +119,11 @@ pub trait UserReader: Send + Sync {
     fn get_user(&self, username: &str) -> impl Future<Output = StoreResult<Option<User>>> + Send;
 }
 
+/// One user's account by `sub` (`GetItem`): the tokens and the session cookie name the `sub`.
+pub trait AccountReader: Send + Sync {
+    fn get_account(&self, sub: &str) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
+}
+
 /// authctl only. A user is stored as two records written and deleted together: the
 /// sign-in record by username, and the `Account` by `sub` that authorize and consent read
 /// beside the session.
@@ -130,7 +135,7 @@ pub trait UserSessionsEnder: Send + Sync {
     fn end_sessions(&self, sub: &str, at_ms: i64) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-pub trait UserAdmin: UserReader + UserSessionsEnder {
+pub trait UserAdmin: UserReader + UserSessionsEnder + AccountReader {
     /// Creates the user and their account (`Account::new` of that user); `AlreadyExists`
     /// when the username is taken.
     fn create_user(
@@ -141,7 +146,6 @@ pub trait UserAdmin: UserReader + UserSessionsEnder {
     /// Deletes the user and their account (which ends their sessions); `NotFound` when the
     /// username no longer names this user.
     fn delete_user(&self, user: &User) -> impl Future<Output = StoreResult<()>> + Send;
-    fn get_account(&self, sub: &str) -> impl Future<Output = StoreResult<Option<Account>>> + Send;
     /// Every account, by username.
     fn list_accounts(&self) -> impl Future<Output = StoreResult<Vec<Account>>> + Send;
     /// Replaces the profile; `NotFound` when there is no such account.
@@ -379,6 +383,26 @@ pub trait RevocationReader: Send + Sync {
         grant_id: &str,
         now: i64,
     ) -> impl Future<Output = StoreResult<AccessTokenRecords>> + Send;
+}
+
+/// What UserInfo reads for a bearer access token, in one round trip: the token's records as
+/// introspection reads them, and the account of the token's `sub` (`None`: the user is gone).
+#[derive(Debug, PartialEq, Eq)]
+pub struct UserInfoRecords {
+    pub token: AccessTokenRecords,
+    pub account: Option<Account>,
+}
+
+/// UserInfo (OpenID Connect Core 5.3): one `BatchGetItem` of the tokens table (the `jti`'s
+/// deny-list entry, the grant) and the users table (the account).
+pub trait UserInfoReader: Send + Sync {
+    fn userinfo_records(
+        &self,
+        jti: &str,
+        grant_id: &str,
+        sub: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<UserInfoRecords>> + Send;
 }
 
 /// Token (a replayed code) and revoke: `PutItem`.

@@ -6,7 +6,7 @@
 //! rejections of each endpoint produced, which must be among the former.
 
 use auth_core::config::Config;
-use auth_core::endpoints::{authorize, introspect, revoke, token};
+use auth_core::endpoints::{authorize, introspect, revoke, token, userinfo};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse, Params};
 use auth_core::model::*;
 use auth_core::secret::ClientSecret;
@@ -335,6 +335,47 @@ async fn every_rejection_describes_itself_with_a_fixed_text_and_echoes_nothing()
         )
         .await,
     ));
+    let bearer = |method: Method, query: &str| {
+        HttpRequest::new(method, &format!("/oauth/userinfo{query}"))
+            .with_header("authorization", "Bearer e30.e30.e30")
+    };
+    for (rule, request) in [
+        (
+            "userinfo: token in the query",
+            HttpRequest::new(
+                Method::GET,
+                &format!(
+                    "/oauth/userinfo?{}&{repeated}",
+                    form_encode(&[("access_token", &hostile)])
+                ),
+            ),
+        ),
+        (
+            "userinfo: two methods",
+            post(
+                "/oauth/userinfo",
+                form_encode(&[("access_token", &hostile)]),
+            )
+            .with_header("authorization", "Bearer e30.e30.e30"),
+        ),
+        (
+            "userinfo: malformed header",
+            HttpRequest::new(Method::GET, "/oauth/userinfo").with_header(
+                "authorization",
+                &format!("Bearer {}", hostile.replace('\n', "")),
+            ),
+        ),
+        (
+            "userinfo: repeated hostile name, invalid token",
+            bearer(Method::GET, &format!("?{repeated}")),
+        ),
+        (
+            "userinfo: no token",
+            HttpRequest::new(Method::GET, &format!("/oauth/userinfo?{repeated}")),
+        ),
+    ] {
+        responses.push((rule, userinfo::handle(&app, &request).await));
+    }
     let authorization = |extra: &[(&str, &str)]| {
         let mut pairs = vec![
             ("client_id", "app"),
@@ -397,7 +438,23 @@ async fn every_rejection_describes_itself_with_a_fixed_text_and_echoes_nothing()
             known.contains(&description),
             "{rule}: {description:?} is not among the source's"
         );
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).to_string())
+            .unwrap_or_default();
+        if let Some((_, quoted)) = challenge.split_once("error_description=\"") {
+            let in_challenge = quoted.split('"').next().unwrap_or_default();
+            assert_eq!(
+                in_challenge, description,
+                "{rule}: the challenge's description"
+            );
+        }
         for part in ["<script", "yyyy", "\u{202e}", "\u{e9}"] {
+            assert!(
+                !challenge.contains(part),
+                "{rule}: the challenge echoes {part:?}: {challenge}"
+            );
             assert!(
                 !response.body().contains(part),
                 "{rule}: the body echoes {part:?}: {}",

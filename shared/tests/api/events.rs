@@ -15,15 +15,17 @@
 
 use auth_core::endpoints::{
     account, authorize, consent, introspect, jwks, login, logout, metadata, revoke, scopes, token,
+    userinfo,
 };
 use auth_core::http::{HttpRequest, HttpResponse};
 use auth_core::lambda::{into_http_request, into_lambda_response};
 use auth_core::model::*;
+use auth_core::profile::Claim;
 use auth_core::secret::{now, AuthorizationCode, ClientSecret, RefreshTokenSecret, SessionId};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
 use auth_core::store::*;
-use auth_core::tokens::verify_access_token;
+use auth_core::tokens::{new_jti, verify_access_token, AccessTokenClaims, Signer};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::header::SET_COOKIE;
@@ -72,6 +74,8 @@ const LOGOUT: &str = include_str!("../../../events/logout.json");
 const LOGOUT_CONFIRM: &str = include_str!("../../../events/logout-confirm.json");
 const ACCOUNT: &str = include_str!("../../../events/account.json");
 const ACCOUNT_WITHDRAW: &str = include_str!("../../../events/account-withdraw.json");
+const USERINFO: &str = include_str!("../../../events/userinfo.json");
+const USERINFO_POST: &str = include_str!("../../../events/userinfo-post.json");
 
 // ---------------------------------------------------------------------------------------
 // Running an event the way the function does.
@@ -249,6 +253,7 @@ impl World {
                 ("POST", "/oauth/introspect") => introspect::handle(app, &request).await,
                 ("GET" | "POST", "/oauth/logout") => logout::handle(app, &request).await,
                 ("GET" | "POST", "/account") => account::handle(app, &request).await,
+                ("GET" | "POST", "/oauth/userinfo") => userinfo::handle(app, &request).await,
                 ("GET", "/.well-known/jwks.json") => jwks::handle(app, &request).await,
                 (
                     "GET",
@@ -357,6 +362,75 @@ impl World {
         );
         self
     }
+}
+
+impl World {
+    /// alice's name and email, as `authctl user update` sets them.
+    async fn with_profile(self) -> Self {
+        let mut profile = Profile::default();
+        for (claim, value) in [
+            (Claim::Name, "Alice Example"),
+            (Claim::Email, "alice@example.com"),
+            (Claim::EmailVerified, "true"),
+        ] {
+            assert_eq!(profile.set(claim, value), Ok(()), "{claim}");
+        }
+        stored(
+            "profile",
+            self.app
+                .store
+                .update_profile(SUB, &profile, 1_795_929_000)
+                .await,
+        );
+        self
+    }
+
+    /// A live access token like the one the UserInfo events carry (alice, `app`, `openid
+    /// profile email`, the grant of `with_refresh_token`), signed now with the shared key.
+    fn live_access_token(&self) -> String {
+        let claims = AccessTokenClaims::new(
+            &self.app.config,
+            SUB,
+            CLIENT_ID,
+            &set(&["openid", "profile", "email"]),
+            new_jti(),
+            now(),
+            FAMILY,
+        );
+        let signed = Signer::from_key(shared_key()).and_then(|signer| signer.sign(&claims));
+        signed.unwrap_or_else(|error| panic!("{error}"))
+    }
+}
+
+/// The event with its bearer token replaced by `token`: the files carry a token of the same
+/// shape, whose signature no test key makes (and which expired long ago). The header's, or
+/// the form body's (re-encoded, `content-length` kept right).
+fn with_bearer_token(event_json: &str, token: &str) -> String {
+    let mut json: Value = match serde_json::from_str(event_json) {
+        Ok(json) => json,
+        Err(error) => panic!("invalid sample event: {error}"),
+    };
+    if json["headers"].get("authorization").is_some() {
+        json["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+    }
+    if let Some(encoded) = json.get("body").and_then(Value::as_str) {
+        let decoded = STANDARD.decode(encoded).unwrap_or_default();
+        let pairs: Vec<(String, String)> = form_pairs(&String::from_utf8_lossy(&decoded))
+            .into_iter()
+            .map(|(name, value)| match name.as_str() {
+                "access_token" => (name, token.to_string()),
+                _ => (name, value),
+            })
+            .collect();
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let body = auth_core::http::form_encode(&pairs);
+        json["headers"]["content-length"] = Value::String(body.len().to_string());
+        json["body"] = Value::String(STANDARD.encode(body));
+    }
+    json.to_string()
 }
 
 /// `__Host-<name>=<value>; Path=/; HttpOnly; SameSite=Lax; Max-Age=..; Secure` (the
@@ -849,6 +923,91 @@ async fn account_withdraw_event_removes_the_consent_and_its_grant() {
     match w.app.store.get_family(FAMILY).await {
         Ok(Some(family)) => assert!(family.revoked, "the grant is still live"),
         other => panic!("no grant: {other:?}"),
+    }
+}
+
+/// `events/userinfo.json`: an OpenID library's `GET` with `Authorization: Bearer` (RFC 6750
+/// 2.1): the claims of `openid profile email`, as JSON, never cached.
+#[tokio::test]
+async fn userinfo_event_answers_the_claims_of_the_tokens_scopes() {
+    let w = world()
+        .await
+        .with_key()
+        .await
+        .with_user()
+        .await
+        .with_profile()
+        .await
+        .with_refresh_token()
+        .await;
+    let token = w.live_access_token();
+    let run = w.run(&with_bearer_token(USERINFO, &token)).await;
+    let expected = format!("Bearer {token}");
+    assert_eq!(run.request.header("authorization"), Some(expected.as_str()));
+    assert_eq!(status(&run.response), 200, "{}", run.response);
+    assert_eq!(
+        header(&run.response, "content-type"),
+        Some("application/json")
+    );
+    assert_eq!(header(&run.response, "cache-control"), Some("no-store"));
+    assert_eq!(
+        json_body(&run.response),
+        serde_json::json!({
+            "sub": SUB,
+            "name": "Alice Example",
+            "updated_at": 1_795_929_000,
+            "email": "alice@example.com",
+            "email_verified": true,
+        })
+    );
+}
+
+/// `events/userinfo-post.json`: the token in a form body (RFC 6750 2.2), base64-encoded by API
+/// Gateway: the same answer.
+#[tokio::test]
+async fn userinfo_post_event_reads_the_token_from_the_form_body() {
+    let w = world()
+        .await
+        .with_key()
+        .await
+        .with_user()
+        .await
+        .with_refresh_token()
+        .await;
+    let token = w.live_access_token();
+    let run = w.run(&with_bearer_token(USERINFO_POST, &token)).await;
+    assert_eq!(
+        form_value(body_text(&run.request), "access_token").as_deref(),
+        Some(token.as_str()),
+        "the base64 body reaches the handler decoded"
+    );
+    assert_eq!(status(&run.response), 200, "{}", run.response);
+    let claims = json_body(&run.response);
+    assert_eq!(claims["sub"], SUB, "{claims}");
+    assert!(claims["updated_at"].is_i64(), "{claims}");
+}
+
+/// The events as they are: their token was signed by no key of the store (and expired), so
+/// `401` with the RFC 6750 challenge, in a payload-2.0 header.
+#[tokio::test]
+async fn userinfo_events_with_their_stale_token_are_invalid_token() {
+    let w = world()
+        .await
+        .with_key()
+        .await
+        .with_user()
+        .await
+        .with_refresh_token()
+        .await;
+    for event_json in [USERINFO, USERINFO_POST] {
+        let run = w.run(event_json).await;
+        assert_eq!(status(&run.response), 401, "{}", run.response);
+        let challenge = header(&run.response, "www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with(r#"Bearer error="invalid_token""#),
+            "{challenge}"
+        );
+        assert_eq!(json_body(&run.response)["error"], "invalid_token");
     }
 }
 

@@ -7,7 +7,8 @@
 //!   user, a session and a signing key, set up as the handlers need them), the RFC 7636
 //!   PKCE vectors, the stored records of the storage tests, and fresh tables on the local
 //!   DynamoDB server.
-//! - `browser_flow`, `token_endpoint`: the handlers on the in-memory store, one row per rule.
+//! - `browser_flow`, `token_endpoint`, `userinfo`: the handlers on the in-memory store, one row
+//!   per rule.
 //! - `events`: the handlers fed by the API Gateway events of `events/`.
 //! - `store_contract`: the storage contracts, on both stores; `dynamo_store` and
 //!   `round_trips`: what only DynamoDB has (limits, paging, round trips per request).
@@ -29,6 +30,7 @@ mod properties;
 mod round_trips;
 mod store_contract;
 mod token_endpoint;
+mod userinfo;
 
 /// Every integration test of the crate is in this binary: `tests/` holds only `api/`.
 #[test]

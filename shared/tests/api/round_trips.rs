@@ -3,14 +3,17 @@
 
 use crate::common;
 
-use auth_core::endpoints::{authorize, consent, introspect, token};
+use auth_core::endpoints::{authorize, consent, introspect, token, userinfo};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse};
 use auth_core::model::*;
+use auth_core::secret::{now, RefreshTokenSecret};
 use auth_core::session;
 use auth_core::store::dynamo::{DynamoStore, RoundTrips};
+use auth_core::store::RefreshTokenStore;
+use auth_core::tokens::{new_jti, AccessTokenClaims, Signer};
 use http::{Method, StatusCode};
 
-use crate::common::fixtures::{client, World, REDIRECT, SUB, USERNAME};
+use crate::common::fixtures::{client, set, shared_key, stored, World, REDIRECT, SUB, USERNAME};
 use crate::common::pkce::{CHALLENGE, VERIFIER};
 
 /// The world on fresh DynamoDB tables (the client `app`, alice signed in, the signing key),
@@ -198,6 +201,73 @@ async fn token_exchange_with_a_refresh_token_adds_one_write() {
         trips, 2,
         "introspect, client cached: the key Scan, one BatchGetItem (deny-list and grant)"
     );
+}
+
+/// UserInfo: the key `Scan`, then one `BatchGetItem` over two tables (the `jti`'s deny-list
+/// entry and the grant, and the user's account); a request without a token costs nothing, a
+/// token of no published key only the `Scan`.
+#[tokio::test]
+async fn userinfo_costs_the_key_scan_and_one_batch() {
+    let Some(w) = world(vec![GrantType::AuthorizationCode, GrantType::RefreshToken]).await else {
+        return;
+    };
+    let t = now();
+    let family = TokenFamily {
+        family_id: "grant-1".into(),
+        client_id: "app".into(),
+        sub: SUB.into(),
+        expires_at: t + 600,
+        current: Some(RefreshTokenSecret::new("r").hash()),
+        revoked: false,
+    };
+    let first = RefreshToken {
+        token_hash: RefreshTokenSecret::new("r").hash(),
+        family_id: "grant-1".into(),
+        client_id: "app".into(),
+        sub: SUB.into(),
+        scopes: set(&["openid"]),
+        issued_at: t,
+        expires_at: t + 600,
+        family_expires_at: t + 600,
+        used_at: None,
+        revoked: false,
+    };
+    stored("grant", w.app.store.create_family(&family, &first).await);
+    let claims = AccessTokenClaims::new(
+        &w.app.config,
+        SUB,
+        "app",
+        &set(&["openid", "profile"]),
+        new_jti(),
+        t,
+        "grant-1",
+    );
+    let signed = Signer::from_key(shared_key()).and_then(|signer| signer.sign(&claims));
+    let token = signed.unwrap_or_else(|error| panic!("{error}"));
+    let bearer = |token: &str| {
+        HttpRequest::new(Method::GET, "/oauth/userinfo")
+            .with_header("authorization", &format!("Bearer {token}"))
+    };
+
+    let (response, trips) = w.counted(userinfo::handle(&w.app, &bearer(&token))).await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.body());
+    assert!(response.body().contains(USERNAME) || response.body().contains(SUB));
+    assert_eq!(
+        trips, 2,
+        "userinfo: the key Scan, one BatchGetItem (deny-list, grant, account)"
+    );
+
+    let nobody = HttpRequest::new(Method::GET, "/oauth/userinfo");
+    let (response, trips) = w.counted(userinfo::handle(&w.app, &nobody)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(trips, 0, "no token: no round trip");
+
+    let (signed_part, signature) = token.rsplit_once('.').unwrap_or_default();
+    let other = if signature.starts_with('A') { "B" } else { "A" };
+    let forged = format!("{signed_part}.{other}{}", &signature[1..]);
+    let (response, trips) = w.counted(userinfo::handle(&w.app, &bearer(&forged))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(trips, 1, "a signature that fails: the key Scan only");
 }
 
 /// A client id no registration could produce is refused before any round trip: before, an

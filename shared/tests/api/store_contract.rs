@@ -80,6 +80,7 @@ contracts!(
     every_listing_reads_every_page,
     grants_are_found_by_user_and_by_user_and_client,
     an_access_tokens_revocation_and_grant_are_read_together,
+    userinfo_reads_the_tokens_records_and_the_account_together,
     authorization_records_are_read_as_stored_and_judged_by_one_rule,
     a_session_is_deleted_and_clients_are_read_together,
 );
@@ -911,6 +912,82 @@ async fn an_access_tokens_revocation_and_grant_are_read_together(
             jti_revoked: false,
             grant: None
         })
+    );
+}
+
+/// UserInfo's one read: the token's records as introspection reads them, and the account of
+/// its `sub` with its profile; a deleted user's account is gone, impossible keys find nothing.
+async fn userinfo_reads_the_tokens_records_and_the_account_together(
+    store: Arc<impl RefreshTokenStore + RevocationStore + UserAdmin + UserInfoReader>,
+) {
+    let t = now();
+    assert!(store
+        .create_family(&family("g1", "h1", t + 600), &refresh("h1", "g1", t + 600))
+        .await
+        .is_ok());
+    let user = User {
+        username: "alice".into(),
+        sub: "sub-alice".into(),
+        password_hash: "hash".into(),
+    };
+    let mut profile = Profile::default();
+    assert!(profile
+        .set(auth_core::profile::Claim::Name, "Alice Example")
+        .is_ok());
+    assert!(profile
+        .set(auth_core::profile::Claim::EmailVerified, "true")
+        .is_ok());
+    let account = Account::new(&user, profile, 1_700_000_000);
+    assert!(store.create_user(&user, &account).await.is_ok());
+
+    let records = store
+        .userinfo_records("j1", "g1", "sub-alice", t)
+        .await
+        .ok();
+    let Some(records) = records else {
+        panic!("the read failed")
+    };
+    assert!(!records.token.jti_revoked);
+    assert_eq!(records.token.grant.map(|g| g.family_id), Some("g1".into()));
+    assert_eq!(records.account, Some(account.clone()));
+    assert_eq!(
+        store.access_token_records("j1", "g1", t).await.ok(),
+        store
+            .userinfo_records("j1", "g1", "sub-alice", t)
+            .await
+            .ok()
+            .map(|r| r.token),
+        "the token's records are introspection's"
+    );
+
+    assert!(store.revoke_jti("j1", t + 60).await.is_ok());
+    assert!(store.delete_user(&user).await.is_ok());
+    let after = store
+        .userinfo_records("j1", "g1", "sub-alice", t)
+        .await
+        .ok();
+    assert_eq!(after.as_ref().map(|r| r.token.jti_revoked), Some(true));
+    assert_eq!(after.map(|r| r.account), Some(None));
+
+    let long = "x".repeat(3000);
+    assert_eq!(
+        store.userinfo_records(&long, &long, &long, t).await.ok(),
+        Some(UserInfoRecords {
+            token: AccessTokenRecords {
+                jti_revoked: false,
+                grant: None
+            },
+            account: None
+        }),
+        "keys DynamoDB refuses find nothing, and fail nothing"
+    );
+    assert_eq!(
+        store
+            .userinfo_records("j2", "unknown", "", t)
+            .await
+            .ok()
+            .map(|r| r.account),
+        Some(None)
     );
 }
 

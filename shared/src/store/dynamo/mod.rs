@@ -8,8 +8,9 @@
 //! - `item`: attribute helpers, key and size checks, error mapping, single-item calls;
 //! - `pages`: the one pagination helper of every Scan and Query;
 //! - `transaction`: a TransactWriteItems outcome, told apart by its cancellation reasons;
-//! - a file per record family, and `authorization` (the records of authorize and consent, in
-//!   one BatchGetItem).
+//! - a file per record family, `authorization` (the records of authorize and consent, in
+//!   one BatchGetItem) and `userinfo` (a bearer token's records and its user's account, in one
+//!   BatchGetItem).
 
 mod authorization;
 mod batch;
@@ -24,6 +25,7 @@ mod sessions;
 mod signing_keys;
 mod throttle;
 mod transaction;
+mod userinfo;
 mod users;
 
 pub use refresh::GRANTS_BY_USER_INDEX;

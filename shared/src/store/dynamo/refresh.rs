@@ -62,33 +62,59 @@ impl RevocationReader for DynamoStore {
         grant_id: &str,
         now: i64,
     ) -> StoreResult<AccessTokenRecords> {
-        let jti_pk = revoked_jti_key(jti);
-        let grant_pk = family_key(grant_id);
-        // No item has a key DynamoDB refuses: such keys are not asked for.
-        let wanted: Vec<Item> = [&jti_pk, &grant_pk]
-            .into_iter()
-            .map(|pk| key("pk", pk))
-            .filter(|item_key| TOKENS.accepts_key_of(item_key))
-            .collect();
-        let mut records = AccessTokenRecords {
-            jti_revoked: false,
-            grant: None,
-        };
-        if wanted.is_empty() {
-            return Ok(records);
+        let wanted = AccessTokenKeys::new(jti, grant_id);
+        if wanted.keys.is_empty() {
+            return wanted.records_from(&[], now);
         }
         let keys = KeysAndAttributes::builder()
-            .set_keys(Some(wanted))
+            .set_keys(Some(wanted.keys.clone()))
             .consistent_read(true)
             .build()
             .map_err(build_error)?;
         let request = HashMap::from([(self.tables.tokens.clone(), keys)]);
         let found = self.batch_get_items(request).await?;
-        for item in found.get(&self.tables.tokens).into_iter().flatten() {
+        let items = found.get(&self.tables.tokens).map(Vec::as_slice);
+        wanted.records_from(items.unwrap_or_default(), now)
+    }
+}
+
+/// The tokens table's items that say whether an access token still counts: its `jti`'s
+/// deny-list entry and its grant, for a `BatchGetItem` (introspect's alone, UserInfo's with
+/// the account).
+pub(super) struct AccessTokenKeys {
+    jti_pk: String,
+    grant_pk: String,
+    /// The keys to ask for: no item has a key DynamoDB refuses, so such keys are left out.
+    pub(super) keys: Vec<Item>,
+}
+
+impl AccessTokenKeys {
+    pub(super) fn new(jti: &str, grant_id: &str) -> Self {
+        let jti_pk = revoked_jti_key(jti);
+        let grant_pk = family_key(grant_id);
+        let keys = [&jti_pk, &grant_pk]
+            .into_iter()
+            .map(|pk| key("pk", pk))
+            .filter(|item_key| TOKENS.accepts_key_of(item_key))
+            .collect();
+        AccessTokenKeys {
+            jti_pk,
+            grant_pk,
+            keys,
+        }
+    }
+
+    /// The records, from the tokens table's items the batch found.
+    pub(super) fn records_from(&self, items: &[Item], now: i64) -> StoreResult<AccessTokenRecords> {
+        let mut records = AccessTokenRecords {
+            jti_revoked: false,
+            grant: None,
+        };
+        for item in items {
             let pk = get_str(item, "pk")?;
-            if pk == jti_pk {
+            if pk == self.jti_pk {
                 records.jti_revoked = is_live(item, now);
-            } else if pk == grant_pk {
+            } else if pk == self.grant_pk {
                 records.grant = Some(family_from(item)?);
             }
         }

@@ -11,7 +11,9 @@ use super::DynamoStore;
 use crate::model::{Account, Profile, User};
 use crate::profile::Claim;
 use crate::store::keys::{account_key, is_storable, storable, user_key};
-use crate::store::{StoreError, StoreResult, UserAdmin, UserReader, UserSessionsEnder};
+use crate::store::{
+    AccountReader, StoreError, StoreResult, UserAdmin, UserReader, UserSessionsEnder,
+};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
 
@@ -127,6 +129,19 @@ impl UserReader for DynamoStore {
     }
 }
 
+impl AccountReader for DynamoStore {
+    async fn get_account(&self, sub: &str) -> StoreResult<Option<Account>> {
+        if !is_storable(sub, None) {
+            return Ok(None);
+        }
+        self.get_item(&self.tables.users, &USERS, account_item_key(sub))
+            .await?
+            .as_ref()
+            .map(account_from)
+            .transpose()
+    }
+}
+
 impl UserAdmin for DynamoStore {
     async fn create_user(&self, user: &User, account: &Account) -> StoreResult<()> {
         let mut records = Vec::new();
@@ -165,17 +180,6 @@ impl UserAdmin for DynamoStore {
         let records =
             [sign_in, account].map(|delete| TransactWriteItem::builder().delete(delete).build());
         self.write_user_records(records, StoreError::NotFound).await
-    }
-
-    async fn get_account(&self, sub: &str) -> StoreResult<Option<Account>> {
-        if !is_storable(sub, None) {
-            return Ok(None);
-        }
-        self.get_item(&self.tables.users, &USERS, account_item_key(sub))
-            .await?
-            .as_ref()
-            .map(account_from)
-            .transpose()
     }
 
     async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
