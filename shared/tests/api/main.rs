@@ -8,6 +8,8 @@
 //!   PKCE vectors, the stored records of the storage tests, and fresh tables on the local
 //!   DynamoDB server.
 //! - `browser_flow`, `token_endpoint`: the handlers on the in-memory store, one row per rule.
+//! - `openid_connect`: OpenID Connect as a relying party sees it (ID tokens, `prompt`,
+//!   `max_age`, `nonce`, discovery), named after the conformance suite's modules.
 //! - `events`: the handlers fed by the API Gateway events of `events/`.
 //! - `store_contract`: the storage contracts, on both stores; `dynamo_store` and
 //!   `round_trips`: what only DynamoDB has (limits, paging, round trips per request).
@@ -23,6 +25,7 @@ mod error_descriptions;
 mod events;
 mod grant_revocation;
 mod login_throttle;
+mod openid_connect;
 mod round_trips;
 mod store_contract;
 mod token_endpoint;
