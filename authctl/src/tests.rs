@@ -676,6 +676,7 @@ async fn consents() {
         expires_at: now() + 60,
         current: Some("hash-b".into()),
         revoked: false,
+        authentication: None,
     };
     let first = auth_core::model::RefreshToken {
         token_hash: "hash-b".into(),
@@ -688,6 +689,7 @@ async fn consents() {
         family_expires_at: now() + 60,
         used_at: None,
         revoked: false,
+        authentication: None,
     };
     assert!(store.create_family(&family, &first).await.is_ok());
 

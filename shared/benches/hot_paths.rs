@@ -97,6 +97,15 @@ impl World {
             expires_at: now() + 3600,
         };
         must(store.create_session(&session).await, "session");
+        // The user: sessions count, and codes and refresh tokens are honoured, only while
+        // their account exists.
+        let user = User {
+            username: "alice".into(),
+            sub: SUB.into(),
+            password_hash: "unused".into(),
+        };
+        let account = Account::new(&user, Profile::default(), 0);
+        must(store.create_user(&user, &account).await, "user");
         let consent = Consent {
             sub: SUB.into(),
             client_id: CLIENT_ID.into(),
@@ -165,7 +174,7 @@ impl World {
 
     /// A fresh code for the user, stored as authorize would store it.
     async fn issue_code(&self) -> AuthorizationCode {
-        let (code, grant) = validated_request().new_code(&self.app.config, SUB);
+        let (code, grant) = validated_request().new_code(&self.app.config, SUB, sign_in());
         must(self.app.store.create_code(&grant).await, "code");
         code
     }
@@ -234,11 +243,19 @@ fn bench_pkce(c: &mut Criterion) {
     });
 }
 
+/// The sign-in a code stands on (OpenID Connect's `auth_time` and `sid`).
+fn sign_in() -> Authentication {
+    Authentication {
+        auth_time: now(),
+        sid: "sid".into(),
+    }
+}
+
 fn bench_code_issue(c: &mut Criterion) {
     let request = validated_request();
     let config = Config::for_tests();
     c.bench_function("code_issue", |b| {
-        b.iter(|| request.new_code(black_box(&config), SUB))
+        b.iter(|| request.new_code(black_box(&config), SUB, sign_in()))
     });
 }
 

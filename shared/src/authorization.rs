@@ -1,12 +1,16 @@
-//! The authorization request (RFC 6749 4.1.1, RFC 7636 4.3), validated the same way
-//! by `GET /oauth/authorize` and again by `POST /oauth/consent` (hidden fields are
-//! never trusted), and the authorization codes issued for it.
+//! The authorization request (RFC 6749 4.1.1, RFC 7636 4.3, OpenID Connect Core 3.1.2.1),
+//! validated the same way by `GET /oauth/authorize` and again by `POST /oauth/consent`
+//! (hidden fields are never trusted), what authorize does with it (`next_step`: sign in,
+//! ask, or issue the code), and the authorization codes issued for it.
 
 use crate::config::Config;
 use crate::http::{append_query, Params};
 use crate::ids;
-use crate::model::{Client, ClientKind, Grant, PkceChallenge, PkceMethod, ScopeSet};
+use crate::model::{
+    Authentication, Client, ClientKind, Grant, PkceChallenge, PkceMethod, ScopeSet,
+};
 use crate::oauth::{ErrorCode, REPEATED_PARAMETER};
+use crate::openid_request::{self, OpenIdParameters};
 use crate::pkce;
 use crate::secret::{now, AuthorizationCode};
 
@@ -21,6 +25,20 @@ pub struct AuthorizationRequest {
     pub scopes: ScopeSet,
     pub state: Option<String>,
     pub pkce: Option<PkceChallenge>,
+    /// `nonce`, `prompt`, `max_age`, `login_hint` (OpenID Connect Core 3.1.2.1).
+    pub openid: OpenIdParameters,
+}
+
+/// What authorize does with a valid request, given the session and the remembered consent;
+/// `S` is the session, as the caller gave it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step<S> {
+    /// Send the browser to sign in (first, or again), then back to the request.
+    SignIn { location: String },
+    /// Issue the code at once: consent was given before and need not be asked again.
+    Code(S),
+    /// Ask the user.
+    Consent(S),
 }
 
 #[derive(Debug)]
@@ -187,6 +205,8 @@ pub fn validate(
             })
         }
     };
+    let openid = OpenIdParameters::parse(params)
+        .map_err(|(error, description)| redirect(error, description))?;
 
     Ok(AuthorizationRequest {
         client,
@@ -195,6 +215,7 @@ pub fn validate(
         scopes,
         state,
         pkce,
+        openid,
     })
 }
 
@@ -213,7 +234,79 @@ impl AuthorizationRequest {
             fields.push(("code_challenge", pkce.challenge.clone()));
             fields.push(("code_challenge_method", pkce.method.as_str().to_string()));
         }
+        fields.extend(self.openid.form_fields());
         fields
+    }
+
+    /// What authorize does next, for the request `query` (as it came) with this `session`
+    /// (live, of the cookie's user: when it began, `Session::signed_in_at_ms`, and what the
+    /// caller keeps of it) and the scopes the user `granted` this client before, at `now_ms`:
+    /// - no session, or one older than `prompt=login` or `max_age` allow: sign in, unless
+    ///   `prompt=none` (`login_required`);
+    /// - consent given before for every scope, where remembered consent applies and
+    ///   `prompt=consent` does not ask again: the code;
+    /// - otherwise the consent page, unless `prompt=none` (`consent_required`).
+    pub fn next_step<S>(
+        &self,
+        config: &Config,
+        query: &str,
+        session: Option<(i64, S)>,
+        granted: &ScopeSet,
+        now_ms: i64,
+    ) -> Result<Step<S>, AuthorizationError> {
+        let openid = &self.openid;
+        let Some((signed_in_at_ms, session)) = session else {
+            if openid.prompt.none {
+                return Err(self.refusal(ErrorCode::LoginRequired, "the user is not signed in"));
+            }
+            return Ok(self.sign_in(config, query, now_ms));
+        };
+        if !openid.sign_in_is_recent_enough(signed_in_at_ms, now_ms) {
+            if openid.prompt.none {
+                return Err(self.refusal(ErrorCode::LoginRequired, "the user must sign in again"));
+            }
+            return Ok(self.sign_in(config, query, now_ms));
+        }
+        let remembered = self.scopes.is_subset(granted)
+            && self.remembered_consent_applies()
+            && !openid.prompt.consent;
+        if remembered {
+            Ok(Step::Code(session))
+        } else if openid.prompt.none {
+            Err(self.refusal(
+                ErrorCode::ConsentRequired,
+                "the user has not approved this request",
+            ))
+        } else {
+            Ok(Step::Consent(session))
+        }
+    }
+
+    /// The sign-in page, returning to this request; marked with the time the request was seen
+    /// when it asks for a recent sign-in, and with the username it hints at.
+    fn sign_in<S>(&self, config: &Config, query: &str, now_ms: i64) -> Step<S> {
+        let marker = self.openid.wants_recent_sign_in().then_some(now_ms);
+        let return_to = format!(
+            "/oauth/authorize?{}",
+            openid_request::return_to_query(query, marker)
+        );
+        let mut params = vec![("return_to", return_to.as_str())];
+        if let Some(hint) = &self.openid.login_hint {
+            params.push(("login_hint", hint));
+        }
+        Step::SignIn {
+            location: append_query(&config.endpoint("/login"), &params),
+        }
+    }
+
+    /// An error for the validated redirect URI.
+    fn refusal(&self, error: ErrorCode, description: &'static str) -> AuthorizationError {
+        AuthorizationError::Redirect {
+            redirect_uri: self.redirect_uri.clone(),
+            error,
+            description,
+            state: self.state.clone(),
+        }
     }
 
     /// Whether a consent the user gave before may stand in for asking again. Not for a
@@ -226,8 +319,14 @@ impl AuthorizationRequest {
             || url::Url::parse(&self.redirect_uri).is_ok_and(|uri| uri.scheme() == "https")
     }
 
-    /// A new code for the signed-in user (256 random bits) and the grant stored under its hash.
-    pub fn new_code(&self, config: &Config, sub: &str) -> (AuthorizationCode, Grant) {
+    /// A new code for the signed-in user (256 random bits) and the grant stored under its
+    /// hash, with the request's `nonce` and the sign-in it was approved in.
+    pub fn new_code(
+        &self,
+        config: &Config,
+        sub: &str,
+        authentication: Authentication,
+    ) -> (AuthorizationCode, Grant) {
         let code = AuthorizationCode::generate();
         let grant = Grant {
             code_hash: code.hash(),
@@ -240,6 +339,8 @@ impl AuthorizationRequest {
             redeemed_at: None,
             issued_jti: None,
             issued_family: None,
+            nonce: self.openid.nonce.clone(),
+            authentication: Some(authentication),
         };
         (code, grant)
     }

@@ -54,6 +54,8 @@ pub struct Config {
     /// Lifetime of an authorization code (RFC 6749 4.1.2: at most 10 minutes).
     pub code_ttl_seconds: i64,
     pub access_token_ttl_seconds: i64,
+    /// Lifetime of an ID token (`exp - iat`): a client checks it once, when the user signs in.
+    pub id_token_ttl_seconds: i64,
     pub consent_ttl_seconds: i64,
     pub session_ttl_seconds: i64,
     /// A refresh token unused for this long expires.
@@ -68,6 +70,15 @@ pub const DEFAULT_ACCESS_TOKEN_TTL_SECONDS: i64 = 900;
 /// Signing keys stay published this long after they stop signing (`keys::lifecycle`), so a
 /// deployment that set a longer one would see its tokens stop verifying before they expire.
 pub const MAX_ACCESS_TOKEN_TTL_SECONDS: i64 = 86_400;
+/// The ID token lifetime, unless `AUTH_ID_TOKEN_TTL_SECONDS` says otherwise: five minutes.
+/// A client validates the ID token once, right after the code exchange, so a long life buys
+/// nothing but a longer window for a leaked one (Keycloak's default is its access token's
+/// five minutes; node-oidc-provider's is an hour). Clocks may differ by a minute or two; five
+/// minutes leave room for that. An expired ID token still serves as `id_token_hint`.
+pub const DEFAULT_ID_TOKEN_TTL_SECONDS: i64 = 300;
+/// `MinValue` and `MaxValue` of `IdTokenTtlSeconds` in template.yaml.
+pub const MIN_ID_TOKEN_TTL_SECONDS: i64 = 60;
+pub const MAX_ID_TOKEN_TTL_SECONDS: i64 = 3600;
 /// The variable that sets the access token lifetime, for the functions and for authctl.
 pub const ACCESS_TOKEN_TTL_VARIABLE: &str = "AUTH_ACCESS_TOKEN_TTL_SECONDS";
 
@@ -89,12 +100,20 @@ impl Config {
                 "AUTH_CODE_TTL_SECONDS must be between 1 and {MAX_CODE_TTL_SECONDS}"
             )));
         }
+        let id_token_ttl_seconds =
+            seconds("AUTH_ID_TOKEN_TTL_SECONDS", DEFAULT_ID_TOKEN_TTL_SECONDS)?;
+        if !(MIN_ID_TOKEN_TTL_SECONDS..=MAX_ID_TOKEN_TTL_SECONDS).contains(&id_token_ttl_seconds) {
+            return Err(ConfigError(format!(
+                "AUTH_ID_TOKEN_TTL_SECONDS must be between {MIN_ID_TOKEN_TTL_SECONDS} and {MAX_ID_TOKEN_TTL_SECONDS}"
+            )));
+        }
         Ok(Config {
             issuer,
             audience,
             tables: Tables::from_env()?,
             code_ttl_seconds,
             access_token_ttl_seconds: access_token_ttl_from_env()?,
+            id_token_ttl_seconds,
             consent_ttl_seconds: seconds("AUTH_CONSENT_TTL_SECONDS", 90 * 24 * 3600)?,
             session_ttl_seconds: seconds("AUTH_SESSION_TTL_SECONDS", 8 * 3600)?,
             refresh_idle_ttl_seconds: seconds("AUTH_REFRESH_IDLE_TTL_SECONDS", 14 * 24 * 3600)?,
@@ -113,6 +132,7 @@ impl Config {
             tables: Tables::with_prefix("test"),
             code_ttl_seconds: 60,
             access_token_ttl_seconds: DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+            id_token_ttl_seconds: DEFAULT_ID_TOKEN_TTL_SECONDS,
             consent_ttl_seconds: 3600,
             session_ttl_seconds: 3600,
             refresh_idle_ttl_seconds: 3600,
@@ -214,5 +234,26 @@ mod tests {
         };
         assert_eq!(field("MaxValue:"), Some(MAX_ACCESS_TOKEN_TTL_SECONDS));
         assert_eq!(field("Default:"), Some(DEFAULT_ACCESS_TOKEN_TTL_SECONDS));
+    }
+
+    /// The ID token lifetime's bounds and default are the template's.
+    #[test]
+    fn id_token_lifetimes_match_the_template() {
+        let template = include_str!("../../template.yaml");
+        let parameter: Vec<&str> = template
+            .lines()
+            .map(str::trim)
+            .skip_while(|line| *line != "IdTokenTtlSeconds:")
+            .take_while(|line| !line.is_empty() && !line.starts_with("Description:"))
+            .collect();
+        let field = |name: &str| -> Option<i64> {
+            parameter
+                .iter()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|value| value.trim().parse().ok())
+        };
+        assert_eq!(field("MinValue:"), Some(MIN_ID_TOKEN_TTL_SECONDS));
+        assert_eq!(field("MaxValue:"), Some(MAX_ID_TOKEN_TTL_SECONDS));
+        assert_eq!(field("Default:"), Some(DEFAULT_ID_TOKEN_TTL_SECONDS));
     }
 }

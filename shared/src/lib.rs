@@ -20,6 +20,7 @@ pub mod lambda;
 pub mod metrics;
 pub mod model;
 pub mod oauth;
+pub mod openid_request;
 pub mod pages;
 pub mod password;
 pub mod pkce;

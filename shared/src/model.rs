@@ -172,6 +172,22 @@ pub struct Grant {
     /// The grant (`TokenFamily`) that the redemption started, in the same transaction:
     /// revoked if the code is replayed, which ends every token issued under it.
     pub issued_family: Option<String>,
+    /// The authorization request's `nonce` (OpenID Connect), echoed in the ID token.
+    pub nonce: Option<String>,
+    /// The sign-in the user approved with: the ID token's `auth_time` and `sid`. Every code
+    /// issued since OpenID Connect has one; `None` only for a code stored before.
+    pub authentication: Option<Authentication>,
+}
+
+/// The sign-in a grant stands on, as ID tokens tell it (OpenID Connect Core 2): when the
+/// user entered their password (`auth_time`, seconds since the Unix epoch: the session's
+/// `signed_in_at_ms`) and the session they did it in (`sid`, `session::sid`). Carried by the
+/// code, then by the grant and its refresh tokens, so that a refreshed ID token tells the
+/// same sign-in (OpenID Connect Core 12.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authentication {
+    pub auth_time: i64,
+    pub sid: String,
 }
 
 #[cfg(test)]
@@ -203,6 +219,9 @@ pub struct RefreshToken {
     /// Set when the token was exchanged for its successor: a second use is reuse.
     pub used_at: Option<i64>,
     pub revoked: bool,
+    /// The grant's sign-in, copied to every successor: a refreshed ID token's `auth_time`
+    /// and `sid`. `None` for a token of a grant started before OpenID Connect.
+    pub authentication: Option<Authentication>,
 }
 
 /// The grant: what one code redemption started, created in the same transaction as the
@@ -224,6 +243,8 @@ pub struct TokenFamily {
     /// given no refresh token.
     pub current: Option<String>,
     pub revoked: bool,
+    /// The sign-in the grant stands on (`auth_time`, `sid`), as the code carried it.
+    pub authentication: Option<Authentication>,
 }
 
 impl TokenFamily {

@@ -19,6 +19,14 @@ pub enum ErrorCode {
     InvalidScope,
     AccessDenied,
     ServerError,
+    /// OpenID Connect Core 3.1.2.6: `prompt=none`, and the user must sign in.
+    LoginRequired,
+    /// OpenID Connect Core 3.1.2.6: `prompt=none`, and the user must approve the request.
+    ConsentRequired,
+    /// OpenID Connect Core 3.1.2.6: a `request` object, which we do not support (6.1).
+    RequestNotSupported,
+    /// OpenID Connect Core 3.1.2.6: a `request_uri`, which we do not support (6.2).
+    RequestUriNotSupported,
 }
 
 impl ErrorCode {
@@ -33,6 +41,10 @@ impl ErrorCode {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
         }
     }
 }

@@ -17,6 +17,9 @@ pub const OPENID_CONNECT_SCOPES: [(&str, &str); 3] = [
     ("email", "See your email address"),
 ];
 
+/// The scope that makes a request an OpenID request (Core 3.1.2.1): its grant gets ID tokens.
+pub const OPENID: &str = "openid";
+
 /// Whether the scope is one of OpenID Connect's, which every deployment keeps.
 pub fn is_openid_connect_scope(name: &str) -> bool {
     OPENID_CONNECT_SCOPES

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::http::HttpRequest;
-use crate::model::{Session, User};
+use crate::model::{Authentication, Session, User};
 use crate::secret::{constant_time_eq, now, now_ms, sha256_b64, SessionId};
 use crate::store::{AuthorizationReader, SessionKey, SessionStore, StoreResult};
 
@@ -112,6 +112,15 @@ pub async fn start<S: SessionStore>(
 /// sign-out compares it with the cookie's session.
 pub fn sid(session_id: &SessionId) -> String {
     sha256_b64(format!("sid-v1:{}", session_id.expose()).as_bytes())
+}
+
+/// The sign-in a code issued in this session stands on: the ID token's `auth_time` (seconds)
+/// and `sid`.
+pub fn authentication(session: &Session, session_id: &SessionId) -> Authentication {
+    Authentication {
+        auth_time: session.signed_in_at_ms.div_euclid(1000),
+        sid: sid(session_id),
+    }
 }
 
 /// The consent form's CSRF token: bound to the session, derivable only by who holds its id.

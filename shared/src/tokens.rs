@@ -1,9 +1,10 @@
-//! Access tokens: RFC 9068 JWTs signed RS256 with the current signing key, whose
-//! parsed form is cached in a warm container for a short while.
+//! Access tokens (RFC 9068 JWTs, `typ: at+jwt`) and ID tokens (OpenID Connect Core 2,
+//! `typ: JWT`), signed RS256 with the current signing key, whose parsed form is cached in a
+//! warm container for a short while.
 
 use crate::config::Config;
 use crate::keys::now_millis;
-use crate::model::ScopeSet;
+use crate::model::{Authentication, ScopeSet};
 use crate::secret::{now, random_id};
 use crate::store::{SigningKey, SigningKeyReader, StoreError};
 use aws_lc_rs::rand::SystemRandom;
@@ -12,6 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::sync::{Arc, Mutex};
 
 /// The private claim (RFC 7519 4.3) that names the grant an access token was issued under.
@@ -62,19 +64,93 @@ impl AccessTokenClaims {
     }
 }
 
+/// The claims of an ID token (OpenID Connect Core 2, 3.1.3.6), for the authorization code
+/// flow: who signed in, when and in which session, for which client. No profile or email
+/// claims: a client of the code flow can call UserInfo, where they belong (Core 5.4).
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    /// The client, alone: no `azp`, which a single audience does not need (Core 2). Never the
+    /// API's audience, so that an ID token is no access token for an API (API Gateway's JWT
+    /// authorizer checks `aud`).
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+    /// Seconds since the Unix epoch when the user entered their password. Always present
+    /// (required after `max_age`, allowed otherwise); absent only for a grant from before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// The authorization request's, at code redemption only (never on a refresh, Core 12.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// The left half of the SHA-256 of the access token issued with it, base64url (Core 3.1.3.6).
+    pub at_hash: String,
+    /// The session the user approved in (`session::sid`), for sign-out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+impl IdTokenClaims {
+    /// Claims of an ID token issued at `iat` beside `access_token`.
+    pub fn new(
+        config: &Config,
+        sub: &str,
+        client_id: &str,
+        iat: i64,
+        authentication: Option<&Authentication>,
+        nonce: Option<&str>,
+        access_token: &str,
+    ) -> Self {
+        IdTokenClaims {
+            iss: config.issuer.clone(),
+            sub: sub.to_string(),
+            aud: client_id.to_string(),
+            exp: iat + config.id_token_ttl_seconds,
+            iat,
+            auth_time: authentication.map(|a| a.auth_time),
+            nonce: nonce.map(str::to_string),
+            at_hash: at_hash(access_token),
+            sid: authentication.map(|a| a.sid.clone()),
+        }
+    }
+}
+
+/// OpenID Connect Core 3.1.3.6: the left-most 128 bits of the SHA-256 (the hash of RS256) of
+/// the ASCII access token, base64url without padding.
+pub fn at_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
 /// A fresh `jti`.
 pub fn new_jti() -> String {
     random_id()
 }
 
-/// Signs access tokens with one key, parsed once. `jsonwebtoken::encode` parses and checks
-/// the RSA key on every call, and a fresh key object also needs new blinding values (a
+/// Signs access and ID tokens with one key, parsed once. `jsonwebtoken::encode` parses and
+/// checks the RSA key on every call, and a fresh key object also needs new blinding values (a
 /// modular inverse): together twice the cost of the signature itself. Here both happen once
-/// per key, and the JOSE header, the same for every token, is encoded once too.
+/// per key, and the JOSE headers, the same for every token of a kind, are encoded once too.
 pub struct Signer {
     key_pair: RsaKeyPair,
     /// base64url of `{"typ":"at+jwt","alg":"RS256","kid":...}` followed by the `.`.
-    header_segment: String,
+    access_header: String,
+    /// base64url of `{"typ":"JWT","alg":"RS256","kid":...}` followed by the `.`: an ID token
+    /// is told apart from an access token by its `typ` (RFC 9068 2.1) as well as its `aud`.
+    id_header: String,
+}
+
+/// The first segment of a compact JWS with this `typ`, and the `.` after it.
+fn header_segment(typ: &str, kid: &str) -> Result<String, SignerError> {
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some(typ.into());
+    header.kid = Some(kid.to_string());
+    let header_json =
+        serde_json::to_vec(&header).map_err(|e| SignerError::InvalidKey(e.to_string()))?;
+    let mut segment = URL_SAFE_NO_PAD.encode(header_json);
+    segment.push('.');
+    Ok(segment)
 }
 
 #[derive(Debug)]
@@ -107,24 +183,28 @@ impl Signer {
             .map_err(|e| SignerError::InvalidKey(e.to_string()))?;
         let key_pair = RsaKeyPair::from_der(der.as_bytes())
             .map_err(|e| SignerError::InvalidKey(e.to_string()))?;
-        let mut header = Header::new(Algorithm::RS256);
-        header.typ = Some("at+jwt".into());
-        header.kid = Some(key.kid.clone());
-        let header_json =
-            serde_json::to_vec(&header).map_err(|e| SignerError::InvalidKey(e.to_string()))?;
-        let mut header_segment = URL_SAFE_NO_PAD.encode(header_json);
-        header_segment.push('.');
         Ok(Signer {
             key_pair,
-            header_segment,
+            access_header: header_segment("at+jwt", &key.kid)?,
+            id_header: header_segment("JWT", &key.kid)?,
         })
     }
 
-    /// The compact JWS (RFC 7515 7.1): header, claims and RS256 signature, base64url.
+    /// The access token: a compact JWS (RFC 7515 7.1) of type `at+jwt`.
     pub fn sign(&self, claims: &AccessTokenClaims) -> Result<String, SignerError> {
+        self.sign_with(&self.access_header, claims)
+    }
+
+    /// The ID token: a compact JWS of type `JWT`.
+    pub fn sign_id_token(&self, claims: &IdTokenClaims) -> Result<String, SignerError> {
+        self.sign_with(&self.id_header, claims)
+    }
+
+    /// Header, claims and RS256 signature, base64url.
+    fn sign_with(&self, header: &str, claims: &impl Serialize) -> Result<String, SignerError> {
         let claims_json =
             serde_json::to_vec(claims).map_err(|e| SignerError::InvalidKey(e.to_string()))?;
-        let mut token = self.header_segment.clone();
+        let mut token = header.to_string();
         URL_SAFE_NO_PAD.encode_string(claims_json, &mut token);
         let mut signature = vec![0; self.key_pair.public_modulus_len()];
         // PKCS#1 v1.5 signatures are deterministic; the generator is part of the API only.
@@ -283,6 +363,65 @@ mod tests {
         );
         assert!(looks_like_jwt(&token));
         assert!(!looks_like_jwt("opaque-refresh-token"));
+    }
+
+    /// Computed independently: `printf %s <token> | openssl dgst -sha256 -binary | head -c 16
+    /// | base64`, made base64url without padding.
+    const AT_HASH_VECTOR: &str = "tJLUIUHmjB8vJoljzDqtlA";
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_sha256_base64url() {
+        assert_eq!(
+            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNt6uiLtCbLPaGXP4NT8"),
+            AT_HASH_VECTOR
+        );
+        assert_eq!(at_hash("a").len(), 22);
+    }
+
+    /// An ID token is a `JWT`, not an `at+jwt`: the access token verifier refuses it, and it
+    /// names the client as its audience.
+    #[test]
+    fn id_tokens_are_typed_jwt_and_are_no_access_tokens() {
+        let Ok(key) = generate_signing_key() else {
+            panic!("key generation failed")
+        };
+        let Ok(signer) = Signer::from_key(&key) else {
+            panic!("unusable key")
+        };
+        let config = Config::for_tests();
+        let authentication = Authentication {
+            auth_time: 10,
+            sid: "sid".into(),
+        };
+        let claims = IdTokenClaims::new(
+            &config,
+            "sub",
+            "client",
+            100,
+            Some(&authentication),
+            Some("n-0S6_WzA2Mj"),
+            "access",
+        );
+        assert_eq!(claims.exp, 100 + config.id_token_ttl_seconds);
+        let Ok(token) = signer.sign_id_token(&claims) else {
+            panic!("signing failed")
+        };
+        let Ok(header) = jsonwebtoken::decode_header(&token) else {
+            panic!("no header")
+        };
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+        let public = SigningKey {
+            private_pem: None,
+            ..key
+        };
+        assert_eq!(verify_access_token(&config, &[public], &token), None);
+        let json = serde_json::to_value(&claims).unwrap_or_default();
+        assert_eq!(json["aud"], "client");
+        assert_eq!(json["auth_time"], 10);
+        assert_eq!(json["sid"], "sid");
+        assert_eq!(json["nonce"], "n-0S6_WzA2Mj");
+        assert!(json.get("azp").is_none());
     }
 
     /// RS256 (PKCS#1 v1.5) is deterministic: the cached-key signer must produce, byte for

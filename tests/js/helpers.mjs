@@ -3,6 +3,7 @@
 //
 // scripts/test (or `source scripts/lib.sh && use_stack PREFIX DYNAMO_PORT HTTP_PORT`)
 // sets AUTH_ISSUER, AUTH_TABLE_PREFIX and the AWS_* variables that authctl inherits.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -74,3 +75,84 @@ export function createUser(prefix = 'js-user') {
 export const FLOW_TIMEOUT = 300_000;
 /** For one page load or one request. */
 export const STEP_TIMEOUT = 150_000;
+
+// The user's side of a flow, for the tests that drive it with plain fetch: a tab of our own.
+
+/** A minimal cookie jar: name -> value, fed from Set-Cookie headers (one origin only). */
+class CookieJar {
+  #cookies = new Map();
+  store(response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair, ...attributes] = line.split(';');
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      const maxAge = attributes.map((a) => a.trim().toLowerCase()).find((a) => a.startsWith('max-age='));
+      if (value === '' || (maxAge && Number(maxAge.slice(8)) <= 0)) this.#cookies.delete(name);
+      else this.#cookies.set(name, value);
+    }
+  }
+  get(name) {
+    return this.#cookies.get(name);
+  }
+  header() {
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+}
+
+/** A fetch that never follows redirects and keeps cookies, like a browser tab of our own. */
+export function userAgent() {
+  const jar = new CookieJar();
+  const request = async (url, init = {}) => {
+    const headers = new Headers(init.headers);
+    const cookie = jar.header();
+    if (cookie) headers.set('cookie', cookie);
+    const response = await fetch(new URL(url, ISSUER), {
+      ...init,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(STEP_TIMEOUT),
+    });
+    jar.store(response);
+    return response;
+  };
+  return { request, jar };
+}
+
+const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+function unescapeHtml(text) {
+  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, entity) => {
+    if (entity[0] === '#') {
+      const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
+      return String.fromCodePoint(code);
+    }
+    return ENTITIES[entity.toLowerCase()] ?? whole;
+  });
+}
+
+function attributes(tag) {
+  const found = {};
+  for (const [, name, , doubleQuoted, singleQuoted, bare] of tag.matchAll(/([a-zA-Z_:-]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) {
+    found[name.toLowerCase()] = unescapeHtml(doubleQuoted ?? singleQuoted ?? bare ?? '');
+  }
+  return found;
+}
+
+/** The named <input> fields of the one form that posts to `action`, values unescaped. */
+export function formFields(html, action) {
+  const forms = [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)]
+    .filter(([, attrs]) => attributes(attrs).action === action);
+  assert.equal(forms.length, 1, `expected one form posting to ${action} in:\n${html}`);
+  const fields = {};
+  for (const [, attrs] of forms[0][2].matchAll(/<input\b([^>]*)>/gi)) {
+    const input = attributes(attrs);
+    if (input.name) fields[input.name] = input.value ?? '';
+  }
+  return fields;
+}
+
+export const form = (fields) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields),
+});

@@ -6,92 +6,13 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
-import { ISSUER, FLOW_TIMEOUT, STEP_TIMEOUT, createClient, createScope, createUser, unique } from './helpers.mjs';
+import { ISSUER, FLOW_TIMEOUT, STEP_TIMEOUT, createClient, createScope, createUser, unique, userAgent, formFields, form } from './helpers.mjs';
 
 const AUDIENCE = process.env.AUTH_AUDIENCE || ISSUER;
 // Nothing listens here: the flow stops at the redirect, whose Location we read.
 const REDIRECT_URI = 'http://127.0.0.1:8765/callback';
 // The local stack is plain http; every request gets its own (generous) time limit.
 const insecure = { [oauth.allowInsecureRequests]: true, signal: () => AbortSignal.timeout(STEP_TIMEOUT) };
-
-/** A minimal cookie jar: name -> value, fed from Set-Cookie headers (one origin only). */
-class CookieJar {
-  #cookies = new Map();
-  store(response) {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      const maxAge = attributes.map((a) => a.trim().toLowerCase()).find((a) => a.startsWith('max-age='));
-      if (value === '' || (maxAge && Number(maxAge.slice(8)) <= 0)) this.#cookies.delete(name);
-      else this.#cookies.set(name, value);
-    }
-  }
-  get(name) {
-    return this.#cookies.get(name);
-  }
-  header() {
-    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  }
-}
-
-/** A fetch that never follows redirects and keeps cookies, like a browser tab of our own. */
-function userAgent() {
-  const jar = new CookieJar();
-  const request = async (url, init = {}) => {
-    const headers = new Headers(init.headers);
-    const cookie = jar.header();
-    if (cookie) headers.set('cookie', cookie);
-    const response = await fetch(new URL(url, ISSUER), {
-      ...init,
-      headers,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(STEP_TIMEOUT),
-    });
-    jar.store(response);
-    return response;
-  };
-  return { request, jar };
-}
-
-const ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-function unescapeHtml(text) {
-  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, entity) => {
-    if (entity[0] === '#') {
-      const code = entity[1] === 'x' || entity[1] === 'X' ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
-      return String.fromCodePoint(code);
-    }
-    return ENTITIES[entity.toLowerCase()] ?? whole;
-  });
-}
-
-function attributes(tag) {
-  const found = {};
-  for (const [, name, , doubleQuoted, singleQuoted, bare] of tag.matchAll(/([a-zA-Z_:-]+)(\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) {
-    found[name.toLowerCase()] = unescapeHtml(doubleQuoted ?? singleQuoted ?? bare ?? '');
-  }
-  return found;
-}
-
-/** The named <input> fields of the one form that posts to `action`, values unescaped. */
-function formFields(html, action) {
-  const forms = [...html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)]
-    .filter(([, attrs]) => attributes(attrs).action === action);
-  assert.equal(forms.length, 1, `expected one form posting to ${action} in:\n${html}`);
-  const fields = {};
-  for (const [, attrs] of forms[0][2].matchAll(/<input\b([^>]*)>/gi)) {
-    const input = attributes(attrs);
-    if (input.name) fields[input.name] = input.value ?? '';
-  }
-  return fields;
-}
-
-const form = (fields) => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams(fields),
-});
 
 /** The metadata document, through oauth4webapi's own discovery and its checks. */
 async function discover() {

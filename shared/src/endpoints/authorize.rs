@@ -1,15 +1,17 @@
-//! `GET /oauth/authorize`: validates the request, sends the user to log in, issues a
-//! code at once when consent was given before, and otherwise shows the consent page.
-//! With remembered consent that is two round trips: one read, one write.
+//! `GET /oauth/authorize`: validates the request, sends the user to log in (or to log in
+//! again: `prompt=login`, `max_age`), issues a code at once when consent was given before,
+//! and otherwise shows the consent page; with `prompt=none` it shows no page and answers
+//! with an error instead (`authorization::next_step` decides). With remembered consent that
+//! is two round trips: one read, one write.
 
 use super::{authorization_failure, StorageFailure, StoreContext};
 use crate::app::App;
-use crate::authorization::{self, AuthorizationError, AuthorizationRequest};
+use crate::authorization::{self, AuthorizationError, AuthorizationRequest, Step};
 use crate::config::Config;
-use crate::http::{append_query, redirect, HttpRequest, HttpResponse, ParamError};
+use crate::http::{redirect, HttpRequest, HttpResponse, ParamError};
 use crate::model::{Scope, ScopeSet};
 use crate::pages::{self, ConsentForm, ConsentScope};
-use crate::secret::now;
+use crate::secret::{now, now_ms};
 use crate::session::{self, SessionCookie};
 use crate::store::{AuthorizationStore, CodeStore, ScopeReader, SessionKey};
 use http::StatusCode;
@@ -98,27 +100,34 @@ where
         .await
         .context("reading the client and session failed")?;
     let authorization = authorization::validate(context.client, &params)?;
-    let (Some(session), Some(cookie)) = (context.session, cookie) else {
-        let return_to = format!(
-            "/oauth/authorize?{}",
-            request.query.as_deref().unwrap_or("")
-        );
-        return Ok(Authorized::SignIn {
-            location: append_query(&config.endpoint("/login"), &[("return_to", &return_to)]),
-        });
-    };
-
+    // The session counts only beside its cookie (`assemble` judged it by the cookie's user).
+    let session = context
+        .session
+        .zip(cookie)
+        .map(|pair| (pair.0.signed_in_at_ms, pair));
     let granted = context.consent.map(|c| c.scopes).unwrap_or_default();
-    if authorization.scopes.is_subset(&granted) && authorization.remembered_consent_applies() {
-        let (code, grant) = authorization.new_code(config, &session.sub);
-        app.store
-            .create_code(&grant)
-            .await
-            .context("storing the code failed")?;
-        return Ok(Authorized::Code {
-            location: authorization.code_location(config, &code),
-        });
-    }
+    let step = authorization.next_step(
+        config,
+        request.query.as_deref().unwrap_or(""),
+        session,
+        &granted,
+        now_ms(),
+    )?;
+    let (session, cookie) = match step {
+        Step::SignIn { location } => return Ok(Authorized::SignIn { location }),
+        Step::Code((session, cookie)) => {
+            let authentication = session::authentication(&session, &cookie.id);
+            let (code, grant) = authorization.new_code(config, &session.sub, authentication);
+            app.store
+                .create_code(&grant)
+                .await
+                .context("storing the code failed")?;
+            return Ok(Authorized::Code {
+                location: authorization.code_location(config, &code),
+            });
+        }
+        Step::Consent(pair) => pair,
+    };
     let catalogue = app
         .store
         .list_scopes()

@@ -142,7 +142,9 @@ async fn decide<S: AuthorizationStore>(
                 scopes: earlier.union(&authorization.scopes).cloned().collect(),
                 expires_at: t + config.consent_ttl_seconds,
             };
-            let (code, grant) = authorization.new_code(config, &session.sub);
+            // The CSRF token binds the form to the session authorize judged recent enough.
+            let authentication = session::authentication(&session, &cookie.id);
+            let (code, grant) = authorization.new_code(config, &session.sub, authentication);
             app.store
                 .save_consent_and_code(&consent, &grant)
                 .await

@@ -50,8 +50,12 @@ pub fn safe_return_to(value: Option<&str>) -> Option<&str> {
 }
 
 enum LoginRequest {
-    /// `GET`: the form.
-    Form { return_to: Option<String> },
+    /// `GET`: the form, its username prefilled with authorize's `login_hint` (OpenID Connect
+    /// Core 3.1.2.1) when that could be a username: a suggestion the user may change.
+    Form {
+        return_to: Option<String>,
+        login_hint: Option<String>,
+    },
     /// `POST`: the form, filled in.
     SignIn(SignIn),
 }
@@ -72,6 +76,10 @@ impl LoginRequest {
             let params = request.query_params()?;
             return Ok(LoginRequest::Form {
                 return_to: return_to(&params),
+                login_hint: params
+                    .get("login_hint")
+                    .filter(|hint| ids::is_username(hint))
+                    .map(str::to_string),
             });
         }
         let params = request.form_params()?;
@@ -85,7 +93,7 @@ impl LoginRequest {
 
     fn return_to(&self) -> Option<&str> {
         match self {
-            LoginRequest::Form { return_to } => return_to.as_deref(),
+            LoginRequest::Form { return_to, .. } => return_to.as_deref(),
             LoginRequest::SignIn(sign_in) => sign_in.return_to.as_deref(),
         }
     }
@@ -93,7 +101,7 @@ impl LoginRequest {
     /// What the form shows again in its username field.
     fn username(&self) -> &str {
         match self {
-            LoginRequest::Form { .. } => "",
+            LoginRequest::Form { login_hint, .. } => login_hint.as_deref().unwrap_or(""),
             LoginRequest::SignIn(sign_in) => &sign_in.username,
         }
     }
@@ -137,8 +145,12 @@ where
     S: UserReader + SessionStore + ThrottleStore + AuthorizationReader,
 {
     match login {
-        LoginRequest::Form { return_to: Some(_) } => Ok(LoginOutcome::Form),
-        LoginRequest::Form { return_to: None } => {
+        LoginRequest::Form {
+            return_to: Some(_), ..
+        } => Ok(LoginOutcome::Form),
+        LoginRequest::Form {
+            return_to: None, ..
+        } => {
             let session = session::current(&app.store, &app.config, request)
                 .await
                 .context("reading the session failed")?;
@@ -253,7 +265,7 @@ fn render(
     outcome: Result<LoginOutcome, LoginError>,
 ) -> HttpResponse {
     let (status, message, username) = match outcome {
-        Ok(LoginOutcome::Form) => (StatusCode::OK, None, ""),
+        Ok(LoginOutcome::Form) => (StatusCode::OK, None, login.username()),
         Ok(LoginOutcome::AlreadySignedIn { username }) => return pages::signed_in(&username),
         Ok(LoginOutcome::SignedIn { session_cookie }) => {
             let target = login.return_to().unwrap_or("/login");

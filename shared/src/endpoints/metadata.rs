@@ -5,6 +5,7 @@ use super::StoreContext;
 use crate::app::App;
 use crate::config::Config;
 use crate::http::{json, HttpRequest, HttpResponse};
+use crate::openid_request::PROMPT_VALUES;
 use crate::profile::SUPPORTED_CLAIMS;
 use crate::store::ScopeReader;
 use http::header::{HeaderValue, CACHE_CONTROL};
@@ -31,10 +32,15 @@ struct Metadata<'a> {
     introspection_endpoint_auth_methods_supported: [&'static str; 2],
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
-    // Required members of OpenID discovery, read at the second path by OpenID libraries.
+    // OpenID Connect Discovery 1.0 3, read at the second path by OpenID libraries: what the
+    // ID tokens and authorization requests of the code flow are, and no more.
     id_token_signing_alg_values_supported: [&'static str; 1],
     subject_types_supported: [&'static str; 1],
     claims_supported: [&'static str; SUPPORTED_CLAIMS.len()],
+    prompt_values_supported: [&'static str; 4],
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
 }
 
 pub async fn handle<S: ScopeReader>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
@@ -81,9 +87,16 @@ fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
         // plain is accepted only from clients configured for it; S256 is what we advertise.
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
+        // ID tokens are signed with the keys of access tokens, RS256 only.
         id_token_signing_alg_values_supported: ["RS256"],
+        // One `sub` per user, the same for every client.
         subject_types_supported: ["public"],
         claims_supported: SUPPORTED_CLAIMS,
+        prompt_values_supported: PROMPT_VALUES,
+        claims_parameter_supported: false,
+        // `request` and `request_uri` are refused (`request_not_supported`, Core 6).
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
     };
     let mut response = json(StatusCode::OK, &metadata);
     response.headers_mut().insert(

@@ -1,5 +1,6 @@
 //! `POST /oauth/token`: redeems an authorization code, or rotates a refresh token,
-//! for an access token (and a refresh token for clients allowed that grant).
+//! for an access token (and a refresh token for clients allowed that grant), and an ID
+//! token when the grant has the `openid` scope (OpenID Connect Core 3.1.3.3, 12.2).
 
 use super::client_request::{authenticated, ClientRequest, ClientRequestError};
 use super::{StorageFailure, StoreContext};
@@ -7,15 +8,18 @@ use crate::app::App;
 use crate::config::Config;
 use crate::http::{json, no_store, HttpRequest, HttpResponse, Params};
 use crate::metrics::{self, Event};
-use crate::model::{Client, ClientType, Grant, GrantType, RefreshToken, ScopeSet, TokenFamily};
+use crate::model::{
+    Authentication, Client, ClientType, Grant, GrantType, RefreshToken, ScopeSet, TokenFamily,
+};
 use crate::oauth::{self, ErrorCode, ErrorResponse};
 use crate::pkce;
+use crate::scope::OPENID;
 use crate::secret::{now, random_id, AuthorizationCode, RefreshTokenSecret, Secret};
 use crate::store::{
     ClientReader, CodeRedemption, CodeRedemptionStore, Redemption, RefreshTokenStore, RefreshUse,
-    RevocationStore, SigningKeyReader,
+    RevocationStore, Rotation, SigningKeyReader,
 };
-use crate::tokens::{new_jti, AccessTokenClaims, Signer, SignerError};
+use crate::tokens::{new_jti, AccessTokenClaims, IdTokenClaims, Signer, SignerError};
 use http::StatusCode;
 use serde::Serialize;
 use std::sync::Arc;
@@ -50,6 +54,7 @@ struct Issued {
     expires_in: i64,
     scopes: ScopeSet,
     refresh_token: Option<RefreshTokenSecret>,
+    id_token: Option<String>,
 }
 
 enum TokenError {
@@ -135,6 +140,8 @@ struct TokenResponse<'a> {
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
 fn render(issued: Issued) -> HttpResponse {
@@ -149,6 +156,7 @@ fn render(issued: Issued) -> HttpResponse {
                 .refresh_token
                 .as_ref()
                 .map(RefreshTokenSecret::expose),
+            id_token: issued.id_token,
         },
     ))
 }
@@ -296,15 +304,18 @@ where
             Redemption::Redeemed => {}
             Redemption::Replayed(grant) => return Err(self.replayed(&grant).await),
             Redemption::Invalid => return Err(TokenError::InvalidGrant(CODE_INVALID)),
+            Redemption::UserGone => return Err(TokenError::InvalidGrant(USER_GONE)),
         }
-        self.issue(
-            &grant.sub,
-            grant.scopes,
+        self.issue(Issue {
+            sub: &grant.sub,
+            scopes: grant.scopes,
             jti,
-            t,
-            &family.family_id,
+            issued_at: t,
+            grant_id: &family.family_id,
             refresh_token,
-        )
+            authentication: grant.authentication.as_ref(),
+            nonce: grant.nonce.as_deref(),
+        })
     }
 
     /// A second redemption: revoke what the first one issued (RFC 6749 4.1.2), and refuse.
@@ -359,6 +370,7 @@ where
             family_expires_at: refresh_ends_at,
             used_at: None,
             revoked: false,
+            authentication: code.authentication.clone(),
         });
         let family = TokenFamily {
             family_id,
@@ -370,6 +382,7 @@ where
             },
             current: first.as_ref().map(|first| first.token_hash.clone()),
             revoked: false,
+            authentication: code.authentication.clone(),
         };
         (family, first)
     }
@@ -451,62 +464,94 @@ where
             revoked: false,
             ..used.clone()
         };
-        let rotated = self
+        match self
             .store
             .rotate(&used, &next, t)
             .await
-            .context("rotating the refresh token failed")?;
-        if !rotated {
-            return Err(TokenError::InvalidGrant("the refresh token was revoked"));
+            .context("rotating the refresh token failed")?
+        {
+            Rotation::Rotated => {}
+            Rotation::Ended => {
+                return Err(TokenError::InvalidGrant("the refresh token was revoked"))
+            }
+            Rotation::UserGone => return Err(TokenError::InvalidGrant(USER_GONE)),
         }
-        self.issue(
-            &used.sub,
+        self.issue(Issue {
+            sub: &used.sub,
             scopes,
-            new_jti(),
-            t,
-            &used.family_id,
-            Some(next_token),
-        )
+            jti: new_jti(),
+            issued_at: t,
+            grant_id: &used.family_id,
+            refresh_token: Some(next_token),
+            authentication: used.authentication.as_ref(),
+            // OpenID Connect Core 12.2: a refreshed ID token has no nonce.
+            nonce: None,
+        })
     }
 
-    /// Signs the access token: the last step, once everything it stands for is stored.
-    fn issue(
-        &self,
-        sub: &str,
-        scopes: ScopeSet,
-        jti: String,
-        issued_at: i64,
-        grant_id: &str,
-        refresh_token: Option<RefreshTokenSecret>,
-    ) -> Result<Issued, TokenError> {
+    /// Signs the access token, and the ID token when the scope has `openid`: the last step,
+    /// once everything they stand for is stored.
+    fn issue(&self, issue: Issue<'_>) -> Result<Issued, TokenError> {
+        let signing_failed = |error| TokenError::Signer {
+            context: "signing failed",
+            error,
+        };
         let claims = AccessTokenClaims::new(
             self.config,
-            sub,
+            issue.sub,
             self.client.client_id(),
-            &scopes,
-            jti,
-            issued_at,
-            grant_id,
+            &issue.scopes,
+            issue.jti,
+            issue.issued_at,
+            issue.grant_id,
         );
-        let access_token = self
-            .signer
-            .sign(&claims)
-            .map_err(|error| TokenError::Signer {
-                context: "signing failed",
-                error,
-            })?;
-        tracing::info!(client_id = %self.client.client_id(), jti = %claims.jti, "access token issued");
+        let access_token = self.signer.sign(&claims).map_err(signing_failed)?;
+        let id_token = if issue.scopes.contains(OPENID) {
+            let id_claims = IdTokenClaims::new(
+                self.config,
+                issue.sub,
+                self.client.client_id(),
+                issue.issued_at,
+                issue.authentication,
+                issue.nonce,
+                &access_token,
+            );
+            Some(
+                self.signer
+                    .sign_id_token(&id_claims)
+                    .map_err(signing_failed)?,
+            )
+        } else {
+            None
+        };
+        tracing::info!(client_id = %self.client.client_id(), jti = %claims.jti, id_token = id_token.is_some(), "access token issued");
         metrics::count(Event::TokenIssued);
         Ok(Issued {
             access_token,
             expires_in: self.config.access_token_ttl_seconds,
-            scopes,
-            refresh_token,
+            scopes: issue.scopes,
+            refresh_token: issue.refresh_token,
+            id_token,
         })
     }
 }
 
+/// What one token response is issued for.
+struct Issue<'a> {
+    sub: &'a str,
+    scopes: ScopeSet,
+    jti: String,
+    issued_at: i64,
+    grant_id: &'a str,
+    refresh_token: Option<RefreshTokenSecret>,
+    /// The grant's sign-in: the ID token's `auth_time` and `sid`.
+    authentication: Option<&'a Authentication>,
+    nonce: Option<&'a str>,
+}
+
 const CODE_INVALID: &str = "the code is invalid or expired";
+/// The user of the code or refresh token was deleted since it was issued (`authctl user delete`).
+const USER_GONE: &str = "the user of this grant no longer exists";
 
 /// The scopes of `scopes` that the client's registration still allows.
 fn still_allowed(scopes: &ScopeSet, allowed: &ScopeSet) -> ScopeSet {

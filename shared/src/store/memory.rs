@@ -392,9 +392,11 @@ impl CodeRedemptionStore for MemoryStore {
         if let Some(first) = redemption.first_refresh {
             storable(&refresh_token_key(&first.token_hash), None)?;
         }
+        storable(&keys::account_key(&grant.sub), None)?;
         let mut codes = lock(&self.codes);
         let mut families = lock(&self.families);
         let mut tokens = lock(&self.refresh_tokens);
+        let accounts = lock(&self.accounts);
         let Some(code) = codes.get_mut(redemption.code_hash) else {
             return Ok(Redemption::Invalid);
         };
@@ -403,6 +405,9 @@ impl CodeRedemptionStore for MemoryStore {
         }
         if code.expires_at <= redemption.now {
             return Ok(Redemption::Invalid);
+        }
+        if !accounts.contains_key(&grant.sub) {
+            return Ok(Redemption::UserGone);
         }
         let first = redemption.first_refresh;
         if families.contains_key(&grant.family_id)
@@ -624,23 +629,27 @@ impl RefreshTokenStore for MemoryStore {
         used: &RefreshToken,
         next: &RefreshToken,
         now: i64,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Rotation> {
         self.called();
         storable(&family_key(&used.family_id), None)?;
         storable(&refresh_token_key(&next.token_hash), None)?;
+        storable(&keys::account_key(&used.sub), None)?;
         let mut families = lock(&self.families);
         let Some(family) = families.get_mut(&used.family_id) else {
-            return Ok(false);
+            return Ok(Rotation::Ended);
         };
         if family.revoked
             || family.current.as_deref() != Some(&used.token_hash)
             || family.expires_at <= now
         {
-            return Ok(false);
+            return Ok(Rotation::Ended);
+        }
+        if !lock(&self.accounts).contains_key(&used.sub) {
+            return Ok(Rotation::UserGone);
         }
         family.current = Some(next.token_hash.clone());
         lock(&self.refresh_tokens).insert(next.token_hash.clone(), next.clone());
-        Ok(true)
+        Ok(Rotation::Rotated)
     }
 }
 

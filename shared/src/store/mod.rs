@@ -216,12 +216,28 @@ pub enum Redemption {
     Replayed(Box<Grant>),
     /// Unknown or expired.
     Invalid,
+    /// The code's user no longer exists (deleted after the code was issued): nothing was
+    /// written. The condition is checked in the redemption's transaction, so that a deletion
+    /// that comes between the read of the code and its redemption is seen too.
+    UserGone,
+}
+
+/// The outcome of rotating a refresh token.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The successor is stored and is the family's current token.
+    Rotated,
+    /// The family was revoked, expired or rotated meanwhile: nothing was written.
+    Ended,
+    /// The grant's user no longer exists: nothing was written.
+    UserGone,
 }
 
 /// What redeeming a code writes, in one transaction: the code marked redeemed (with the
 /// `jti` and grant about to be issued, so that a replay can revoke them), the grant it
-/// starts, and the grant's first refresh token when the client gets one. Of concurrent
-/// redemptions exactly one is written; nothing of the others is.
+/// starts, and the grant's first refresh token when the client gets one, on condition that
+/// the grant's user (`grant.sub`) still has an account. Of concurrent redemptions exactly
+/// one is written; nothing of the others is.
 #[derive(Clone, Copy, Debug)]
 pub struct CodeRedemption<'a> {
     pub code_hash: &'a str,
@@ -297,7 +313,8 @@ pub trait CodeRedemptionStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Redeems the code and starts its grant, in one transaction whose condition on the code
-    /// (not redeemed, not expired) decides among concurrent redemptions.
+    /// (not redeemed, not expired) decides among concurrent redemptions, and which checks
+    /// that the grant's user still exists (a `ConditionCheck` on the account).
     fn redeem_code(
         &self,
         redemption: &CodeRedemption<'_>,
@@ -462,13 +479,14 @@ pub trait RefreshTokenStore: RefreshTokenReader + GrantRevoker {
         now: i64,
     ) -> impl Future<Output = StoreResult<RefreshUse>> + Send;
     /// Stores the successor and makes it the family's current token, unless the family
-    /// was revoked or expired meanwhile (then `false`).
+    /// was revoked or expired meanwhile (`Ended`) or its user no longer exists (`UserGone`,
+    /// a `ConditionCheck` on the account in the same transaction).
     fn rotate(
         &self,
         used: &RefreshToken,
         next: &RefreshToken,
         now: i64,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    ) -> impl Future<Output = StoreResult<Rotation>> + Send;
 }
 
 /// The grants a consent allowed (authctl, the account page's consent withdrawal: `Query` on

@@ -343,6 +343,7 @@ impl World {
             expires_at: t + 7200,
             current: Some(RefreshTokenSecret::new(REFRESH).hash()),
             revoked: false,
+            authentication: None,
         };
         let first = RefreshToken {
             token_hash: RefreshTokenSecret::new(REFRESH).hash(),
@@ -355,6 +356,7 @@ impl World {
             family_expires_at: t + 7200,
             used_at: None,
             revoked: false,
+            authentication: None,
         };
         stored(
             "refresh token",
@@ -698,7 +700,14 @@ async fn login_submit_event_for_unknown_user_is_refused() {
 /// form body: 200 with a verifiable access token and a refresh token.
 #[tokio::test]
 async fn token_event_exchanges_the_code() {
-    let w = world().await.with_key().await.with_code().await;
+    let w = world()
+        .await
+        .with_key()
+        .await
+        .with_user()
+        .await
+        .with_code()
+        .await;
     let run = w.run(TOKEN).await;
     let expected = format!(
         "Basic {}",
@@ -733,7 +742,14 @@ async fn token_event_with_unknown_code_is_invalid_grant() {
 /// body, no Authorization header): a new access token and a rotated refresh token.
 #[tokio::test]
 async fn token_refresh_event_rotates_the_refresh_token() {
-    let w = world().await.with_key().await.with_refresh_token().await;
+    let w = world()
+        .await
+        .with_key()
+        .await
+        .with_user()
+        .await
+        .with_refresh_token()
+        .await;
     let run = w.run(TOKEN_REFRESH).await;
     assert_eq!(run.request.header("authorization"), None);
     // API Gateway appended the caller's address to the proxy's X-Forwarded-For: one header.

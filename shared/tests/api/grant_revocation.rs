@@ -63,6 +63,16 @@ async fn world() -> World {
         panic!("key generation failed")
     };
     assert!(store.put_key(&key).await.is_ok());
+    // The user of the codes: a grant is honoured only while its user exists.
+    let alice = User {
+        username: "alice".into(),
+        sub: SUB.into(),
+        password_hash: "unused".into(),
+    };
+    assert!(store
+        .create_user(&alice, &Account::new(&alice, Profile::default(), 0))
+        .await
+        .is_ok());
     World {
         app: App::new(Config::for_tests(), store),
     }
@@ -371,6 +381,7 @@ async fn a_replay_right_after_the_redemption_revokes_the_grant_it_started() {
         expires_at: t + 600,
         current: Some(refresh_token.hash()),
         revoked: false,
+        authentication: None,
     };
     let first = RefreshToken {
         token_hash: refresh_token.hash(),
@@ -383,6 +394,7 @@ async fn a_replay_right_after_the_redemption_revokes_the_grant_it_started() {
         family_expires_at: t + 600,
         used_at: None,
         revoked: false,
+        authentication: None,
     };
     // The first request's transaction, as the token function writes it.
     let code_hash = AuthorizationCode::new("code-1").hash();

@@ -9,6 +9,8 @@
 //!   DynamoDB server.
 //! - `browser_flow`, `token_endpoint`, `userinfo`: the handlers on the in-memory store, one row
 //!   per rule.
+//! - `openid_connect`: OpenID Connect as a relying party sees it (ID tokens, `prompt`,
+//!   `max_age`, `nonce`, discovery), named after the conformance suite's modules.
 //! - `events`: the handlers fed by the API Gateway events of `events/`.
 //! - `store_contract`: the storage contracts, on both stores; `dynamo_store` and
 //!   `round_trips`: what only DynamoDB has (limits, paging, round trips per request).
@@ -26,6 +28,7 @@ mod events;
 mod grant_revocation;
 mod login_throttle;
 mod logout;
+mod openid_connect;
 mod properties;
 mod round_trips;
 mod store_contract;

@@ -219,6 +219,7 @@ async fn userinfo_costs_the_key_scan_and_one_batch() {
         expires_at: t + 600,
         current: Some(RefreshTokenSecret::new("r").hash()),
         revoked: false,
+        authentication: None,
     };
     let first = RefreshToken {
         token_hash: RefreshTokenSecret::new("r").hash(),
@@ -231,6 +232,7 @@ async fn userinfo_costs_the_key_scan_and_one_batch() {
         family_expires_at: t + 600,
         used_at: None,
         revoked: false,
+        authentication: None,
     };
     stored("grant", w.app.store.create_family(&family, &first).await);
     let claims = AccessTokenClaims::new(

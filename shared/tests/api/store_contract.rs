@@ -78,6 +78,8 @@ contracts!(
     of_concurrent_refreshes_exactly_one_is_accepted,
     transactions_cancelled_by_their_condition_are_domain_outcomes,
     every_listing_reads_every_page,
+    a_deleted_users_code_and_refresh_token_are_refused,
+    the_sign_in_travels_from_the_code_to_the_grant_and_its_refresh_tokens,
     grants_are_found_by_user_and_by_user_and_client,
     an_access_tokens_revocation_and_grant_are_read_together,
     userinfo_reads_the_tokens_records_and_the_account_together,
@@ -153,6 +155,24 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
 async fn sessions_ended_at_ms(store: &impl UserAdmin, sub: &str) -> Option<i64> {
     let account = store.get_account(sub).await.ok().flatten();
     account.map(|account| account.sessions_ended_at_ms)
+}
+
+/// The user `user-sub` of the records (`common::records`), whose codes and refresh tokens are
+/// honoured only while their account exists.
+fn records_user() -> User {
+    User {
+        username: "user".into(),
+        sub: "user-sub".into(),
+        password_hash: "hash".into(),
+    }
+}
+
+async fn create_records_user(store: &impl UserAdmin) {
+    let user = records_user();
+    assert!(store
+        .create_user(&user, &Account::new(&user, Profile::default(), 0))
+        .await
+        .is_ok());
 }
 
 async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
@@ -331,8 +351,9 @@ async fn redeem(
 /// written, its grant and first refresh token are there for a replay to revoke (before, the
 /// family was created one round trip after the code recorded its id).
 async fn a_code_is_consumed_once_and_a_replay_is_recognised(
-    store: Arc<impl CodeStore + CodeRedemptionStore + RefreshTokenReader>,
+    store: Arc<impl CodeStore + CodeRedemptionStore + RefreshTokenReader + UserAdmin>,
 ) {
+    create_records_user(store.as_ref()).await;
     let t = now();
     assert!(store.create_code(&grant("code-1", t + 60)).await.is_ok());
     assert!(matches!(
@@ -411,8 +432,9 @@ async fn a_code_is_consumed_once_and_a_replay_is_recognised(
 }
 
 async fn of_concurrent_redemptions_exactly_one_succeeds(
-    store: Arc<impl CodeStore + CodeRedemptionStore + RefreshTokenReader + 'static>,
+    store: Arc<impl CodeStore + CodeRedemptionStore + RefreshTokenReader + UserAdmin + 'static>,
 ) {
+    create_records_user(store.as_ref()).await;
     let t = now();
     assert!(store.create_code(&grant("race", t + 60)).await.is_ok());
     let attempts: Vec<_> = (0..20)
@@ -691,9 +713,13 @@ async fn rotate_to(
         .rotate(used, &refresh(next, "f1", t + 600), t)
         .await
         .ok()
+        .map(|rotation| rotation == Rotation::Rotated)
 }
 
-async fn refresh_tokens_rotate_once_and_reuse_is_recognised(store: Arc<impl RefreshTokenAdmin>) {
+async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
+    store: Arc<impl RefreshTokenAdmin + UserAdmin>,
+) {
+    create_records_user(store.as_ref()).await;
     let t = now();
     assert!(create_family_f1(store.as_ref(), t + 600).await.is_ok());
 
@@ -757,6 +783,117 @@ async fn rotation_fails_once_the_family_is_revoked(store: Arc<impl RefreshTokenS
         store.get_refresh_token("h2").await.ok().flatten(),
         None,
         "nothing half-written"
+    );
+}
+
+/// Issue 12.2: a code issued before its user was deleted and redeemed after, and a refresh
+/// token used after, start or continue nothing: the redemption's and the rotation's
+/// transactions check the user's account (a `ConditionCheck` on DynamoDB), so that a deletion
+/// between the read of the code and its redemption is seen too. Nothing is written.
+async fn a_deleted_users_code_and_refresh_token_are_refused(
+    store: Arc<impl CodeStore + CodeRedemptionStore + RefreshTokenStore + UserAdmin>,
+) {
+    let t = now();
+    create_records_user(store.as_ref()).await;
+    assert!(create_family_f1(store.as_ref(), t + 600).await.is_ok());
+    let used = first_use(store.as_ref(), t).await;
+    assert!(store.create_code(&grant("code-1", t + 60)).await.is_ok());
+    assert!(store.delete_user(&records_user()).await.is_ok());
+
+    assert_eq!(
+        redeem(store.as_ref(), "code-1", "jti-1", "g1", true)
+            .await
+            .ok(),
+        Some(Redemption::UserGone)
+    );
+    assert_eq!(store.get_family("g1").await.ok(), Some(None));
+    assert_eq!(store.get_refresh_token("h-g1").await.ok(), Some(None));
+    assert_eq!(
+        store
+            .get_code("code-1")
+            .await
+            .ok()
+            .flatten()
+            .map(|c| c.redeemed_at),
+        Some(None),
+        "the code is not marked redeemed"
+    );
+
+    assert_eq!(
+        store
+            .rotate(&used, &refresh("h2", "f1", t + 600), t)
+            .await
+            .ok(),
+        Some(Rotation::UserGone)
+    );
+    assert_eq!(store.get_refresh_token("h2").await.ok(), Some(None));
+    assert_eq!(
+        store
+            .get_family("f1")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|f| f.current),
+        Some("h1".into()),
+        "the family did not advance"
+    );
+}
+
+/// What an ID token tells (`auth_time`, `sid`, `nonce`) is stored with the code, and the
+/// sign-in with the grant and every refresh token of its chain.
+async fn the_sign_in_travels_from_the_code_to_the_grant_and_its_refresh_tokens(
+    store: Arc<impl CodeStore + CodeRedemptionStore + RefreshTokenStore + UserAdmin>,
+) {
+    let t = now();
+    create_records_user(store.as_ref()).await;
+    let authentication = Authentication {
+        auth_time: t - 30,
+        sid: "sid-1".into(),
+    };
+    let code = Grant {
+        nonce: Some("n-0S6_WzA2Mj".into()),
+        authentication: Some(authentication.clone()),
+        ..grant("code-1", t + 60)
+    };
+    assert!(store.create_code(&code).await.is_ok());
+    assert_eq!(store.get_code("code-1").await.ok().flatten(), Some(code));
+
+    let family = TokenFamily {
+        authentication: Some(authentication.clone()),
+        ..family("f1", "h1", t + 600)
+    };
+    let first = RefreshToken {
+        authentication: Some(authentication.clone()),
+        ..refresh("h1", "f1", t + 600)
+    };
+    assert!(store.create_family(&family, &first).await.is_ok());
+    assert_eq!(
+        store
+            .get_family("f1")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|f| f.authentication),
+        Some(authentication.clone())
+    );
+    let used = first_use(store.as_ref(), t).await;
+    assert_eq!(used.authentication.as_ref(), Some(&authentication));
+    let next = RefreshToken {
+        authentication: used.authentication.clone(),
+        ..refresh("h2", "f1", t + 600)
+    };
+    assert_eq!(
+        store.rotate(&used, &next, t).await.ok(),
+        Some(Rotation::Rotated)
+    );
+    assert_eq!(
+        store
+            .get_refresh_token("h2")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|token| token.authentication),
+        Some(authentication)
     );
 }
 

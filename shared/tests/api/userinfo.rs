@@ -206,6 +206,7 @@ impl World {
             expires_at: t + 3600,
             current: Some(RefreshTokenSecret::new(&grant_id).hash()),
             revoked: false,
+            authentication: None,
         };
         let first = RefreshToken {
             token_hash: RefreshTokenSecret::new(&grant_id).hash(),
@@ -218,6 +219,7 @@ impl World {
             family_expires_at: t + 3600,
             used_at: None,
             revoked: false,
+            authentication: None,
         };
         stored("grant", self.app.store.create_family(&family, &first).await);
         let mut claims = AccessTokenClaims::new(

@@ -3,8 +3,8 @@
 //! it starts (and the grant's first refresh token), so that no replay can come between.
 
 use super::item::{
-    build_error, get_num, get_opt_num, get_opt_str, get_set, get_str, key, list, n, s,
-    unless_condition_failed, Item, KeySchema,
+    build_error, get_authentication, get_num, get_opt_num, get_opt_str, get_set, get_str, key,
+    list, n, put_authentication, s, unless_condition_failed, Item, KeySchema,
 };
 use super::refresh::{family_item, refresh_item};
 use super::transaction::transaction_conditions;
@@ -34,6 +34,10 @@ pub(super) fn grant_item(grant: &Grant) -> Item {
         item.insert("code_challenge".to_string(), s(&pkce.challenge));
         item.insert("code_challenge_method".to_string(), s(pkce.method.as_str()));
     }
+    if let Some(nonce) = &grant.nonce {
+        item.insert("nonce".to_string(), s(nonce));
+    }
+    put_authentication(&mut item, grant.authentication.as_ref());
     item
 }
 
@@ -58,6 +62,8 @@ fn grant_from(item: &Item) -> StoreResult<Grant> {
         redeemed_at: get_opt_num(item, "redeemed_at"),
         issued_jti: get_opt_str(item, "issued_jti"),
         issued_family: get_opt_str(item, "issued_family"),
+        nonce: get_opt_str(item, "nonce"),
+        authentication: get_authentication(item),
     })
 }
 
@@ -123,6 +129,9 @@ impl CodeRedemptionStore for DynamoStore {
         if let Some(first) = redemption.first_refresh {
             items.push(self.put_new_token(refresh_item(first))?);
         }
+        // Last, so that its place tells it apart: the code's user must still exist.
+        let user_check = items.len();
+        items.push(self.account_exists_check(&redemption.grant.sub)?);
         let result = self
             .client
             .transact_write_items()
@@ -144,6 +153,7 @@ impl CodeRedemptionStore for DynamoStore {
             }
             Err(error) => return Err(error),
         };
+        // The code's own condition first: a replay is a replay, whoever the user is.
         let code = failed.iter().find(|failed| failed.index == CODE_ITEM);
         match code.map(|failed| failed.old.as_ref()) {
             Some(Some(old)) if old.contains_key("redeemed_at") => {
@@ -151,6 +161,9 @@ impl CodeRedemptionStore for DynamoStore {
             }
             // Gone (TTL) or expired since it was read.
             Some(_) => Ok(Redemption::Invalid),
+            None if failed.iter().any(|failed| failed.index == user_check) => {
+                Ok(Redemption::UserGone)
+            }
             // The grant or the refresh token existed already: their ids are 256 random bits.
             None => Err(StoreError::AlreadyExists),
         }

@@ -2,7 +2,7 @@
 //! checked before a call, the mapping of SDK errors, and the single-item calls.
 
 use super::DynamoStore;
-use crate::model::ScopeSet;
+use crate::model::{Authentication, ScopeSet};
 use crate::store::keys::{fits_partition_key, fits_sort_key, is_storable, MAX_ITEM_BYTES};
 use crate::store::{StoreError, StoreResult};
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
@@ -239,6 +239,22 @@ pub(super) fn get_set(item: &Item, name: &str) -> StoreResult<ScopeSet> {
 }
 
 /// Whether an item that expires is still live at `now` (TTL deletion is late).
+/// The sign-in a code, grant or refresh token carries (`auth_time`, `sid`), as attributes.
+pub(super) fn put_authentication(item: &mut Item, authentication: Option<&Authentication>) {
+    if let Some(authentication) = authentication {
+        item.insert("auth_time".to_string(), n(authentication.auth_time));
+        item.insert("sid".to_string(), s(&authentication.sid));
+    }
+}
+
+/// The sign-in of an item: `None` for one written before OpenID Connect.
+pub(super) fn get_authentication(item: &Item) -> Option<Authentication> {
+    Some(Authentication {
+        auth_time: get_opt_num(item, "auth_time")?,
+        sid: get_opt_str(item, "sid")?,
+    })
+}
+
 pub(super) fn is_live(item: &Item, now: i64) -> bool {
     get_opt_num(item, "expires_at").is_some_and(|expires_at| expires_at > now)
 }

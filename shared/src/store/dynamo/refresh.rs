@@ -3,11 +3,11 @@
 //! tokens' `jti`s (`jti#`).
 
 use super::item::{
-    build_error, get_bool, get_num, get_opt_num, get_opt_str, get_set, get_str, is_live, key, list,
-    n, s, unless_condition_failed, Item, KeySchema,
+    build_error, get_authentication, get_bool, get_num, get_opt_num, get_opt_str, get_set, get_str,
+    is_live, key, list, n, put_authentication, s, unless_condition_failed, Item, KeySchema,
 };
 use super::pages::read_all_pages;
-use super::transaction::{transaction_created, transaction_written};
+use super::transaction::{transaction_conditions, transaction_created};
 use super::DynamoStore;
 use crate::model::{RefreshToken, TokenFamily};
 use crate::store::keys::{
@@ -16,7 +16,7 @@ use crate::store::keys::{
 };
 use crate::store::{
     AccessTokenRecords, ConsentGrantReader, GrantRevoker, RefreshTokenAdmin, RefreshTokenReader,
-    RefreshTokenStore, RefreshUse, RevocationReader, RevocationStore, StoreResult,
+    RefreshTokenStore, RefreshUse, RevocationReader, RevocationStore, Rotation, StoreResult,
 };
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
@@ -123,7 +123,7 @@ impl AccessTokenKeys {
 }
 
 pub(super) fn refresh_item(token: &RefreshToken) -> Item {
-    HashMap::from([
+    let mut item = HashMap::from([
         ("pk".to_string(), s(refresh_token_key(&token.token_hash))),
         ("family_id".to_string(), s(&token.family_id)),
         ("client_id".to_string(), s(&token.client_id)),
@@ -132,7 +132,9 @@ pub(super) fn refresh_item(token: &RefreshToken) -> Item {
         ("issued_at".to_string(), n(token.issued_at)),
         ("expires_at".to_string(), n(token.expires_at)),
         ("family_expires_at".to_string(), n(token.family_expires_at)),
-    ])
+    ]);
+    put_authentication(&mut item, token.authentication.as_ref());
+    item
 }
 
 fn refresh_from(item: &Item) -> StoreResult<RefreshToken> {
@@ -148,6 +150,7 @@ fn refresh_from(item: &Item) -> StoreResult<RefreshToken> {
         family_expires_at: get_num(item, "family_expires_at")?,
         used_at: get_opt_num(item, "used_at"),
         revoked: get_bool(item, "revoked"),
+        authentication: get_authentication(item),
     })
 }
 
@@ -167,6 +170,7 @@ pub(super) fn family_item(family: &TokenFamily) -> Item {
     if family.revoked {
         item.insert("revoked".to_string(), AttributeValue::Bool(true));
     }
+    put_authentication(&mut item, family.authentication.as_ref());
     item
 }
 
@@ -179,6 +183,7 @@ fn family_from(item: &Item) -> StoreResult<TokenFamily> {
         expires_at: get_num(item, "expires_at")?,
         current: get_opt_str(item, "current"),
         revoked: get_bool(item, "revoked"),
+        authentication: get_authentication(item),
     })
 }
 
@@ -195,6 +200,10 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 }
+
+/// The place of the check on the user's account in the rotation transaction (after the
+/// family's update and the successor's put).
+const USER_CHECK: usize = 2;
 
 impl RefreshTokenStore for DynamoStore {
     async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
@@ -251,7 +260,7 @@ impl RefreshTokenStore for DynamoStore {
         used: &RefreshToken,
         next: &RefreshToken,
         now: i64,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Rotation> {
         let family_pk = family_key(&used.family_id);
         storable(&family_pk, None)?;
         let advance = Update::builder()
@@ -272,10 +281,18 @@ impl RefreshTokenStore for DynamoStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(advance).build())
             .transact_items(self.put_new_token(refresh_item(next))?)
+            .transact_items(self.account_exists_check(&used.sub)?)
             .send()
             .await;
-        // Cancelled by its condition: the family was revoked, expired or rotated meanwhile.
-        transaction_written(result)
+        match transaction_conditions(result)? {
+            Ok(()) => Ok(Rotation::Rotated),
+            // The family was revoked, expired or rotated meanwhile (or the successor's
+            // random key was taken): that decides first.
+            Err(failed) if failed.iter().any(|failed| failed.index != USER_CHECK) => {
+                Ok(Rotation::Ended)
+            }
+            Err(_) => Ok(Rotation::UserGone),
+        }
     }
 }
 

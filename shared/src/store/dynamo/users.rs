@@ -14,7 +14,9 @@ use crate::store::keys::{account_key, is_storable, storable, user_key};
 use crate::store::{
     AccountReader, StoreError, StoreResult, UserAdmin, UserReader, UserSessionsEnder,
 };
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use std::collections::HashMap;
 
 pub(super) const USERS: KeySchema = KeySchema::simple("pk");
@@ -47,6 +49,23 @@ pub(super) fn account_from(item: &Item) -> StoreResult<Account> {
         profile,
         updated_at: get_opt_num(item, "updated_at").unwrap_or(0),
     })
+}
+
+impl DynamoStore {
+    /// A transaction's check that the user of `sub` still exists (their account record is
+    /// there): the token function's codes and refresh tokens are honoured only for a user
+    /// who was not deleted meanwhile. Reads nothing back, writes nothing.
+    pub(super) fn account_exists_check(&self, sub: &str) -> StoreResult<TransactWriteItem> {
+        let account_key = account_item_key(sub);
+        USERS.check_key(&account_key)?;
+        let check = ConditionCheck::builder()
+            .table_name(&self.tables.users)
+            .set_key(Some(account_key))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
 }
 
 fn user_item(user: &User) -> Item {

@@ -192,6 +192,8 @@ pub fn code_grant(code: &str, client_id: &str, sub: &str, scopes: ScopeSet) -> G
         redeemed_at: None,
         issued_jti: None,
         issued_family: None,
+        nonce: None,
+        authentication: None,
     }
 }
 

@@ -22,6 +22,8 @@ pub fn grant(code_hash: &str, expires_at: i64) -> Grant {
         redeemed_at: None,
         issued_jti: None,
         issued_family: None,
+        nonce: None,
+        authentication: None,
     }
 }
 
@@ -37,6 +39,7 @@ pub fn refresh(hash: &str, family: &str, expires_at: i64) -> RefreshToken {
         family_expires_at: expires_at,
         used_at: None,
         revoked: false,
+        authentication: None,
     }
 }
 
@@ -48,6 +51,7 @@ pub fn family(id: &str, current: &str, expires_at: i64) -> TokenFamily {
         expires_at,
         current: Some(current.into()),
         revoked: false,
+        authentication: None,
     }
 }
 

@@ -1,0 +1,178 @@
+// A relying party's view (issue 13): openid-client v6, a strict OpenID Connect client,
+// configured from the discovery document alone, signs a user in with the authorization code
+// flow, PKCE and a nonce, and validates the ID token (signature by the published key, iss,
+// aud, exp, iat, nonce, at_hash, auth_time against max_age, and after a refresh the same sub).
+// The user's side (login and consent) is driven with plain fetch and a cookie jar, as in
+// oauth4webapi.test.mjs. The stack is plain http on 127.0.0.1: allowInsecureRequests, for
+// these tests only.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as client from 'openid-client';
+import { createRemoteJWKSet, jwtVerify, decodeJwt, decodeProtectedHeader } from 'jose';
+import { ISSUER, FLOW_TIMEOUT, STEP_TIMEOUT, createClient, createUser, unique, userAgent, formFields, form } from './helpers.mjs';
+
+const AUDIENCE = process.env.AUTH_AUDIENCE || ISSUER;
+// Nothing listens here: the flow stops at the redirect, whose Location we read.
+const REDIRECT_URI = 'http://127.0.0.1:8766/callback';
+
+/** openid-client's configuration from the discovery document, for this client. */
+async function discover(registered) {
+  const config = await client.discovery(
+    new URL(ISSUER),
+    registered.client_id,
+    registered.client_secret,
+    registered.client_secret ? client.ClientSecretPost(registered.client_secret) : client.None(),
+    { execute: [client.allowInsecureRequests], timeout: STEP_TIMEOUT / 1000 },
+  );
+  // Every later request (token, JWKS) gets the same generous limit.
+  config.timeout = STEP_TIMEOUT / 1000;
+  return config;
+}
+
+/** A new authorization request with PKCE, state and nonce; `extra` adds parameters. */
+async function newRequest(config, extra = {}) {
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid',
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...extra,
+  });
+  return { url, codeVerifier, state, nonce };
+}
+
+/** Signs in on the form authorize sent the browser to; returns where the server sends it next. */
+async function signIn(agent, response, user) {
+  assert.equal(response.status, 302, await response.text());
+  const toLogin = new URL(response.headers.get('location'), ISSUER);
+  assert.equal(toLogin.origin + toLogin.pathname, `${ISSUER}/login`);
+  const page = await agent.request(toLogin);
+  assert.equal(page.status, 200);
+  const fields = formFields(await page.text(), '/login');
+  const signedIn = await agent.request(`${ISSUER}/login`, form({ ...fields, username: user.username, password: user.password }));
+  assert.equal(signedIn.status, 303, await signedIn.text());
+  return signedIn.headers.get('location');
+}
+
+/** Approves on the consent page; returns the callback URL. */
+async function approve(agent, response) {
+  assert.equal(response.status, 200, 'the consent page is shown');
+  const fields = formFields(await response.text(), '/oauth/consent');
+  const approved = await agent.request(`${ISSUER}/oauth/consent`, form({ ...fields, decision: 'approve' }));
+  assert.equal(approved.status, 303, await approved.text());
+  return new URL(approved.headers.get('location'));
+}
+
+/** The redirect to the client, as a URL. */
+function callback(response) {
+  assert.equal(response.status, 302);
+  const location = new URL(response.headers.get('location'));
+  assert.equal(location.origin + location.pathname, REDIRECT_URI);
+  return location;
+}
+
+describe('openid-client v6: OpenID Connect sign-in configured from discovery alone', { timeout: FLOW_TIMEOUT * 3 }, () => {
+  let registered;
+  let config;
+  let user;
+
+  before(async () => {
+    registered = createClient({
+      name: unique('JS openid-client'),
+      redirectUris: [REDIRECT_URI],
+      scopes: ['openid', 'profile', 'email'],
+      grants: ['authorization_code', 'refresh_token'],
+    });
+    user = createUser('js-oidc');
+    config = await discover(registered);
+  });
+
+  it('discovery describes an OpenID Provider of the code flow and nothing more', () => {
+    const metadata = config.serverMetadata();
+    assert.equal(metadata.issuer, ISSUER);
+    assert.deepEqual(metadata.response_types_supported, ['code']);
+    assert.deepEqual(metadata.subject_types_supported, ['public']);
+    assert.deepEqual(metadata.id_token_signing_alg_values_supported, ['RS256']);
+    assert.ok(metadata.scopes_supported.includes('openid'));
+    assert.deepEqual(metadata.prompt_values_supported, ['none', 'login', 'consent', 'select_account']);
+    assert.equal(metadata.claims_parameter_supported, false);
+    assert.equal(metadata.request_parameter_supported, false);
+    assert.equal(metadata.request_uri_parameter_supported, false);
+  });
+
+  it('signs in with code, PKCE and nonce; prompt=none, max_age=0 and a refresh follow', { timeout: FLOW_TIMEOUT * 2 }, async () => {
+    const agent = userAgent();
+    const first = await newRequest(config);
+    const back = await signIn(agent, await agent.request(first.url), user);
+    const callbackUrl = await approve(agent, await agent.request(back));
+
+    // openid-client checks state, iss (RFC 9207), the code exchange, and the ID token.
+    const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
+      pkceCodeVerifier: first.codeVerifier,
+      expectedState: first.state,
+      expectedNonce: first.nonce,
+      idTokenExpected: true,
+    });
+    const claims = tokens.claims();
+    assert.equal(claims.iss, ISSUER);
+    assert.equal(claims.sub, user.sub);
+    assert.equal(claims.aud, registered.client_id);
+    assert.equal(claims.nonce, first.nonce);
+    assert.equal(typeof claims.auth_time, 'number');
+    assert.equal(typeof claims.sid, 'string');
+    assert.equal(typeof claims.at_hash, 'string');
+    assert.equal(claims.name, undefined, 'no profile claims in the ID token of the code flow');
+    assert.equal(decodeProtectedHeader(tokens.id_token).typ, 'JWT');
+
+    // API Gateway's JWT authorizer: the access token's aud is the API, the ID token's the client.
+    const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri), { timeoutDuration: STEP_TIMEOUT });
+    const access = await jwtVerify(tokens.access_token, jwks, { issuer: ISSUER, audience: AUDIENCE, typ: 'at+jwt' });
+    assert.equal(access.payload.aud, AUDIENCE);
+    assert.notEqual(registered.client_id, AUDIENCE);
+    await assert.rejects(jwtVerify(tokens.id_token, jwks, { issuer: ISSUER, audience: AUDIENCE }), 'an ID token is no access token');
+
+    // prompt=none with the session and the consent: the code at once, no page.
+    const silent = await newRequest(config, { prompt: 'none' });
+    const silentTokens = await client.authorizationCodeGrant(config, callback(await agent.request(silent.url)), {
+      pkceCodeVerifier: silent.codeVerifier,
+      expectedState: silent.state,
+      expectedNonce: silent.nonce,
+      idTokenExpected: true,
+    });
+    assert.equal(silentTokens.claims().sub, user.sub);
+    assert.equal(silentTokens.claims().sid, claims.sid, 'the same session');
+
+    // prompt=none from a browser without a session: login_required, to the redirect URI.
+    const stranger = userAgent();
+    const refused = callback(await stranger.request((await newRequest(config, { prompt: 'none' })).url));
+    assert.equal(refused.searchParams.get('error'), 'login_required');
+
+    // max_age=0: sign in again although signed in; openid-client checks auth_time against it.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const again = await newRequest(config, { max_age: '0' });
+    const backAgain = await signIn(agent, await agent.request(again.url), user);
+    const reauthenticated = await client.authorizationCodeGrant(config, callback(await agent.request(backAgain)), {
+      pkceCodeVerifier: again.codeVerifier,
+      expectedState: again.state,
+      expectedNonce: again.nonce,
+      maxAge: 0,
+      idTokenExpected: true,
+    });
+    assert.ok(reauthenticated.claims().auth_time > claims.auth_time, 'a new sign-in');
+    assert.notEqual(reauthenticated.claims().sid, claims.sid, 'a new session');
+
+    // A refresh: a new ID token of the same user and client, without nonce (Core 12.2).
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+    const refreshedClaims = refreshed.claims();
+    assert.equal(refreshedClaims.sub, claims.sub);
+    assert.equal(refreshedClaims.aud, claims.aud);
+    assert.equal(refreshedClaims.nonce, undefined);
+    assert.equal(refreshedClaims.auth_time, claims.auth_time);
+    assert.equal(decodeJwt(refreshed.id_token).iss, ISSUER);
+  });
+});
