@@ -5,6 +5,7 @@
 
 use crate::config::Config;
 use crate::http::{append_query, Params};
+use crate::id_token_hint;
 use crate::ids;
 use crate::model::{
     Authentication, Client, ClientKind, Grant, PkceChallenge, PkceMethod, ScopeSet,
@@ -13,6 +14,7 @@ use crate::oauth::{ErrorCode, REPEATED_PARAMETER};
 use crate::openid_request::{self, OpenIdParameters};
 use crate::pkce;
 use crate::secret::{now, AuthorizationCode};
+use crate::store::SigningKey;
 
 /// A request that passed every check: what the consent page shows and a code stands for.
 #[derive(Debug, Clone)]
@@ -25,8 +27,26 @@ pub struct AuthorizationRequest {
     pub scopes: ScopeSet,
     pub state: Option<String>,
     pub pkce: Option<PkceChallenge>,
-    /// `nonce`, `prompt`, `max_age`, `login_hint` (OpenID Connect Core 3.1.2.1).
+    /// `nonce`, `prompt`, `max_age`, `login_hint`, `id_token_hint` (OpenID Connect Core 3.1.2.1).
     pub openid: OpenIdParameters,
+}
+
+/// The `error_description` of an `id_token_hint` that does not verify.
+pub const INVALID_ID_TOKEN_HINT: &str =
+    "id_token_hint is not an ID token this server issued to the client";
+/// `prompt=none` with a hint naming another user than the signed-in one.
+pub const HINT_NAMES_ANOTHER_USER: &str = "the user the id_token_hint names is not signed in";
+/// Back from the sign-in the hint sent the browser to, as another user than the hint's.
+pub const SIGNED_IN_AS_ANOTHER_USER: &str =
+    "the user who signed in is not the one the id_token_hint names";
+
+/// The browser's live session, as `next_step` judges it: when it began
+/// (`Session::signed_in_at_ms`), whose it is, and what the caller keeps of it.
+#[derive(Debug)]
+pub struct LiveSession<S> {
+    pub signed_in_at_ms: i64,
+    pub sub: String,
+    pub value: S,
 }
 
 /// What authorize does with a valid request, given the session and the remembered consent;
@@ -238,11 +258,32 @@ impl AuthorizationRequest {
         fields
     }
 
+    /// Verifies the request's `id_token_hint` (Core 3.1.2.1) against the published `keys`:
+    /// an ID token of this issuer, signed by one of them, issued to this client (its expiry
+    /// is not checked: a hint identifies, it does not authenticate). `Ok(None)` without a
+    /// hint, the user it names (`sub`) with a valid one, `invalid_request` otherwise.
+    pub fn verify_id_token_hint(
+        &self,
+        config: &Config,
+        keys: &[SigningKey],
+    ) -> Result<Option<String>, AuthorizationError> {
+        let Some(token) = self.openid.id_token_hint.as_deref() else {
+            return Ok(None);
+        };
+        id_token_hint::verify(config, keys, token, Some(self.client.client_id()))
+            .map(|hint| Some(hint.sub))
+            .map_err(|_| self.refusal(ErrorCode::InvalidRequest, INVALID_ID_TOKEN_HINT))
+    }
+
     /// What authorize does next, for the request `query` (as it came) with this `session`
-    /// (live, of the cookie's user: when it began, `Session::signed_in_at_ms`, and what the
-    /// caller keeps of it) and the scopes the user `granted` this client before, at `now_ms`:
+    /// (live, of the cookie's user: `LiveSession`), the user a verified `id_token_hint` names
+    /// (`hinted_sub`), and the scopes the user `granted` this client before, at `now_ms`:
     /// - no session, or one older than `prompt=login` or `max_age` allow: sign in, unless
     ///   `prompt=none` (`login_required`);
+    /// - a hint naming another user than the session's: `login_required` with `prompt=none`
+    ///   (Core 3.1.2.1: the user the hint names must be the signed-in one), and after a
+    ///   sign-in this request sent the browser to (the user chose another account); sign in
+    ///   again otherwise;
     /// - consent given before for every scope, where remembered consent applies and
     ///   `prompt=consent` does not ask again: the code;
     /// - otherwise the consent page, unless `prompt=none` (`consent_required`).
@@ -250,42 +291,55 @@ impl AuthorizationRequest {
         &self,
         config: &Config,
         query: &str,
-        session: Option<(i64, S)>,
+        session: Option<LiveSession<S>>,
+        hinted_sub: Option<&str>,
         granted: &ScopeSet,
         now_ms: i64,
     ) -> Result<Step<S>, AuthorizationError> {
         let openid = &self.openid;
-        let Some((signed_in_at_ms, session)) = session else {
+        // With a hint, a sign-in is marked, so that coming back as another user is told apart.
+        let mark = openid.wants_recent_sign_in() || hinted_sub.is_some();
+        let Some(session) = session else {
             if openid.prompt.none {
                 return Err(self.refusal(ErrorCode::LoginRequired, "the user is not signed in"));
             }
-            return Ok(self.sign_in(config, query, now_ms));
+            return Ok(self.sign_in(config, query, mark, now_ms));
         };
-        if !openid.sign_in_is_recent_enough(signed_in_at_ms, now_ms) {
+        if hinted_sub.is_some_and(|sub| sub != session.sub) {
+            if openid.prompt.none {
+                return Err(self.refusal(ErrorCode::LoginRequired, HINT_NAMES_ANOTHER_USER));
+            }
+            if openid.signed_in_by_this_request(session.signed_in_at_ms, now_ms) {
+                return Err(self.refusal(ErrorCode::LoginRequired, SIGNED_IN_AS_ANOTHER_USER));
+            }
+            return Ok(self.sign_in(config, query, true, now_ms));
+        }
+        if !openid.sign_in_is_recent_enough(session.signed_in_at_ms, now_ms) {
             if openid.prompt.none {
                 return Err(self.refusal(ErrorCode::LoginRequired, "the user must sign in again"));
             }
-            return Ok(self.sign_in(config, query, now_ms));
+            return Ok(self.sign_in(config, query, mark, now_ms));
         }
         let remembered = self.scopes.is_subset(granted)
             && self.remembered_consent_applies()
             && !openid.prompt.consent;
         if remembered {
-            Ok(Step::Code(session))
+            Ok(Step::Code(session.value))
         } else if openid.prompt.none {
             Err(self.refusal(
                 ErrorCode::ConsentRequired,
                 "the user has not approved this request",
             ))
         } else {
-            Ok(Step::Consent(session))
+            Ok(Step::Consent(session.value))
         }
     }
 
     /// The sign-in page, returning to this request; marked with the time the request was seen
-    /// when it asks for a recent sign-in, and with the username it hints at.
-    fn sign_in<S>(&self, config: &Config, query: &str, now_ms: i64) -> Step<S> {
-        let marker = self.openid.wants_recent_sign_in().then_some(now_ms);
+    /// when `mark` (a recent sign-in is asked for, or a hint names the user), and with the
+    /// username the request hints at (never anything from an `id_token_hint`).
+    fn sign_in<S>(&self, config: &Config, query: &str, mark: bool, now_ms: i64) -> Step<S> {
+        let marker = mark.then_some(now_ms);
         let return_to = format!(
             "/oauth/authorize?{}",
             openid_request::return_to_query(query, marker)

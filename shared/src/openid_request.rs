@@ -11,8 +11,10 @@
 //! part of the client's own request, and whoever sets it can only spare themselves a sign-in
 //! they asked for. The ID token's `auth_time` (always present) tells the truth either way.
 //!
-//! `id_token_hint` is accepted and, for now, ignored (it names a user, and we have one per
-//! browser); `request` and `request_uri` are refused with their own errors (Core 6.1, 6.2).
+//! `id_token_hint` is kept as it came: authorize verifies it against the published keys
+//! (`AuthorizationRequest::verify_id_token_hint`) and `AuthorizationRequest::next_step`
+//! requires the user it names to be the signed-in one; it never travels in the consent form.
+//! `request` and `request_uri` are refused with their own errors (Core 6.1, 6.2).
 
 use crate::http::Params;
 use crate::ids;
@@ -99,6 +101,9 @@ pub struct OpenIdParameters {
     pub login_hint: Option<String>,
     /// `SIGNED_IN_AFTER`, from authorize's own `return_to`.
     pub signed_in_after_ms: Option<i64>,
+    /// An ID token the client received before, naming the user it expects (Core 3.1.2.1);
+    /// unverified here: authorize checks it against the published keys.
+    pub id_token_hint: Option<String>,
 }
 
 /// Why the parameters were refused: the error and its fixed description.
@@ -154,12 +159,14 @@ impl OpenIdParameters {
         let signed_in_after_ms = params
             .get(SIGNED_IN_AFTER)
             .and_then(|value| parse_digits(value, 15));
+        let id_token_hint = params.get("id_token_hint").map(str::to_string);
         Ok(OpenIdParameters {
             nonce,
             prompt,
             max_age,
             login_hint,
             signed_in_after_ms,
+            id_token_hint,
         })
     }
 
@@ -173,10 +180,7 @@ impl OpenIdParameters {
     /// `now_ms`: it began after the request was first seen (a sign-in the request sent the
     /// browser to), or, without `prompt=login`, within `max_age` (`max_age=0`: never).
     pub fn sign_in_is_recent_enough(&self, signed_in_at_ms: i64, now_ms: i64) -> bool {
-        let after_request = self
-            .signed_in_after_ms
-            .is_some_and(|after| after <= now_ms && signed_in_at_ms > after);
-        if after_request {
+        if self.signed_in_by_this_request(signed_in_at_ms, now_ms) {
             return true;
         }
         // `max_age=0`: a sign-in of this very millisecond is not one the request asked for.
@@ -189,8 +193,16 @@ impl OpenIdParameters {
         }
     }
 
-    /// The fields the consent form carries, so that the code gets the `nonce` (the marker
-    /// stays behind: consent is bound to the very session authorize judged).
+    /// Whether a session that began at `signed_in_at_ms` is a sign-in this request sent the
+    /// browser to: it began after the request was first seen (`SIGNED_IN_AFTER`, not from the
+    /// future at `now_ms`).
+    pub fn signed_in_by_this_request(&self, signed_in_at_ms: i64, now_ms: i64) -> bool {
+        self.signed_in_after_ms
+            .is_some_and(|after| after <= now_ms && signed_in_at_ms > after)
+    }
+
+    /// The fields the consent form carries, so that the code gets the `nonce` (the marker and
+    /// the `id_token_hint` stay behind: consent is bound to the very session authorize judged).
     pub fn form_fields(&self) -> Vec<(&'static str, String)> {
         let mut fields = Vec::new();
         if let Some(nonce) = &self.nonce {
@@ -293,7 +305,15 @@ mod tests {
             parse("request_uri=https%3A%2F%2Fx").map_err(|(code, _)| code),
             Err(ErrorCode::RequestUriNotSupported)
         );
-        assert!(parse("id_token_hint=eyJ.eyJ.sig&claims=%7B%7D").is_ok());
+        let hinted = parse("id_token_hint=eyJ.eyJ.sig&claims=%7B%7D");
+        assert_eq!(
+            hinted.as_ref().map(|p| p.id_token_hint.as_deref()),
+            Ok(Some("eyJ.eyJ.sig"))
+        );
+        assert!(hinted.is_ok_and(|p| p
+            .form_fields()
+            .iter()
+            .all(|(name, _)| *name != "id_token_hint")));
     }
 
     #[test]

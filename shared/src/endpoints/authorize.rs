@@ -2,23 +2,26 @@
 //! again: `prompt=login`, `max_age`), issues a code at once when consent was given before,
 //! and otherwise shows the consent page; with `prompt=none` it shows no page and answers
 //! with an error instead (`authorization::next_step` decides). With remembered consent that
-//! is two round trips: one read, one write.
+//! is two round trips: one read, one write. An `id_token_hint` adds one, made at the same
+//! time as the read: the published keys that verify it (public attributes only, as JWKS).
 
 use super::{authorization_failure, StorageFailure, StoreContext};
 use crate::app::App;
-use crate::authorization::{self, AuthorizationError, AuthorizationRequest, Step};
+use crate::authorization::{self, AuthorizationError, AuthorizationRequest, LiveSession, Step};
 use crate::config::Config;
 use crate::http::{redirect, HttpRequest, HttpResponse, ParamError};
 use crate::model::{Scope, ScopeSet};
 use crate::pages::{self, ConsentForm, ConsentScope};
 use crate::secret::{now, now_ms};
 use crate::session::{self, SessionCookie};
-use crate::store::{AuthorizationStore, CodeStore, ScopeReader, SessionKey};
+use crate::store::{
+    AuthorizationStore, CodeStore, PublicKeyReader, ScopeReader, SessionKey, SigningKey,
+};
 use http::StatusCode;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: AuthorizationStore + CodeStore + ScopeReader,
+    S: AuthorizationStore + CodeStore + ScopeReader + PublicKeyReader,
 {
     match decide(app, request).await {
         Ok(authorized) => render(authorized),
@@ -77,7 +80,7 @@ impl AuthorizeError {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Authorized, AuthorizeError>
 where
-    S: AuthorizationStore + CodeStore + ScopeReader,
+    S: AuthorizationStore + CodeStore + ScopeReader + PublicKeyReader,
 {
     let config = &app.config;
     let params = request
@@ -94,22 +97,27 @@ where
             sub: &c.sub,
             id_hash,
         });
-    let context = app
-        .store
-        .load_authorization_context(Some(client_id), session_key, now())
-        .await
-        .context("reading the client and session failed")?;
+    // The published keys only when a hint needs them, read beside the client and session.
+    let (context, keys) = tokio::join!(
+        app.store
+            .load_authorization_context(Some(client_id), session_key, now()),
+        published_keys(app, params.get("id_token_hint").is_some()),
+    );
+    let context = context.context("reading the client and session failed")?;
     let authorization = authorization::validate(context.client, &params)?;
+    let hinted_sub = authorization.verify_id_token_hint(config, &keys?)?;
     // The session counts only beside its cookie (`assemble` judged it by the cookie's user).
-    let session = context
-        .session
-        .zip(cookie)
-        .map(|pair| (pair.0.signed_in_at_ms, pair));
+    let session = context.session.zip(cookie).map(|pair| LiveSession {
+        signed_in_at_ms: pair.0.signed_in_at_ms,
+        sub: pair.0.sub.clone(),
+        value: pair,
+    });
     let granted = context.consent.map(|c| c.scopes).unwrap_or_default();
     let step = authorization.next_step(
         config,
         request.query.as_deref().unwrap_or(""),
         session,
+        hinted_sub.as_deref(),
         &granted,
         now_ms(),
     )?;
@@ -140,6 +148,21 @@ where
         granted,
         csrf_token: session::csrf_token(&cookie.id),
     })))
+}
+
+/// The published keys (public parts) when `needed`; none, and no round trip, otherwise.
+async fn published_keys<S: PublicKeyReader>(
+    app: &App<S>,
+    needed: bool,
+) -> Result<Vec<SigningKey>, AuthorizeError> {
+    if !needed {
+        return Ok(Vec::new());
+    }
+    Ok(app
+        .store
+        .list_public_keys()
+        .await
+        .context("reading the public keys failed")?)
 }
 
 fn render(authorized: Authorized) -> HttpResponse {

@@ -36,6 +36,7 @@ const SINKS: &[&str] = &[
     "InvalidScope(",
     "Malformed(",
     "error_location(",
+    "refusal(",
 ];
 
 /// The string literals (as written in the source, escapes included) between `open` (just
@@ -84,7 +85,8 @@ fn descriptions_in(source: &str) -> Vec<String> {
         }
     }
     // The named descriptions (`oauth::REPEATED_PARAMETER` and its neighbours).
-    for line in code.lines() {
+    let lines: Vec<&str> = code.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
         if let Some(rest) = line
             .trim()
             .strip_prefix("pub const ")
@@ -92,6 +94,12 @@ fn descriptions_in(source: &str) -> Vec<String> {
         {
             if let Some((_, literal)) = rest.split_once(": &str = \"") {
                 found.push(literal.trim_end_matches("\";").to_string());
+            } else if rest.ends_with(": &str =") {
+                // rustfmt puts a long literal on the next line.
+                let next = lines.get(i + 1).map_or("", |next| next.trim());
+                if let Some(literal) = next.strip_prefix('"') {
+                    found.push(literal.trim_end_matches("\";").to_string());
+                }
             }
         }
     }
@@ -414,6 +422,10 @@ async fn every_rejection_describes_itself_with_a_fixed_text_and_echoes_nothing()
         (
             "authorize: plain PKCE",
             authorization(&[("code_challenge_method", "plain")]),
+        ),
+        (
+            "authorize: an id_token_hint that is no ID token of ours",
+            authorization(&[("id_token_hint", &hostile)]),
         ),
     ] {
         let request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{query}"));

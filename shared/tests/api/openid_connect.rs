@@ -17,7 +17,7 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
 use crate::common::fixtures::{
-    client, secret_of, set, stored, World, PASSWORD, REDIRECT, SUB, USERNAME,
+    client, new_key, secret_of, set, shared_key, stored, World, PASSWORD, REDIRECT, SUB, USERNAME,
 };
 use crate::common::pkce::{CHALLENGE, VERIFIER};
 
@@ -446,15 +446,13 @@ async fn oidcc_ensure_registered_redirect_uri() {
 }
 
 /// oidcc-ensure-request-with-unknown-parameter-succeeds: unknown parameters are ignored
-/// (Core 3.1.2.1), as are `id_token_hint` (accepted, not used yet), `claims`, `display`
-/// and `ui_locales`.
+/// (Core 3.1.2.1), as are `claims`, `display` and `ui_locales`.
 #[tokio::test]
 async fn oidcc_ensure_request_with_unknown_parameter_succeeds() {
     let w = oidc_world().await;
     remember_consent(&w, &["openid"]).await;
     let query = request(&[
         ("extra", "foobar"),
-        ("id_token_hint", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"),
         ("claims", "{\"userinfo\":{\"email\":null}}"),
         ("display", "page"),
         ("ui_locales", "fr-CA"),
@@ -826,4 +824,238 @@ async fn a_code_or_refresh_token_of_a_deleted_user_is_invalid_grant() {
         StatusCode::BAD_REQUEST,
     );
     assert_eq!(refreshed["error"], "invalid_grant");
+}
+
+// --- id_token_hint at authorize (Core 3.1.2.1) ---------------------------------------------
+
+/// bob: a second user, whose ID tokens name another `sub` than alice's session.
+const BOB: &str = "bob";
+const BOB_SUB: &str = "sub-bob";
+
+/// An ID token as the token endpoint signs them, by `key` (published or not), for `sub` and
+/// `aud`, expiring at `exp`; `iss` as given.
+fn id_token_by(key: &SigningKey, iss: &str, sub: &str, aud: &str, exp: i64) -> String {
+    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".into());
+    header.kid = Some(key.kid.clone());
+    let pem = key.private_pem.as_ref().map(|p| p.expose().to_string());
+    let Ok(encoding_key) =
+        jsonwebtoken::EncodingKey::from_rsa_pem(pem.unwrap_or_default().as_bytes())
+    else {
+        panic!("unreadable PEM")
+    };
+    let claims = serde_json::json!({
+        "iss": iss, "sub": sub, "aud": aud, "exp": exp, "iat": exp - 300,
+        "auth_time": exp - 300, "sid": "sid-elsewhere", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ",
+    });
+    match jsonwebtoken::encode(&header, &claims, &encoding_key) {
+        Ok(token) => token,
+        Err(error) => panic!("signing failed: {error}"),
+    }
+}
+
+/// An ID token of this world's issuer, by the published key, for `rp`.
+fn hint_of(w: &World, sub: &str, exp: i64) -> String {
+    id_token_by(shared_key(), &w.app.config.issuer, sub, RP, exp)
+}
+
+/// A session of bob begun `signed_in_at_ms` (his account exists); its cookie.
+async fn bob_session_at(w: &World, signed_in_at_ms: i64) -> String {
+    let user = User {
+        username: BOB.into(),
+        sub: BOB_SUB.into(),
+        password_hash: crate::common::fixtures::password_hash(PASSWORD),
+    };
+    if stored("bob", w.app.store.get_user(BOB).await).is_none() {
+        let account = Account::new(&user, Profile::default(), now());
+        stored("bob", w.app.store.create_user(&user, &account).await);
+    }
+    let session_id = SessionId::new("b".repeat(43));
+    let session = Session {
+        id_hash: session_id.hash(),
+        sub: BOB_SUB.into(),
+        username: BOB.into(),
+        signed_in_at_ms,
+        expires_at: now() + 600,
+    };
+    stored("session", w.app.store.create_session(&session).await);
+    format!(
+        "{}={BOB_SUB}.{}",
+        session::cookie_name(&w.app.config),
+        session_id.expose()
+    )
+}
+
+/// oidcc-id-token-hint: the ID token of a first sign-in, sent back as `id_token_hint` with
+/// `prompt=none` while its user is signed in, gets a code at once, for the same user; an
+/// expired hint too (a hint identifies, it does not authenticate).
+#[tokio::test]
+async fn oidcc_id_token_hint() {
+    let w = oidc_world().await;
+    let first = approve_and_redeem(&w, &request(&[])).await;
+    let id_token = first["id_token"].as_str().unwrap_or_default();
+    assert!(!id_token.is_empty(), "{first}");
+
+    let code = code_of(
+        "the first ID token as hint",
+        &authorize_signed_in(
+            &w,
+            &request(&[("prompt", "none"), ("id_token_hint", id_token)]),
+        )
+        .await,
+    );
+    let answer = json_of("redeem", &redeem(&w, &code).await, StatusCode::OK);
+    let claims = verified_id_token(&w, answer["id_token"].as_str().unwrap_or_default()).await;
+    assert_eq!(claims.sub, SUB);
+
+    let expired = hint_of(&w, SUB, now() - 3600);
+    code_of(
+        "an expired hint",
+        &authorize_signed_in(
+            &w,
+            &request(&[("prompt", "none"), ("id_token_hint", &expired)]),
+        )
+        .await,
+    );
+    // Without prompt=none the hint of the signed-in user changes nothing either.
+    code_of(
+        "no prompt",
+        &authorize_signed_in(&w, &request(&[("id_token_hint", &expired)])).await,
+    );
+}
+
+/// A hint that does not verify is `invalid_request`, redirected with `state` and `iss`:
+/// another client's, another issuer's, signed by an unpublished key, tampered, an access
+/// token, or no JWT at all. Whatever the session and `prompt`. (Its expiry is not checked:
+/// `oidcc_id_token_hint`.)
+#[tokio::test]
+async fn oidcc_id_token_hint_invalid_is_invalid_request() {
+    let w = oidc_world().await;
+    let live = now() + 300;
+    let issuer = w.app.config.issuer.clone();
+    let good = hint_of(&w, SUB, live);
+    let mut tampered: Vec<String> = good.split('.').map(str::to_string).collect();
+    tampered[1] = id_token_by(shared_key(), &issuer, BOB_SUB, RP, live)
+        .split('.')
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let answer = approve_and_redeem(&w, &request(&[])).await;
+    let access_token = answer["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let rows = [
+        (
+            "another client's",
+            id_token_by(shared_key(), &issuer, SUB, "app", live),
+        ),
+        (
+            "another issuer's",
+            id_token_by(shared_key(), "https://evil.example", SUB, RP, live),
+        ),
+        (
+            "an unpublished key's",
+            id_token_by(&new_key(), &issuer, SUB, RP, live),
+        ),
+        ("tampered", tampered.join(".")),
+        ("an access token", access_token),
+        ("not a JWT", "abc.def.ghi".to_string()),
+    ];
+    for (rule, hint) in &rows {
+        for (prompt, cookie) in [(Some("none"), Some(w.cookie())), (None, None)] {
+            let mut extra = vec![("id_token_hint", hint.as_str())];
+            if let Some(prompt) = prompt {
+                extra.push(("prompt", prompt));
+            }
+            let response = authorize_with(&w, &request(&extra), cookie.as_deref()).await;
+            assert_eq!(error_of(rule, &response, &w), "invalid_request", "{rule}");
+            assert_eq!(
+                location_params(&response).get("error_description"),
+                Some(auth_core::authorization::INVALID_ID_TOKEN_HINT),
+                "{rule}"
+            );
+        }
+    }
+    // An empty value is an omitted parameter (RFC 6749 3.1), as for every parameter.
+    let empty =
+        authorize_signed_in(&w, &request(&[("prompt", "none"), ("id_token_hint", "")])).await;
+    code_of("an empty hint", &empty);
+}
+
+/// oidcc-prompt-none-id-token-hint-other-user: `prompt=none` and a hint naming another user
+/// than the signed-in one: `login_required` (Core 3.1.2.1), never a code for alice.
+#[tokio::test]
+async fn oidcc_prompt_none_id_token_hint_other_user() {
+    let w = oidc_world().await;
+    remember_consent(&w, &["openid"]).await;
+    let bobs = hint_of(&w, BOB_SUB, now() + 300);
+    let response = authorize_signed_in(
+        &w,
+        &request(&[("prompt", "none"), ("id_token_hint", &bobs)]),
+    )
+    .await;
+    assert_eq!(error_of("bob's hint", &response, &w), "login_required");
+    assert_eq!(
+        location_params(&response).get("error_description"),
+        Some(auth_core::authorization::HINT_NAMES_ANOTHER_USER)
+    );
+    // No session at all: login_required as before.
+    let response = authorize_with(
+        &w,
+        &request(&[("prompt", "none"), ("id_token_hint", &bobs)]),
+        None,
+    )
+    .await;
+    assert_eq!(error_of("no session", &response, &w), "login_required");
+}
+
+/// Without `prompt=none`, a hint naming another user than the session's sends the browser
+/// to sign in again (as `prompt=login`, marked, nothing prefilled from the hint). Back as the
+/// user the hint names: the code, for them; back as anyone else after that sign-in:
+/// `login_required` (the user chose another account than the app expects; no loop).
+#[tokio::test]
+async fn id_token_hint_of_another_user_signs_in_again() {
+    let w = oidc_world().await;
+    let bobs = hint_of(&w, BOB_SUB, now() - 3600);
+    let first = authorize_signed_in(&w, &request(&[("id_token_hint", &bobs)])).await;
+    let return_to = sign_in_return_to("alice signed in, bob's hint", &first, &w);
+    assert_eq!(location_params(&first).get("login_hint"), None);
+    let Some(query) = return_to.strip_prefix("/oauth/authorize?") else {
+        panic!("return_to is not the request: {return_to}")
+    };
+    let marker = Params::parse(query.as_bytes())
+        .unwrap_or_default()
+        .get(SIGNED_IN_AFTER)
+        .and_then(|ms| ms.parse::<i64>().ok())
+        .unwrap_or_default();
+    assert!(marker > now_ms() - 5_000, "marked: {return_to}");
+
+    // Back with alice's same old session: sign in again.
+    let again = authorize_signed_in(&w, query).await;
+    sign_in_return_to("the same session", &again, &w);
+
+    // Signed in again, as alice (not bob): login_required, no code.
+    let (_, alice_again) = session_at(&w, 'a', marker + 1).await;
+    let refused = authorize_with(&w, query, Some(&alice_again)).await;
+    assert_eq!(error_of("alice again", &refused, &w), "login_required");
+    assert_eq!(
+        location_params(&refused).get("error_description"),
+        Some(auth_core::authorization::SIGNED_IN_AS_ANOTHER_USER)
+    );
+
+    // Signed in as bob: the consent page (bob never approved rp), then his code.
+    let bob = bob_session_at(&w, marker + 1).await;
+    let page = authorize_with(&w, query, Some(&bob)).await;
+    assert_eq!(page.status(), StatusCode::OK, "{}", location(&page));
+    assert!(page.body().contains(BOB), "the consent page names bob");
+    assert!(
+        !page.body().contains("id_token_hint"),
+        "the hint stays out of the consent form"
+    );
+
+    // No session and a hint: signing in is marked too, so that coming back as another user
+    // is told apart.
+    let stranger = authorize_with(&w, &request(&[("id_token_hint", &bobs)]), None).await;
+    assert!(sign_in_return_to("no session", &stranger, &w).contains(SIGNED_IN_AFTER));
 }

@@ -137,6 +137,43 @@ async fn consent_costs_two_round_trips_and_remembered_consent_two() {
         trips, 2,
         "authorize with remembered consent: one BatchGetItem, one PutItem"
     );
+
+    // An id_token_hint adds the published keys' Scan, made beside the BatchGetItem.
+    let hint = hint_for_app(&w);
+    let query = format!(
+        "{}&{}",
+        authorization_query("read"),
+        form_encode(&[("id_token_hint", &hint), ("prompt", "none")])
+    );
+    let request = HttpRequest::new(Method::GET, &format!("/oauth/authorize?{query}"))
+        .with_header("cookie", &w.cookie);
+    let (response, trips) = w.counted(authorize::handle(&w.app, &request)).await;
+    assert!(!code_of(&response).is_empty(), "{:?}", response.headers());
+    assert_eq!(
+        trips, 3,
+        "authorize with an id_token_hint: one BatchGetItem, one Scan of the keys, one PutItem"
+    );
+}
+
+/// An ID token of alice for `app`, signed by the published key, as the token endpoint
+/// writes one (the scope `read` has none of its own).
+fn hint_for_app(w: &Counted) -> String {
+    let key = shared_key();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.typ = Some("JWT".into());
+    header.kid = Some(key.kid.clone());
+    let pem = key.private_pem.as_ref().map(|p| p.expose().to_string());
+    let Ok(encoding_key) =
+        jsonwebtoken::EncodingKey::from_rsa_pem(pem.unwrap_or_default().as_bytes())
+    else {
+        panic!("unreadable PEM")
+    };
+    let claims = serde_json::json!({"iss": w.app.config.issuer, "sub": SUB, "aud": "app",
+                                    "exp": now() + 300, "iat": now()});
+    match jsonwebtoken::encode(&header, &claims, &encoding_key) {
+        Ok(token) => token,
+        Err(error) => panic!("signing failed: {error}"),
+    }
 }
 
 #[tokio::test]
