@@ -9,7 +9,7 @@ import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 import { createRemoteJWKSet, jwtVerify, decodeJwt, decodeProtectedHeader } from 'jose';
-import { ISSUER, FLOW_TIMEOUT, STEP_TIMEOUT, createClient, createUser, unique, userAgent, formFields, form } from './helpers.mjs';
+import { ISSUER, FLOW_TIMEOUT, STEP_TIMEOUT, authctl, createClient, createUser, unique, userAgent, formFields, form } from './helpers.mjs';
 
 const AUDIENCE = process.env.AUTH_AUDIENCE || ISSUER;
 // Nothing listens here: the flow stops at the redirect, whose Location we read.
@@ -174,5 +174,94 @@ describe('openid-client v6: OpenID Connect sign-in configured from discovery alo
     assert.equal(refreshedClaims.nonce, undefined);
     assert.equal(refreshedClaims.auth_time, claims.auth_time);
     assert.equal(decodeJwt(refreshed.id_token).iss, ISSUER);
+  });
+});
+
+// Sign-out with a real ID token (issue 13.6): the ID token of an openid-client sign-in serves
+// as `id_token_hint` at authorize (prompt=none) and at the end_session_endpoint, whose URL
+// openid-client builds from discovery (buildEndSessionUrl).
+describe('openid-client v6: UserInfo, id_token_hint and sign-out with the ID token it received', { timeout: FLOW_TIMEOUT * 3 }, () => {
+  const SIGNED_OUT = 'http://127.0.0.1:8766/';
+  let registered;
+  let config;
+  let user;
+  const name = `Ada ${unique('Lovelace')}`;
+
+  before(async () => {
+    registered = authctl(['client', 'create', '--name', unique('JS sign-out'), '--redirect-uri', REDIRECT_URI,
+      '--post-logout-redirect-uri', SIGNED_OUT, '--scope', 'openid', '--scope', 'profile', '--scope', 'email']);
+    user = createUser('js-signout');
+    authctl(['user', 'update', user.username, '--name', name]);
+    config = await discover(registered);
+  });
+
+  it('signs in, reads the name from UserInfo, re-authorizes with the hint, signs out with it', { timeout: FLOW_TIMEOUT * 2 }, async () => {
+    const agent = userAgent();
+    const first = await newRequest(config, { scope: 'openid profile email' });
+    const back = await signIn(agent, await agent.request(first.url), user);
+    const tokens = await client.authorizationCodeGrant(config, await approve(agent, await agent.request(back)), {
+      pkceCodeVerifier: first.codeVerifier,
+      expectedState: first.state,
+      expectedNonce: first.nonce,
+      idTokenExpected: true,
+    });
+    const claims = tokens.claims();
+    assert.equal(claims.sub, user.sub);
+
+    // UserInfo: the name authctl set, for the ID token's subject (openid-client checks sub).
+    const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    assert.equal(info.name, name);
+
+    // The ID token as id_token_hint with prompt=none: the code at once, for the same user.
+    const silent = await newRequest(config, { scope: 'openid profile email', prompt: 'none', id_token_hint: tokens.id_token });
+    const silentTokens = await client.authorizationCodeGrant(config, callback(await agent.request(silent.url)), {
+      pkceCodeVerifier: silent.codeVerifier,
+      expectedState: silent.state,
+      expectedNonce: silent.nonce,
+      idTokenExpected: true,
+    });
+    assert.equal(silentTokens.claims().sub, user.sub);
+    // A hint that is no ID token of ours (the access token): invalid_request, to the app.
+    const bad = await newRequest(config, { prompt: 'none', id_token_hint: tokens.access_token });
+    const refusedHint = callback(await agent.request(bad.url));
+    assert.equal(refusedHint.searchParams.get('error'), 'invalid_request');
+    assert.equal(refusedHint.searchParams.get('state'), bad.state);
+
+    // Sign-out: the end_session_endpoint from discovery, the ID token as hint, a registered address.
+    const cookieName = agent.jar.get('__Host-session') ? '__Host-session' : 'session';
+    const oldCookie = agent.jar.get(cookieName);
+    assert.ok(oldCookie, 'signed in');
+    const state = client.randomState();
+    const logoutUrl = client.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: SIGNED_OUT,
+      state,
+    });
+    assert.equal(logoutUrl.origin + logoutUrl.pathname, config.serverMetadata().end_session_endpoint);
+    const signedOut = await agent.request(logoutUrl);
+    assert.equal(signedOut.status, 302, await signedOut.text());
+    const returned = new URL(signedOut.headers.get('location'));
+    assert.equal(returned.origin + returned.pathname, SIGNED_OUT);
+    assert.equal(returned.searchParams.get('state'), state);
+    const expired = signedOut.headers.getSetCookie()
+      .filter((line) => /^(__Host-)?session=/.test(line))
+      .map((line) => line.toLowerCase());
+    assert.equal(expired.length, 1, `the session cookie is expired: ${signedOut.headers.getSetCookie()}`);
+    assert.ok(expired[0].includes('max-age=0'), expired[0]);
+    assert.equal(agent.jar.get(cookieName), undefined);
+
+    // The session is gone: prompt=none now answers login_required, for this browser and for
+    // one that kept the old cookie (the session item was deleted, not just the cookie).
+    for (const cookie of [undefined, `${cookieName}=${oldCookie}`]) {
+      const after = await newRequest(config, { prompt: 'none' });
+      const response = await fetch(after.url, {
+        headers: cookie ? { cookie } : {},
+        redirect: 'manual',
+        signal: AbortSignal.timeout(STEP_TIMEOUT),
+      });
+      const refused = callback(response);
+      assert.equal(refused.searchParams.get('error'), 'login_required');
+      assert.equal(refused.searchParams.get('state'), after.state);
+    }
   });
 });
