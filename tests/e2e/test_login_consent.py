@@ -14,6 +14,7 @@ from conftest import (
     REDIRECT_URI,
     TIMEOUT,
     authctl,
+    in_one_sign_in_window,
     authorize,
     callback_of,
     code_request,
@@ -177,6 +178,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(base_url):
 def test_five_failures_from_one_address_lock_it_even_for_the_right_password(base_url):
     """Repeated failures are slowed or locked (RFC 6749 10.10, RFC 6819 5.1.4.2.3): per account
     and source address (issue 12.1; other addresses still sign in: test_login_throttle.py)."""
+    in_one_sign_in_window()
     user = create_user("login-lock")
     for _ in range(5):
         assert login(requests.Session(), base_url, user.username, "wrong").status_code == 401

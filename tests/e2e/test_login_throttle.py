@@ -16,13 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from conftest import create_user, login, login_form, post_login
+from conftest import create_user, in_one_sign_in_window, login, login_form, post_login
 
 LIMIT = 5
 PARALLEL = 20
 
 
 def test_parallel_wrong_guesses_get_at_most_five_password_checks(base_url):
+    in_one_sign_in_window()
     user = create_user("login-race")
     # Each guess is its own browser, with its form and CSRF cookie, ready before any is sent.
     prepared = []
@@ -57,6 +58,7 @@ def test_parallel_wrong_guesses_get_at_most_five_password_checks(base_url):
 
 
 def test_a_successful_sign_in_clears_the_attempts_of_its_address(base_url):
+    in_one_sign_in_window()
     user = create_user("login-clear")
     for _ in range(LIMIT - 1):
         assert login(requests.Session(), base_url, user.username, "typo").status_code == 401

@@ -10,7 +10,9 @@ use auth_core::store::*;
 use auth_core::throttle::SignInCounters;
 use http::{Method, StatusCode};
 
-use crate::common::fixtures::{client, registered, set, world, World, REDIRECT, SUB};
+use crate::common::fixtures::{
+    client, in_one_sign_in_window, registered, set, world, World, REDIRECT, SUB,
+};
 use crate::common::pkce::CHALLENGE;
 
 fn query(pairs: &[(&str, &str)]) -> String {
@@ -741,6 +743,7 @@ async fn login_never_redirects_elsewhere() {
 /// wrong passwords sent from elsewhere cannot keep the owner out.
 #[tokio::test]
 async fn login_failures_are_generic_and_lock_the_account_for_that_source() {
+    in_one_sign_in_window(60).await;
     let w = world().await;
     let unknown = login_post(&w, "mallory", "whatever1", "").await;
     let wrong = login_post(&w, "alice", "wrong password", "").await;
@@ -766,6 +769,7 @@ async fn login_failures_are_generic_and_lock_the_account_for_that_source() {
 /// over-long keys) and without counting a failure against any account.
 #[tokio::test]
 async fn impossible_usernames_are_a_wrong_password_without_a_storage_call() {
+    in_one_sign_in_window(60).await;
     let w = world().await;
     let wrong = login_post(&w, "alice", "wrong password", "").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);

@@ -5,6 +5,7 @@
 //! (atomic counting, 50 concurrent attempts) is in `store_contract.rs`.
 
 use crate::common;
+use crate::common::fixtures::in_one_sign_in_window;
 
 use auth_core::config::Config;
 use auth_core::endpoints::login;
@@ -86,6 +87,7 @@ fn is_locked(response: &HttpResponse) -> bool {
 /// count, and each got its password checked. Now each attempt is counted before the check.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_wrong_guesses_get_at_most_the_limit_of_password_checks() {
+    in_one_sign_in_window(60).await;
     let app = Arc::new(app_with_alice(MemoryStore::default()).await);
     let guesses: Vec<_> = (0..20)
         .map(|i| {
@@ -117,6 +119,7 @@ async fn parallel_wrong_guesses_get_at_most_the_limit_of_password_checks() {
 /// minutes. Now the limit holds per account and source network.
 #[tokio::test]
 async fn the_owner_signs_in_from_elsewhere_while_an_attackers_address_is_locked() {
+    in_one_sign_in_window(60).await;
     let app = app_with_alice(MemoryStore::default()).await;
     for _ in 0..throttle::SOURCE_LIMIT {
         assert!(is_wrong_password(&sign_in(&app, "guess", ATTACKER).await));
@@ -138,6 +141,7 @@ async fn the_owner_signs_in_from_elsewhere_while_an_attackers_address_is_locked(
 
 #[tokio::test]
 async fn a_successful_sign_in_clears_the_attempts_of_its_source() {
+    in_one_sign_in_window(60).await;
     let app = app_with_alice(MemoryStore::default()).await;
     for _ in 1..throttle::SOURCE_LIMIT {
         assert!(is_wrong_password(&sign_in(&app, "typo", OWNER).await));
@@ -158,6 +162,7 @@ async fn a_successful_sign_in_clears_the_attempts_of_its_source() {
 /// IPv6: a subscriber holds a whole /64, so its addresses share one limit.
 #[tokio::test]
 async fn the_addresses_of_one_ipv6_slash_64_share_a_limit() {
+    in_one_sign_in_window(60).await;
     let app = app_with_alice(MemoryStore::default()).await;
     for i in 0..throttle::SOURCE_LIMIT {
         let source = format!("2001:db8:aaaa:bbbb::{:x}", i + 1);
@@ -178,6 +183,7 @@ async fn the_addresses_of_one_ipv6_slash_64_share_a_limit() {
 /// failure above it, at most 1 s), the right password included, and nothing is refused.
 #[tokio::test]
 async fn failures_from_everywhere_slow_answers_but_never_refuse() {
+    in_one_sign_in_window(60).await;
     let app = app_with_alice(MemoryStore::default()).await;
     let counters = SignInCounters::new("alice", Some(ip(OWNER)), now());
     for _ in 0..throttle::ACCOUNT_CEILING + 3 {
@@ -218,6 +224,7 @@ fn the_source_address_comes_from_the_api_gateway_event() {
 /// source's attempts cleared, together).
 #[tokio::test]
 async fn sign_in_round_trips() {
+    in_one_sign_in_window(60).await;
     let Some(tables) = common::fresh_tables() else {
         return;
     };

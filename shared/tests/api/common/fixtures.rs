@@ -289,3 +289,15 @@ impl<S: CodeStore> World<S> {
         stored("code", self.app.store.create_code(&grant).await);
     }
 }
+
+/// Sign-in attempts are counted in fixed windows (`throttle::WINDOW_SECONDS`): a test that
+/// makes several attempts and counts them first waits for the next window when the current one
+/// ends within `seconds`, so that its attempts never fall into two windows.
+pub async fn in_one_sign_in_window(seconds: i64) {
+    let left =
+        auth_core::throttle::WINDOW_SECONDS - now().rem_euclid(auth_core::throttle::WINDOW_SECONDS);
+    if left <= seconds {
+        let wait = u64::try_from(left + 1).unwrap_or(1);
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    }
+}
