@@ -214,24 +214,22 @@ mod tests {
         }
     }
 
+    /// A number of a template parameter's definition (`MinValue:`, `MaxValue:`, `Default:`).
+    fn template_parameter(name: &str, field: &str) -> Option<i64> {
+        include_str!("../../template.yaml")
+            .lines()
+            .map(str::trim)
+            .skip_while(|line| line.strip_suffix(':') != Some(name))
+            .take_while(|line| !line.is_empty() && !line.starts_with("Description:"))
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|value| value.trim().parse().ok())
+    }
+
     /// The longest lifetime is the template's: key retention relies on no token living
     /// longer. The default is the template's too.
     #[test]
     fn access_token_lifetimes_match_the_template() {
-        let template = include_str!("../../template.yaml");
-        // The parameter's lines, from its name to its description.
-        let parameter: Vec<&str> = template
-            .lines()
-            .map(str::trim)
-            .skip_while(|line| *line != "AccessTokenTtlSeconds:")
-            .take_while(|line| !line.is_empty() && !line.starts_with("Description:"))
-            .collect();
-        let field = |name: &str| -> Option<i64> {
-            parameter
-                .iter()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|value| value.trim().parse().ok())
-        };
+        let field = |field| template_parameter("AccessTokenTtlSeconds", field);
         assert_eq!(field("MaxValue:"), Some(MAX_ACCESS_TOKEN_TTL_SECONDS));
         assert_eq!(field("Default:"), Some(DEFAULT_ACCESS_TOKEN_TTL_SECONDS));
     }
@@ -239,19 +237,7 @@ mod tests {
     /// The ID token lifetime's bounds and default are the template's.
     #[test]
     fn id_token_lifetimes_match_the_template() {
-        let template = include_str!("../../template.yaml");
-        let parameter: Vec<&str> = template
-            .lines()
-            .map(str::trim)
-            .skip_while(|line| *line != "IdTokenTtlSeconds:")
-            .take_while(|line| !line.is_empty() && !line.starts_with("Description:"))
-            .collect();
-        let field = |name: &str| -> Option<i64> {
-            parameter
-                .iter()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|value| value.trim().parse().ok())
-        };
+        let field = |field| template_parameter("IdTokenTtlSeconds", field);
         assert_eq!(field("MinValue:"), Some(MIN_ID_TOKEN_TTL_SECONDS));
         assert_eq!(field("MaxValue:"), Some(MAX_ID_TOKEN_TTL_SECONDS));
         assert_eq!(field("Default:"), Some(DEFAULT_ID_TOKEN_TTL_SECONDS));
