@@ -14,12 +14,14 @@ projection, Select) and moto's answer (status, error code). Nothing else of the 
 (keys, items, values) is written.
 """
 import argparse
+import collections
 import io
 import json
 import os
 import re
 import sys
 import threading
+import time
 
 import boto3
 from moto import settings
@@ -107,6 +109,7 @@ class Recorder:
         # One DynamoDB request at a time here gives the tests DynamoDB's atomicity.
         self.atomic = threading.Lock()
         self.out = open(path, "a", encoding="utf-8", buffering=1) if path else None
+        self.transactions = collections.OrderedDict()  # ClientRequestToken -> (when, answer)
 
     def __call__(self, environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -121,14 +124,19 @@ class Recorder:
             answer["status"], answer["headers"] = status_line, headers
             return lambda data: None
 
-        with self.atomic:
-            chunks = list(self.app(environ, capture))
-        status_line, headers = answer["status"], answer["headers"]
         operation = target[len(DYNAMODB_TARGET_PREFIX):]
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
             body = {}
+        with self.atomic:
+            repeated = self.idempotent_answer(operation, body)
+            if repeated:
+                answer["status"], answer["headers"], chunks = repeated
+            else:
+                chunks = list(self.app(environ, capture))
+                self.remember_answer(operation, body, answer, chunks)
+        status_line, headers = answer["status"], answer["headers"]
         denied = ACCESS_DENIED.search(b"".join(chunks)) if status_line.startswith("403") else None
         if denied:
             # moto answers an XML 403; DynamoDB answers this JSON 400, which the SDK parses.
@@ -145,6 +153,30 @@ class Recorder:
         if self.out is not None:
             self.record(environ, operation, body, int(status_line.split(" ", 1)[0]), chunks)
         return chunks
+
+    # DynamoDB's idempotent transactions, which moto lacks: a TransactWriteItems that succeeded
+    # and is sent again with the same ClientRequestToken within 10 minutes succeeds again
+    # without writing anything. The SDK sets the token and keeps it across its retries, so a
+    # transaction whose answer was lost is retried as on DynamoDB (the fault matrix does this).
+    IDEMPOTENCY_SECONDS = 600
+
+    def idempotent_answer(self, operation, body):
+        token = body.get("ClientRequestToken") if operation == "TransactWriteItems" else None
+        entry = self.transactions.get(token) if token else None
+        if entry and time.monotonic() - entry[0] < self.IDEMPOTENCY_SECONDS:
+            return entry[1]
+        return None
+
+    def remember_answer(self, operation, body, answer, chunks):
+        token = body.get("ClientRequestToken") if operation == "TransactWriteItems" else None
+        if token and answer["status"].startswith("200"):
+            now = time.monotonic()
+            while self.transactions:  # oldest first: drop the expired
+                oldest = next(iter(self.transactions.values()))
+                if now - oldest[0] < self.IDEMPOTENCY_SECONDS:
+                    break
+                self.transactions.popitem(last=False)
+            self.transactions[token] = (now, (answer["status"], answer["headers"], chunks))
 
     def record(self, environ, operation, body, status, chunks):
         record = {

@@ -82,6 +82,15 @@ start_dynamodb() { # port logfile
   source "$admin_env"
 }
 
+# Starts scripts/fault_proxy.py in front of the DynamoDB server: it passes every call on until
+# a test sets fault rules on it (tests/e2e/test_faults.py). Sets FAULT_PROXY_PID.
+start_fault_proxy() { # port upstream_port logfile
+  port_open "$1" && die "port $1 is in use"
+  "$VENV/bin/python" "$ROOT/scripts/fault_proxy.py" --port "$1" --upstream-port "$2" >"$3" 2>&1 &
+  FAULT_PROXY_PID=$!
+  wait_for_port "$1" 30 "the fault proxy"
+}
+
 # One IAM user per function on the local server, holding that function's policy from
 # template.yaml; their keys go to a credentials file that watch_functions hands over.
 create_function_identities() { # credentials_file

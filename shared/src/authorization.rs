@@ -354,7 +354,11 @@ impl AuthorizationRequest {
     }
 
     /// An error for the validated redirect URI.
-    fn refusal(&self, error: ErrorCode, description: &'static str) -> AuthorizationError {
+    pub(crate) fn refusal(
+        &self,
+        error: ErrorCode,
+        description: &'static str,
+    ) -> AuthorizationError {
         AuthorizationError::Redirect {
             redirect_uri: self.redirect_uri.clone(),
             error,

@@ -37,8 +37,11 @@ pub enum Event {
     SignInSlowed,
     ConsentApproved,
     ConsentDenied,
-    /// DynamoDB failed or was unreachable: the request was answered with a 500.
+    /// DynamoDB refused a call for good (a permission, a missing table): answered with a 500.
     StorageFailure,
+    /// DynamoDB throttled, timed out, failed on its side or conflicted, after the SDK's
+    /// retries: answered with a 503 (or `temporarily_unavailable`) to retry.
+    StorageBusy,
 }
 
 impl Event {
@@ -55,6 +58,7 @@ impl Event {
             Event::ConsentApproved => "ConsentApprovals",
             Event::ConsentDenied => "ConsentDenials",
             Event::StorageFailure => "StorageFailures",
+            Event::StorageBusy => "StorageBusy",
         }
     }
 }

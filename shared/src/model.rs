@@ -224,6 +224,23 @@ pub struct RefreshToken {
     pub authentication: Option<Authentication>,
 }
 
+impl RefreshToken {
+    /// What this token, as read, is when `client_id` presents it at `now`: reuse is told
+    /// before expiry, so that a spent token presented late still revokes its family.
+    pub fn presented_by(self, client_id: &str, now: i64) -> crate::store::RefreshUse {
+        use crate::store::RefreshUse;
+        if self.client_id != client_id {
+            RefreshUse::Invalid
+        } else if self.used_at.is_some() || self.revoked {
+            RefreshUse::Reused(self)
+        } else if self.expires_at <= now {
+            RefreshUse::Invalid
+        } else {
+            RefreshUse::Accepted(self)
+        }
+    }
+}
+
 /// The grant: what one code redemption started, created in the same transaction as the
 /// redemption, whether or not the client gets a refresh token. Every access token issued
 /// under it carries its id (the `gid` claim, `tokens::GRANT_ID_CLAIM`), and so does every

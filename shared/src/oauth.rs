@@ -4,7 +4,7 @@
 //! description never carries text from the request.
 
 use crate::http::{json, no_store, response, HttpResponse};
-use http::header::{HeaderValue, CACHE_CONTROL, WWW_AUTHENTICATE};
+use http::header::{HeaderValue, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::StatusCode;
 use serde::Serialize;
 
@@ -19,6 +19,9 @@ pub enum ErrorCode {
     InvalidScope,
     AccessDenied,
     ServerError,
+    /// RFC 6749 4.1.2.1: the server is overloaded or a dependency is; try again. Also the
+    /// code of the `503` that the token, revoke, introspect and UserInfo endpoints answer then.
+    TemporarilyUnavailable,
     /// OpenID Connect Core 3.1.2.6: `prompt=none`, and the user must sign in.
     LoginRequired,
     /// OpenID Connect Core 3.1.2.6: `prompt=none`, and the user must approve the request.
@@ -41,6 +44,7 @@ impl ErrorCode {
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
@@ -125,6 +129,28 @@ impl ErrorResponse {
     }
 }
 
+/// Seconds a client should wait before it retries after a `503` (`Retry-After`): DynamoDB's
+/// throttling and conflicts pass in well under a second; one second spreads the retries.
+pub const RETRY_AFTER_SECONDS: &str = "1";
+
+/// The fixed description of a `temporarily_unavailable` answer.
+pub const TRY_AGAIN: &str = "the service is busy, try again shortly";
+
+/// `503 temporarily_unavailable` with `Retry-After`: storage was busy or unreachable, nothing
+/// was decided, and the same request may be sent again (client libraries retry a 503).
+pub fn temporarily_unavailable() -> HttpResponse {
+    let mut response = ErrorResponse::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::TemporarilyUnavailable,
+        TRY_AGAIN,
+    )
+    .render();
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    response
+}
+
 /// `500 server_error`, for what the server could not do (its cause goes to the log). Built
 /// without serde: it is also the answer when serializing another response failed.
 pub fn server_error() -> HttpResponse {
@@ -157,6 +183,20 @@ mod tests {
         assert_eq!(
             without.headers().get("pragma").map(|v| v.as_bytes()),
             Some(&b"no-cache"[..])
+        );
+    }
+
+    #[test]
+    fn temporarily_unavailable_is_a_503_to_retry() {
+        let response = temporarily_unavailable();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        assert_eq!(
+            response.body(),
+            r#"{"error":"temporarily_unavailable","error_description":"the service is busy, try again shortly"}"#
         );
     }
 

@@ -93,6 +93,21 @@ pub fn error(status: StatusCode, title: &str, message: &str) -> HttpResponse {
     )
 }
 
+/// `503` with `Retry-After`: storage was busy or unreachable and nothing was done; the same
+/// step may be taken again.
+pub fn try_again() -> HttpResponse {
+    let mut response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Please try again",
+        "The service is busy and could not complete this step. Please try again in a moment.",
+    );
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from_static(crate::oauth::RETRY_AFTER_SECONDS),
+    );
+    response
+}
+
 /// The page for a request whose parameters cannot be read at all.
 pub fn invalid_input(error: &ParamError) -> HttpResponse {
     self::error(

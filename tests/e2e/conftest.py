@@ -299,8 +299,8 @@ def post_token(base_url, data, client=None, **kwargs):
     """POST /oauth/token with `data`, as `client` with client_secret_basic when one is given."""
     if client is not None:
         kwargs.setdefault("auth", client_auth(client))
-    return requests.post(f"{base_url}/oauth/token", data=data, allow_redirects=False,
-                         timeout=TIMEOUT, **kwargs)
+    kwargs.setdefault("timeout", TIMEOUT)
+    return requests.post(f"{base_url}/oauth/token", data=data, allow_redirects=False, **kwargs)
 
 
 def introspect(base_url, client, value):

@@ -5,8 +5,11 @@ automatically, so every status and Location is checked as the server sent it.
 """
 import http.client
 import json
+import os
+import time
 from urllib.parse import urlencode, urlsplit
 
+import boto3
 import pytest
 import requests
 
@@ -432,6 +435,23 @@ def test_a_new_scope_asks_again_and_marks_the_earlier_one_already_allowed(
     for scope in (both, scope_write[0], scope_read[0]):
         params, _ = code_request(client, scope)
         assert authorize(agent, base_url, params).status_code == 302, scope
+
+
+def test_an_expired_consents_scopes_do_not_come_back_with_a_new_approval(
+    base_url, user, agent, new_client, scope_read, scope_write
+):
+    """Approvals merge into a live consent only: a consent past its expiry that DynamoDB's TTL
+    has not deleted yet (TTL deletion is late) is replaced, not merged."""
+    client = new_client()
+    consents = boto3.resource("dynamodb").Table(f"{os.environ['AUTH_TABLE_PREFIX']}-consents")
+    consents.put_item(Item={"sub": user.sub, "client_id": client["client_id"],
+                            "scopes": {scope_read[0]}, "expires_at": int(time.time()) - 60})
+    page, _ = consent_page(agent, base_url, client, scope_write[0])
+    assert decide(agent, base_url, page, "approve").status_code == 303
+    stored = consents.get_item(Key={"sub": user.sub, "client_id": client["client_id"]},
+                               ConsistentRead=True)["Item"]
+    assert stored["scopes"] == {scope_write[0]}
+    assert stored["expires_at"] > time.time()
 
 
 # --- consent POST: CSRF and session -----------------------------------------------------

@@ -5,7 +5,7 @@
 //! is two round trips: one read, one write. An `id_token_hint` adds one, made at the same
 //! time as the read: the published keys that verify it (public attributes only, as JWKS).
 
-use super::{authorization_failure, StorageFailure, StoreContext};
+use super::{authorization_failure, redirecting, StorageFailure, StoreContext};
 use crate::app::App;
 use crate::authorization::{self, AuthorizationError, AuthorizationRequest, LiveSession, Step};
 use crate::config::Config;
@@ -129,7 +129,8 @@ where
             app.store
                 .create_code(&grant)
                 .await
-                .context("storing the code failed")?;
+                .context("storing the code failed")
+                .map_err(redirecting::<AuthorizeError>(&authorization))?;
             return Ok(Authorized::Code {
                 location: authorization.code_location(config, &code),
             });

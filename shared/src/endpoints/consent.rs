@@ -2,7 +2,7 @@
 //! validates every parameter again, and answers with a `303` (RFC 9700 4.12).
 //! Two round trips: one read, and on approval one transaction (consent and code).
 
-use super::{authorization_failure, StorageFailure, StoreContext};
+use super::{authorization_failure, redirecting, StorageFailure, StoreContext};
 use crate::app::App;
 use crate::authorization::{self, error_location, AuthorizationError};
 use crate::config::Config;
@@ -148,7 +148,8 @@ async fn decide<S: AuthorizationStore>(
             app.store
                 .save_consent_and_code(&consent, &grant)
                 .await
-                .context("storing the consent and code failed")?;
+                .context("storing the consent and code failed")
+                .map_err(redirecting::<ConsentError>(&authorization))?;
             metrics::count(Event::ConsentApproved);
             Ok(Decided::Approved {
                 location: authorization.code_location(config, &code),

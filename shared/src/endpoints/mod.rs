@@ -18,7 +18,7 @@ pub mod scopes;
 pub mod token;
 pub mod userinfo;
 
-use crate::authorization::{error_location, AuthorizationError};
+use crate::authorization::{error_location, AuthorizationError, AuthorizationRequest};
 use crate::config::Config;
 use crate::http::{redirect, HttpResponse};
 use crate::metrics::{self, Event};
@@ -51,46 +51,86 @@ impl StorageFailure {
         StorageFailure { context, error }
     }
 
-    /// Logs the failure and counts it; true when the server is at fault. A key or an item that
+    /// Logs the failure and counts it, and says whose fault it was. A key or an item that
     /// DynamoDB would refuse was refused before sending: the request's fault, so a client error
     /// and no `StorageFailure` metric (the handlers check ids first; this is the backstop).
-    fn report(&self) -> bool {
+    fn report(&self) -> Fault {
         let context = self.context;
         if self.error.is_request_error() {
             tracing::warn!(error = %self.error, "{context}: refused before storage");
-            return false;
+            return Fault::Request;
+        }
+        if self.error.is_transient() {
+            tracing::warn!(error = %self.error, "{context}: storage busy, answered 503");
+            metrics::count(Event::StorageBusy);
+            return Fault::Busy;
         }
         tracing::error!(error = %self.error, "{context}");
         metrics::count(Event::StorageFailure);
-        true
+        Fault::Server
     }
 
-    /// The answer of the endpoints a client app calls: a 500 in JSON (400 for a refused key).
+    /// The answer of the endpoints a client app calls, in JSON: 503 with `Retry-After` when
+    /// storage was busy, 500 when it failed, 400 for a refused key.
     pub(crate) fn into_json(self) -> HttpResponse {
-        if self.report() {
-            return oauth::server_error();
+        match self.report() {
+            Fault::Busy => oauth::temporarily_unavailable(),
+            Fault::Server => oauth::server_error(),
+            Fault::Request => ErrorResponse::bad_request(
+                ErrorCode::InvalidRequest,
+                "the request carries a value that cannot be stored",
+            )
+            .render(),
         }
-        ErrorResponse::bad_request(
-            ErrorCode::InvalidRequest,
-            "the request carries a value that cannot be stored",
-        )
-        .render()
     }
 
-    /// The answer of the endpoints a browser sees: a 500 page (400 for a refused key).
+    /// The answer of the endpoints a browser sees: a "try again" page (503 with `Retry-After`
+    /// when storage was busy, 500 when it failed), or a 400 page for a refused key.
     pub(crate) fn into_page(self) -> HttpResponse {
-        if self.report() {
-            return pages::error(
+        match self.report() {
+            Fault::Busy => pages::try_again(),
+            Fault::Server => pages::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
                 "The service could not complete your request. Please try again in a moment.",
-            );
+            ),
+            Fault::Request => pages::error(
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                "The request carries a value that cannot be stored.",
+            ),
         }
-        pages::error(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "The request carries a value that cannot be stored.",
-        )
+    }
+}
+
+/// Whose fault a storage failure was.
+enum Fault {
+    /// Storage was busy or unreachable: the same request may succeed shortly.
+    Busy,
+    /// Storage refused the call for good (the deployment's fault).
+    Server,
+    /// The request carried a value that cannot be stored.
+    Request,
+}
+
+/// For a storage failure after the client and its redirect URI were validated (authorize's
+/// code, consent's consent and code): a busy store is RFC 6749 4.1.2.1's
+/// `temporarily_unavailable`, sent to the client, which may start again; any other failure
+/// stays a page. `.map_err(redirecting(&authorization))`.
+pub(crate) fn redirecting<E>(
+    authorization: &AuthorizationRequest,
+) -> impl FnOnce(StorageFailure) -> E + '_
+where
+    E: From<AuthorizationError> + From<StorageFailure>,
+{
+    move |failure| {
+        if !failure.error.is_transient() {
+            return failure.into();
+        }
+        failure.report();
+        authorization
+            .refusal(ErrorCode::TemporarilyUnavailable, oauth::TRY_AGAIN)
+            .into()
     }
 }
 

@@ -396,52 +396,30 @@ where
     ) -> Result<Issued, TokenError> {
         let token_hash = presented.hash();
         let t = now();
-        if let Some(narrowed) = &narrowed {
-            // Checked before the token is spent, so a bad request does not cost the client its
-            // token; only for a token this client may use now, so that nothing is revealed about
-            // others' tokens and a reused one still revokes its family below.
-            let widens = self
-                .store
-                .get_refresh_token(&token_hash)
-                .await
-                .context("reading the refresh token failed")?
-                .is_some_and(|token| {
-                    token.client_id == self.client.client_id()
-                        && token.used_at.is_none()
-                        && !token.revoked
-                        && token.expires_at > t
-                        && !narrowed.is_subset(&token.scopes)
-                });
-            if widens {
-                return Err(TokenError::InvalidScope(
-                    "a refresh may only narrow the scope (RFC 6749 6)",
-                ));
-            }
-        }
-        let used = match self
+        let read = self
             .store
-            .use_refresh_token(&token_hash, self.client.client_id(), t)
+            .get_refresh_token(&token_hash)
             .await
-            .context("using the refresh token failed")?
-        {
-            RefreshUse::Accepted(token) => token,
-            RefreshUse::Reused(token) => {
-                tracing::warn!(client_id = %self.client.client_id(), "refresh token reused: revoking its family");
-                metrics::count(Event::RefreshTokenReused);
-                self.store
-                    .revoke_family(&token.family_id)
-                    .await
-                    .context("revoking a refresh token family failed")?;
-                return Err(TokenError::InvalidGrant(
-                    "the refresh token was already used",
-                ));
-            }
-            RefreshUse::Invalid => {
+            .context("reading the refresh token failed")?;
+        let used = match read.map(|token| token.presented_by(self.client.client_id(), t)) {
+            Some(RefreshUse::Accepted(token)) => token,
+            Some(RefreshUse::Reused(token)) => return Err(self.reuse(&token.family_id).await),
+            Some(RefreshUse::Invalid) | None => {
                 return Err(TokenError::InvalidGrant(
                     "the refresh token is invalid or expired",
                 ))
             }
         };
+        // Checked before the token is spent, so that a bad request does not cost the client
+        // its token.
+        if narrowed
+            .as_ref()
+            .is_some_and(|narrowed| !narrowed.is_subset(&used.scopes))
+        {
+            return Err(TokenError::InvalidScope(
+                "a refresh may only narrow the scope (RFC 6749 6)",
+            ));
+        }
         // The client's registration as it is now, not as it was at consent: scopes it may no
         // longer use are dropped (RFC 6749 3.3, 6: the answer's `scope` says so). A grant
         // left with none ends here: the token is spent and has no successor.
@@ -464,6 +442,8 @@ where
             revoked: false,
             ..used.clone()
         };
+        // All or nothing: a cancelled transaction (a conflict, throttling) spent nothing, and
+        // the client may present the same token again after the 503.
         match self
             .store
             .rotate(&used, &next, t)
@@ -471,6 +451,7 @@ where
             .context("rotating the refresh token failed")?
         {
             Rotation::Rotated => {}
+            Rotation::Reused => return Err(self.reuse(&used.family_id).await),
             Rotation::Ended => {
                 return Err(TokenError::InvalidGrant("the refresh token was revoked"))
             }
@@ -487,6 +468,22 @@ where
             // OpenID Connect Core 12.2: a refreshed ID token has no nonce.
             nonce: None,
         })
+    }
+
+    /// A spent refresh token presented again (RFC 9700 4.14): its family is revoked, and with it
+    /// every token issued under the grant.
+    async fn reuse(&self, family_id: &str) -> TokenError {
+        tracing::warn!(client_id = %self.client.client_id(), "refresh token reused: revoking its family");
+        metrics::count(Event::RefreshTokenReused);
+        match self
+            .store
+            .revoke_family(family_id)
+            .await
+            .context("revoking a refresh token family failed")
+        {
+            Ok(_) => TokenError::InvalidGrant("the refresh token was already used"),
+            Err(failure) => failure.into(),
+        }
     }
 
     /// Signs the access token, and the ID token when the scope has `openid`: the last step,

@@ -599,31 +599,6 @@ impl RefreshTokenStore for MemoryStore {
         )
     }
 
-    async fn use_refresh_token(
-        &self,
-        token_hash: &str,
-        client_id: &str,
-        now: i64,
-    ) -> StoreResult<RefreshUse> {
-        self.called();
-        storable(&refresh_token_key(token_hash), None)?;
-        let mut tokens = lock(&self.refresh_tokens);
-        let Some(token) = tokens
-            .get_mut(token_hash)
-            .filter(|t| t.client_id == client_id)
-        else {
-            return Ok(RefreshUse::Invalid);
-        };
-        if token.used_at.is_some() || token.revoked {
-            return Ok(RefreshUse::Reused(token.clone()));
-        }
-        if token.expires_at <= now {
-            return Ok(RefreshUse::Invalid);
-        }
-        token.used_at = Some(now);
-        Ok(RefreshUse::Accepted(token.clone()))
-    }
-
     async fn rotate(
         &self,
         used: &RefreshToken,
@@ -631,10 +606,23 @@ impl RefreshTokenStore for MemoryStore {
         now: i64,
     ) -> StoreResult<Rotation> {
         self.called();
+        storable(&refresh_token_key(&used.token_hash), None)?;
         storable(&family_key(&used.family_id), None)?;
         storable(&refresh_token_key(&next.token_hash), None)?;
         storable(&keys::account_key(&used.sub), None)?;
+        // Every lock is held to the end, as one transaction (families before tokens, as in
+        // every method here).
         let mut families = lock(&self.families);
+        let mut tokens = lock(&self.refresh_tokens);
+        let Some(presented) = tokens.get(&used.token_hash) else {
+            return Ok(Rotation::Ended);
+        };
+        if presented.used_at.is_some() || presented.revoked {
+            return Ok(Rotation::Reused);
+        }
+        if presented.expires_at <= now {
+            return Ok(Rotation::Ended);
+        }
         let Some(family) = families.get_mut(&used.family_id) else {
             return Ok(Rotation::Ended);
         };
@@ -647,8 +635,14 @@ impl RefreshTokenStore for MemoryStore {
         if !lock(&self.accounts).contains_key(&used.sub) {
             return Ok(Rotation::UserGone);
         }
+        if tokens.contains_key(&next.token_hash) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if let Some(presented) = tokens.get_mut(&used.token_hash) {
+            presented.used_at = Some(now);
+        }
         family.current = Some(next.token_hash.clone());
-        lock(&self.refresh_tokens).insert(next.token_hash.clone(), next.clone());
+        tokens.insert(next.token_hash.clone(), next.clone());
         Ok(Rotation::Rotated)
     }
 }
@@ -762,10 +756,17 @@ impl AuthorizationStore for MemoryStore {
         storable(&consent.sub, Some(&consent.client_id))?;
         storable(&grant.code_hash, None)?;
         insert_new(&self.codes, grant.code_hash.clone(), grant.clone())?;
-        lock(&self.consents).insert(
-            (consent.sub.clone(), consent.client_id.clone()),
-            consent.clone(),
-        );
+        // Merged into a live consent, as DynamoDB's `ADD` does; an expired one is replaced.
+        let mut consents = lock(&self.consents);
+        let key = (consent.sub.clone(), consent.client_id.clone());
+        let mut merged = consent.clone();
+        if let Some(live) = consents
+            .get(&key)
+            .filter(|stored| stored.expires_at > crate::secret::now())
+        {
+            merged.scopes = live.scopes.union(&consent.scopes).cloned().collect();
+        }
+        consents.insert(key, merged);
         Ok(())
     }
 }

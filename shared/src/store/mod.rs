@@ -24,8 +24,12 @@ pub enum StoreError {
     AlreadyExists,
     /// An update or delete found no such item.
     NotFound,
-    /// The store could not be reached or refused the call; the cause is for the log.
+    /// The store refused the call for good (a permission, a missing table); the cause is for
+    /// the log.
     Unavailable(Box<dyn std::error::Error + Send + Sync>),
+    /// The store did not answer in time, lost the connection, throttled or failed on its
+    /// side, after the SDK's retries: trying again shortly may succeed.
+    Transient(Box<dyn std::error::Error + Send + Sync>),
     /// An item is missing an attribute or has one of the wrong type.
     Corrupt(String),
     /// A write named a key DynamoDB refuses (empty, or over its length limit): nothing was sent.
@@ -44,6 +48,12 @@ impl StoreError {
     pub fn is_request_error(&self) -> bool {
         matches!(self, StoreError::InvalidKey | StoreError::ItemTooLarge)
     }
+
+    /// Worth trying again shortly: the answer is `503` with `Retry-After`, and nothing was
+    /// decided (a transaction cancelled by contention wrote nothing).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Transient(_) | StoreError::Contention(_))
+    }
 }
 
 impl fmt::Display for StoreError {
@@ -51,16 +61,15 @@ impl fmt::Display for StoreError {
         match self {
             StoreError::AlreadyExists => f.write_str("the item already exists"),
             StoreError::NotFound => f.write_str("no such item"),
+            // The SDK's top-level error says only "service error": the chain says which
+            // (e.g. AccessDeniedException naming the function's identity and the action).
             StoreError::Unavailable(cause) => {
-                // The SDK's top-level error says only "service error": the chain says which
-                // (e.g. AccessDeniedException naming the function's identity and the action).
-                write!(f, "storage unavailable: {cause}")?;
-                let mut source = cause.source();
-                while let Some(error) = source {
-                    write!(f, ": {error}")?;
-                    source = error.source();
-                }
-                Ok(())
+                f.write_str("storage unavailable: ")?;
+                write_chain(f, cause.as_ref())
+            }
+            StoreError::Transient(cause) => {
+                f.write_str("storage busy or unreachable: ")?;
+                write_chain(f, cause.as_ref())
             }
             StoreError::Corrupt(what) => write!(f, "corrupt item: {what}"),
             StoreError::InvalidKey => f.write_str("a key is empty or longer than DynamoDB allows"),
@@ -73,6 +82,20 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
+
+/// An error and its sources, `: `-separated.
+fn write_chain(
+    f: &mut fmt::Formatter<'_>,
+    error: &(dyn std::error::Error + 'static),
+) -> fmt::Result {
+    write!(f, "{error}")?;
+    let mut source = error.source();
+    while let Some(error) = source {
+        write!(f, ": {error}")?;
+        source = error.source();
+    }
+    Ok(())
+}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -225,9 +248,13 @@ pub enum Redemption {
 /// The outcome of rotating a refresh token.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rotation {
-    /// The successor is stored and is the family's current token.
+    /// The presented token is spent, the successor stored and the family's current token.
     Rotated,
-    /// The family was revoked, expired or rotated meanwhile: nothing was written.
+    /// The presented token was used or revoked meanwhile (a concurrent use won): reuse, so
+    /// its family must be revoked. Nothing was written.
+    Reused,
+    /// The family was revoked, expired or rotated meanwhile, or the token expired: nothing
+    /// was written.
     Ended,
     /// The grant's user no longer exists: nothing was written.
     UserGone,
@@ -285,7 +312,9 @@ pub trait AuthorizationReader: Send + Sync {
 }
 
 pub trait AuthorizationStore: AuthorizationReader {
-    /// Stores the consent and the code issued under it, in one transaction.
+    /// Stores the consent and the code issued under it, in one transaction: the consent's
+    /// scopes are merged into those of a live consent (of concurrent approvals none is lost),
+    /// and replace an expired one (whose scopes must not come back).
     fn save_consent_and_code(
         &self,
         consent: &Consent,
@@ -432,10 +461,10 @@ pub trait RevocationStore: RevocationReader {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
-/// The outcome of presenting a refresh token.
+/// What a presented refresh token is, as read (`RefreshToken::presented_by`).
 #[derive(Debug, PartialEq, Eq)]
 pub enum RefreshUse {
-    /// This call marked the token used; it may now be rotated.
+    /// Live, unused and this client's: it may be rotated.
     Accepted(RefreshToken),
     /// The token was used before (or revoked): reuse, so its family must be revoked.
     Reused(RefreshToken),
@@ -471,16 +500,12 @@ pub trait RefreshTokenStore: RefreshTokenReader + GrantRevoker {
         family: &TokenFamily,
         first: &RefreshToken,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Marks the token used in one conditional write (of concurrent uses exactly one is accepted).
-    fn use_refresh_token(
-        &self,
-        token_hash: &str,
-        client_id: &str,
-        now: i64,
-    ) -> impl Future<Output = StoreResult<RefreshUse>> + Send;
-    /// Stores the successor and makes it the family's current token, unless the family
-    /// was revoked or expired meanwhile (`Ended`) or its user no longer exists (`UserGone`,
-    /// a `ConditionCheck` on the account in the same transaction).
+    /// Spends `used` (the token as read, judged `RefreshUse::Accepted`) and issues `next`,
+    /// all or nothing, in one transaction: the token marked used on condition that it is still
+    /// unused, unrevoked and live (of concurrent uses exactly one is written, the others are
+    /// `Reused`); the family advanced from it to `next` unless revoked, expired or rotated
+    /// (`Ended`); `next` stored; the user's account checked (`UserGone`). A transaction
+    /// cancelled by contention wrote nothing and is `StoreError::Contention`, never reuse.
     fn rotate(
         &self,
         used: &RefreshToken,

@@ -119,7 +119,13 @@ async fn impossible_keys_are_decided_without_a_round_trip() {
         Ok(None)
     ));
     assert!(matches!(
-        store.use_refresh_token(&long_hash, "client", t).await,
+        store
+            .rotate(
+                &refresh(&long_hash, "f1", t + 600),
+                &refresh("h2", "f1", t + 600),
+                t
+            )
+            .await,
         Err(StoreError::InvalidKey)
     ));
     assert!(matches!(

@@ -13,7 +13,8 @@
 //!   `max_age`, `nonce`, discovery), named after the conformance suite's modules.
 //! - `events`: the handlers fed by the API Gateway events of `events/`.
 //! - `store_contract`: the storage contracts, on both stores; `dynamo_store` and
-//!   `round_trips`: what only DynamoDB has (limits, paging, round trips per request).
+//!   `round_trips`: what only DynamoDB has (limits, paging, round trips per request);
+//!   `races`: a thousand requests at once through the handlers, on DynamoDB.
 //!
 //! A new suite is a new module here, not a new file directly under `tests/` (which cargo
 //! would build and link as a binary of its own): `one_test_binary` below says so.
@@ -30,6 +31,7 @@ mod login_throttle;
 mod logout;
 mod openid_connect;
 mod properties;
+mod races;
 mod round_trips;
 mod store_contract;
 mod token_endpoint;

@@ -484,25 +484,31 @@ async fn of_concurrent_redemptions_exactly_one_succeeds(
 }
 
 async fn of_concurrent_refreshes_exactly_one_is_accepted(
-    store: Arc<impl RefreshTokenStore + 'static>,
+    store: Arc<impl RefreshTokenStore + UserAdmin + 'static>,
 ) {
+    create_records_user(store.as_ref()).await;
     let t = now();
     assert!(create_family_f1(store.as_ref(), t + 600).await.is_ok());
+    let used = first_use(store.as_ref(), t).await;
     let attempts: Vec<_> = (0..20)
-        .map(|_| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move { store.use_refresh_token("h1", "client", t).await })
+        .map(|i| {
+            let (store, used) = (Arc::clone(&store), used.clone());
+            tokio::spawn(async move {
+                let next = refresh(&format!("next-{i}"), "f1", t + 600);
+                store.rotate(&used, &next, t).await
+            })
         })
         .collect();
-    let mut accepted = 0;
+    let mut rotated = 0;
     for attempt in attempts {
         match attempt.await {
-            Ok(Ok(RefreshUse::Accepted(_))) => accepted += 1,
-            Ok(Ok(RefreshUse::Reused(_))) => {}
+            Ok(Ok(Rotation::Rotated)) => rotated += 1,
+            // Lost the race (the token was spent), or cancelled by the winner's transaction.
+            Ok(Ok(Rotation::Reused)) | Ok(Err(StoreError::Contention(_))) => {}
             other => panic!("unexpected outcome {other:?}"),
         }
     }
-    assert_eq!(accepted, 1);
+    assert_eq!(rotated, 1);
 }
 
 // --- expiry on read -------------------------------------------------------------------
@@ -673,13 +679,25 @@ async fn revoked_access_tokens_are_deny_listed_until_expiry(store: Arc<impl Revo
     assert_eq!(store.is_jti_revoked("j2", t).await.ok(), Some(false));
 }
 
-async fn an_expired_refresh_token_is_refused(store: Arc<impl RefreshTokenStore>) {
+async fn an_expired_refresh_token_is_refused(store: Arc<impl RefreshTokenStore + UserAdmin>) {
+    create_records_user(store.as_ref()).await;
     let t = now();
     assert!(create_family_f1(store.as_ref(), t - 1).await.is_ok());
-    assert!(matches!(
-        store.use_refresh_token("h1", "client", t).await,
-        Ok(RefreshUse::Invalid)
-    ));
+    let expired = store.get_refresh_token("h1").await.ok().flatten();
+    assert_eq!(
+        expired.clone().map(|token| token.presented_by("client", t)),
+        Some(RefreshUse::Invalid)
+    );
+    // Read before it expired, spent after: the transaction's condition refuses it.
+    let expired = expired.unwrap_or_else(|| refresh("h1", "f1", t - 1));
+    assert_eq!(
+        store
+            .rotate(&expired, &refresh("h2", "f1", t + 600), t)
+            .await
+            .ok(),
+        Some(Rotation::Ended)
+    );
+    assert_eq!(store.get_refresh_token("h2").await.ok(), Some(None));
 }
 
 // --- rotation and revocation ----------------------------------------------------------
@@ -694,12 +712,33 @@ async fn create_family_f1(store: &impl RefreshTokenStore, expires_at: i64) -> St
         .await
 }
 
-/// The first use of `h1` by `client`, which the store accepts.
+/// `h1` as read, which `client` may use now.
 async fn first_use(store: &impl RefreshTokenStore, t: i64) -> RefreshToken {
-    match store.use_refresh_token("h1", "client", t).await {
-        Ok(RefreshUse::Accepted(used)) => used,
+    match store
+        .get_refresh_token("h1")
+        .await
+        .ok()
+        .flatten()
+        .map(|token| token.presented_by("client", t))
+    {
+        Some(RefreshUse::Accepted(token)) => token,
         other => panic!("first use: {other:?}"),
     }
+}
+
+/// What `client` presenting the token `hash` is, as read now.
+async fn presented(
+    store: &impl RefreshTokenStore,
+    hash: &str,
+    client: &str,
+    t: i64,
+) -> Option<RefreshUse> {
+    store
+        .get_refresh_token(hash)
+        .await
+        .ok()
+        .flatten()
+        .map(|token| token.presented_by(client, t))
 }
 
 /// Whether the store rotated `used` to `next` (in the family `f1`, for ten minutes).
@@ -723,18 +762,17 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
     let t = now();
     assert!(create_family_f1(store.as_ref(), t + 600).await.is_ok());
 
-    // Another client cannot use it, and that attempt does not spend it.
-    assert!(matches!(
-        store.use_refresh_token("h1", "other", t).await,
-        Ok(RefreshUse::Invalid)
-    ));
+    // Another client cannot use it.
+    assert_eq!(
+        presented(store.as_ref(), "h1", "other", t).await,
+        Some(RefreshUse::Invalid)
+    );
     let used = first_use(store.as_ref(), t).await;
-    assert!(matches!(
-        store.use_refresh_token("h1", "client", t).await,
-        Ok(RefreshUse::Reused(_))
-    ));
-
     assert_eq!(rotate_to(store.as_ref(), &used, "h2", t).await, Some(true));
+    assert!(matches!(
+        presented(store.as_ref(), "h1", "client", t).await,
+        Some(RefreshUse::Reused(_))
+    ));
     assert_eq!(
         store
             .get_family("f1")
@@ -744,8 +782,15 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
             .and_then(|f| f.current),
         Some("h2".into())
     );
-    // The used token cannot be rotated a second time.
-    assert_eq!(rotate_to(store.as_ref(), &used, "h3", t).await, Some(false));
+    // The used token cannot be rotated a second time: that is reuse, and nothing is written.
+    assert_eq!(
+        store
+            .rotate(&used, &refresh("h3", "f1", t + 600), t)
+            .await
+            .ok(),
+        Some(Rotation::Reused)
+    );
+    assert_eq!(store.get_refresh_token("h3").await.ok(), Some(None));
 
     assert_eq!(
         store.families_of("user-sub", "client").await.ok(),
@@ -764,13 +809,10 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
         "the family's live token is revoked too"
     );
     assert!(matches!(
-        store.use_refresh_token("h2", "client", t).await,
-        Ok(RefreshUse::Reused(_))
+        presented(store.as_ref(), "h2", "client", t).await,
+        Some(RefreshUse::Reused(_))
     ));
-    assert!(matches!(
-        store.use_refresh_token("unknown", "client", t).await,
-        Ok(RefreshUse::Invalid)
-    ));
+    assert_eq!(store.get_refresh_token("unknown").await.ok(), Some(None));
 }
 
 async fn rotation_fails_once_the_family_is_revoked(store: Arc<impl RefreshTokenStore>) {

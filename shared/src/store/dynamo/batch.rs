@@ -59,7 +59,8 @@ where
     if request.is_empty() {
         Ok(items)
     } else {
-        Err(StoreError::Unavailable(
+        // DynamoDB leaves keys unprocessed when it throttles: transient.
+        Err(StoreError::Transient(
             format!("BatchGetItem left keys unprocessed after {BATCH_GET_ATTEMPTS} attempts")
                 .into(),
         ))
@@ -192,7 +193,7 @@ mod tests {
         let always_unprocessed = (vec!["clients"], vec!["sessions"]);
         let (result, sent, waits) = scripted(vec![always_unprocessed; 4]).await;
         assert!(
-            matches!(result, Err(StoreError::Unavailable(_))),
+            matches!(result, Err(StoreError::Transient(_))),
             "{result:?}"
         );
         assert_eq!(sent.len(), 4, "bounded attempts");

@@ -1,6 +1,6 @@
 //! A user's consent to a client's scopes, keyed by user and client.
 
-use super::item::{get_num, get_set, get_str, is_live, list, n, s, Item, KeySchema};
+use super::item::{get_num, get_set, get_str, is_live, n, s, string_set, Item, KeySchema};
 use super::pages::read_all_pages;
 use super::DynamoStore;
 use crate::model::Consent;
@@ -22,9 +22,12 @@ pub(super) fn consent_key(sub: &str, client_id: &str) -> Item {
     ])
 }
 
+/// The scopes are a string set, so that concurrent approvals merge them with `ADD`.
 pub(super) fn consent_item(consent: &Consent) -> Item {
     let mut item = consent_key(&consent.sub, &consent.client_id);
-    item.insert("scopes".to_string(), list(&consent.scopes));
+    if let Some(scopes) = string_set(&consent.scopes) {
+        item.insert("scopes".to_string(), scopes);
+    }
     item.insert("expires_at".to_string(), n(consent.expires_at));
     item
 }

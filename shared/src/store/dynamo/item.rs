@@ -124,12 +124,46 @@ fn number_size(number: &str) -> usize {
 
 // --- errors ------------------------------------------------------------------------------
 
+/// A failed call: `Transient` when trying again shortly may succeed (the SDK has already
+/// retried it: see `DynamoStore::from_env`), `Unavailable` otherwise (a refused permission, a
+/// missing table: the deployment's fault).
 pub(super) fn unavailable<E, R>(err: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    StoreError::Unavailable(Box::new(err))
+    if is_transient(&err) {
+        StoreError::Transient(Box::new(err))
+    } else {
+        StoreError::Unavailable(Box::new(err))
+    }
+}
+
+/// DynamoDB's error codes that say "not now" rather than "never": throttling, its own
+/// failures, a transaction that holds the item.
+const TRANSIENT_CODES: [&str; 7] = [
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+    // A single-item write that met a transaction on its item.
+    "TransactionConflictException",
+];
+
+/// No answer in time, a lost connection, an unreadable answer, or a transient error code.
+fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => service
+            .err()
+            .code()
+            .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+        _ => false,
+    }
 }
 
 pub(super) fn build_error(error: BuildError) -> StoreError {
@@ -169,6 +203,15 @@ pub(super) fn n(value: i64) -> AttributeValue {
 
 pub(super) fn list<T: AsRef<str>>(values: impl IntoIterator<Item = T>) -> AttributeValue {
     AttributeValue::L(values.into_iter().map(|v| s(v.as_ref())).collect())
+}
+
+/// A string set (`SS`), which DynamoDB's `ADD` merges atomically; `None` for no values
+/// (DynamoDB has no empty set).
+pub(super) fn string_set<T: AsRef<str>>(
+    values: impl IntoIterator<Item = T>,
+) -> Option<AttributeValue> {
+    let values: Vec<String> = values.into_iter().map(|v| v.as_ref().to_string()).collect();
+    (!values.is_empty()).then_some(AttributeValue::Ss(values))
 }
 
 pub(super) fn key(name: &str, value: &str) -> Item {
@@ -224,6 +267,7 @@ pub(super) fn get_list(item: &Item, name: &str) -> StoreResult<Vec<String>> {
                 ))),
             })
             .collect(),
+        Some(AttributeValue::Ss(values)) => Ok(values.clone()),
         None => Ok(Vec::new()),
         _ => Err(StoreError::Corrupt(format!(
             "attribute {name} is not a list"

@@ -31,11 +31,14 @@ mod users;
 pub use refresh::GRANTS_BY_USER_INDEX;
 
 use crate::config::Tables;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::Client as DynamoClient;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -54,16 +57,17 @@ impl DynamoStore {
         }
     }
 
-    /// A store on the SDK's standard configuration: region, credentials, and the
-    /// endpoint override `AWS_ENDPOINT_URL_DYNAMODB` (the local server) all come from the environment.
+    /// A store on the SDK's standard configuration with our timeouts and retries: region,
+    /// credentials, and the endpoint override `AWS_ENDPOINT_URL_DYNAMODB` (the local server)
+    /// all come from the environment.
     pub async fn from_env(tables: Tables) -> Self {
-        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk_config = sdk_config().await;
         DynamoStore::new(DynamoClient::new(&sdk_config), tables)
     }
 
     /// A store like `from_env` whose round trips are counted.
     pub async fn from_env_counted(tables: Tables) -> (Self, RoundTrips) {
-        let sdk_config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk_config = sdk_config().await;
         let counter = RoundTrips::default();
         let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
             .interceptor(counter.clone())
@@ -86,6 +90,38 @@ impl DynamoStore {
     pub fn tables(&self) -> &Tables {
         &self.tables
     }
+}
+
+/// How long one DynamoDB call may take, retries included. A call within a region takes a few
+/// milliseconds; one that has not answered in a second will not, so the attempt is given up
+/// and retried, and the whole call ends after `CALL_TIMEOUT` with a transient error (`503`).
+/// The longest chain of calls in one request (a replayed code: client, code, transaction,
+/// revocations) stays inside the functions' 10 s timeout and API Gateway's 30 s.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const CALL_TIMEOUT: Duration = Duration::from_millis(2_500);
+/// Attempts of one call: throttling, 5xx, timeouts and lost connections are retried (the
+/// SDK's standard mode, with its retry quota), after 25 ms, then 50 ms (jittered): the
+/// SDK's default first backoff, 1 s, would spend a request's time budget waiting.
+pub const CALL_ATTEMPTS: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(25);
+const MAX_BACKOFF: Duration = Duration::from_millis(250);
+
+async fn sdk_config() -> aws_config::SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(CALL_TIMEOUT)
+        .build();
+    let retries = RetryConfig::standard()
+        .with_max_attempts(CALL_ATTEMPTS)
+        .with_initial_backoff(FIRST_BACKOFF)
+        .with_max_backoff(MAX_BACKOFF);
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .load()
+        .await
 }
 
 /// Counts the HTTP requests a store sends to DynamoDB (retries included), so that tests

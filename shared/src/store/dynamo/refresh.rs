@@ -16,10 +16,11 @@ use crate::store::keys::{
 };
 use crate::store::{
     AccessTokenRecords, ConsentGrantReader, GrantRevoker, RefreshTokenAdmin, RefreshTokenReader,
-    RefreshTokenStore, RefreshUse, RevocationReader, RevocationStore, Rotation, StoreResult,
+    RefreshTokenStore, RevocationReader, RevocationStore, Rotation, StoreError, StoreResult,
 };
 use aws_sdk_dynamodb::types::{
-    AttributeValue, KeysAndAttributes, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use std::collections::HashMap;
 
@@ -201,9 +202,11 @@ impl DynamoStore {
     }
 }
 
-/// The place of the check on the user's account in the rotation transaction (after the
-/// family's update and the successor's put).
-const USER_CHECK: usize = 2;
+/// The places of a rotation transaction's items: the presented token's use, the family's
+/// advance, the successor, the check on the user's account.
+const PRESENTED: usize = 0;
+const FAMILY: usize = 1;
+const USER_CHECK: usize = 3;
 
 impl RefreshTokenStore for DynamoStore {
     async fn create_family(&self, family: &TokenFamily, first: &RefreshToken) -> StoreResult<()> {
@@ -217,52 +220,29 @@ impl RefreshTokenStore for DynamoStore {
         transaction_created(result)
     }
 
-    async fn use_refresh_token(
-        &self,
-        token_hash: &str,
-        client_id: &str,
-        now: i64,
-    ) -> StoreResult<RefreshUse> {
-        let pk = refresh_token_key(token_hash);
-        storable(&pk, None)?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.tokens)
-            .key("pk", s(pk))
-            .update_expression("SET used_at = :now")
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(used_at) AND attribute_not_exists(revoked) \
-                 AND expires_at > :now AND client_id = :client",
-            )
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":client", s(client_id))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        if let Some(output) = unless_condition_failed(result)? {
-            let token = refresh_from(&output.attributes.unwrap_or_default())?;
-            return Ok(RefreshUse::Accepted(token));
-        }
-        // Only the failure path reads: tell reuse apart from unknown, expired or foreign.
-        match self.get_refresh_token(token_hash).await? {
-            Some(token)
-                if token.client_id == client_id && (token.used_at.is_some() || token.revoked) =>
-            {
-                Ok(RefreshUse::Reused(token))
-            }
-            _ => Ok(RefreshUse::Invalid),
-        }
-    }
-
     async fn rotate(
         &self,
         used: &RefreshToken,
         next: &RefreshToken,
         now: i64,
     ) -> StoreResult<Rotation> {
+        let used_pk = refresh_token_key(&used.token_hash);
         let family_pk = family_key(&used.family_id);
+        storable(&used_pk, None)?;
         storable(&family_pk, None)?;
+        // A failed condition hands back the token as it was: used or revoked is reuse.
+        let spend = Update::builder()
+            .table_name(&self.tables.tokens)
+            .key("pk", s(used_pk))
+            .update_expression("SET used_at = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(used_at) \
+                 AND attribute_not_exists(revoked) AND expires_at > :now",
+            )
+            .expression_attribute_values(":now", n(now))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_error)?;
         let advance = Update::builder()
             .table_name(&self.tables.tokens)
             .key("pk", s(family_pk))
@@ -279,20 +259,36 @@ impl RefreshTokenStore for DynamoStore {
         let result = self
             .client
             .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(spend).build())
             .transact_items(TransactWriteItem::builder().update(advance).build())
             .transact_items(self.put_new_token(refresh_item(next))?)
             .transact_items(self.account_exists_check(&used.sub)?)
             .send()
             .await;
-        match transaction_conditions(result)? {
-            Ok(()) => Ok(Rotation::Rotated),
-            // The family was revoked, expired or rotated meanwhile (or the successor's
-            // random key was taken): that decides first.
-            Err(failed) if failed.iter().any(|failed| failed.index != USER_CHECK) => {
-                Ok(Rotation::Ended)
-            }
-            Err(_) => Ok(Rotation::UserGone),
+        let failed = match transaction_conditions(result)? {
+            Ok(()) => return Ok(Rotation::Rotated),
+            Err(failed) => failed,
+        };
+        let failed_at = |index| failed.iter().find(|failed| failed.index == index);
+        if let Some(presented) = failed_at(PRESENTED) {
+            let spent = presented
+                .old
+                .as_ref()
+                .is_some_and(|old| old.contains_key("used_at") || get_bool(old, "revoked"));
+            return Ok(if spent {
+                Rotation::Reused
+            } else {
+                Rotation::Ended
+            });
         }
+        if failed_at(FAMILY).is_some() {
+            return Ok(Rotation::Ended);
+        }
+        if failed_at(USER_CHECK).is_some() {
+            return Ok(Rotation::UserGone);
+        }
+        // The successor's key existed already: it is 256 random bits.
+        Err(StoreError::AlreadyExists)
     }
 }
 

@@ -3,6 +3,7 @@
 //!   session and a signing key) and the clients, scopes and keys it is made of;
 //! - `pkce`: the RFC 7636 Appendix B verifier and challenge;
 //! - `records`: the records the storage tests store;
+//! - `requests`: requests as a client app sends them, and their JSON answers;
 //! - `fresh_tables` (here): new tables on the local DynamoDB server, for the tests that run
 //!   against it (moto, started by `scripts/test`). Without one they fail, so that a run
 //!   without moto cannot pass for a run of the storage tests; `AUTH_STORAGE_TESTS=skip`
@@ -11,6 +12,7 @@
 pub mod fixtures;
 pub mod pkce;
 pub mod records;
+pub mod requests;
 
 use auth_core::config::Tables;
 use auth_core::secret::random_id;
