@@ -1,15 +1,21 @@
-//! The only place that knows about Lambda: converts API Gateway events to
-//! `HttpRequest` and `HttpResponse` back, sets up logging, and runs an endpoint's
-//! `handle` over the `App` a function builds once (`run`).
+//! The only place that knows about Lambda: converts API Gateway's events (`HttpApiEvent`) to
+//! `HttpRequest` and `HttpResponse` back (`HttpApiResponse`), sets up logging, and runs an
+//! endpoint's `handle` over the `App` a function builds once (`run`), on lambda_runtime
+//! (through lambda_http's re-export).
 
 use crate::app::App;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::oauth::{ErrorCode, ErrorResponse};
 use crate::store::dynamo::DynamoStore;
-use lambda_http::request::RequestContext;
-use lambda_http::{service_fn, Body, Request, RequestExt, Response};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use http::header::{HeaderName, COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue, Method};
+use lambda_http::lambda_runtime::{self, service_fn, LambdaEvent};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::IpAddr;
 
 pub use lambda_http::Error;
 
@@ -27,45 +33,163 @@ pub fn init_tracing() {
         .init();
 }
 
-pub fn into_http_request(request: Request) -> HttpRequest {
-    let source_ip = source_ip(&request);
-    let (parts, body) = request.into_parts();
-    let body = match body {
-        Body::Empty => Vec::new(),
-        Body::Text(text) => text.into_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => Vec::new(),
-    };
-    HttpRequest {
-        method: parts.method,
-        path: parts.uri.path().to_string(),
-        query: parts.uri.query().map(str::to_string),
-        headers: parts.headers,
-        body,
-        source_ip,
-    }
+/// What API Gateway's HTTP API hands a function (payload format 2.0): the parts the endpoints
+/// read, read leniently. lambda_http's own conversion `expect`s the request URI it builds from
+/// `rawPath` and `rawQueryString` to parse (a query with a character the `http` crate refuses
+/// made the function panic: API Gateway answers 500), and its event type refuses a header value
+/// outside visible ASCII; here the query stays the bytes the client sent (`Params` reads them),
+/// and a header that cannot be a header is left out.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApiEvent {
+    // Absent or null alike (`cargo lambda watch` sends `null` for an empty query).
+    #[serde(default, deserialize_with = "null_as_default")]
+    raw_path: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    raw_query_string: String,
+    /// API Gateway moves the `Cookie` header's pairs here.
+    #[serde(default, deserialize_with = "null_as_default")]
+    cookies: Vec<String>,
+    /// Lower-case names; the values of a repeated header joined with commas.
+    #[serde(default, deserialize_with = "null_as_default")]
+    headers: HashMap<String, String>,
+    request_context: EventContext,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    is_base64_encoded: bool,
 }
 
-/// API Gateway's `requestContext.http.sourceIp` (payload format 2.0): the peer of its TCP
-/// connection, which the client cannot choose (`X-Forwarded-For` it can). `cargo lambda
-/// watch` always puts `127.0.0.1` there.
-fn source_ip(request: &Request) -> Option<IpAddr> {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            context.http.source_ip.as_deref()?.parse().ok()
+#[derive(Debug, Deserialize)]
+struct EventContext {
+    http: EventHttp,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventHttp {
+    #[serde(default, deserialize_with = "null_as_default")]
+    method: String,
+    /// The peer of API Gateway's TCP connection, which the client cannot choose
+    /// (`X-Forwarded-For` it can). `cargo lambda watch` always puts `127.0.0.1` there.
+    #[serde(default)]
+    source_ip: Option<String>,
+}
+
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// An event that names no HTTP method, or whose base64 body does not decode: API Gateway never
+/// sends one, and the answer is a 400.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnreadableEvent;
+
+impl HttpApiEvent {
+    pub fn from_json(json: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    pub fn into_request(self) -> Result<HttpRequest, UnreadableEvent> {
+        let method = Method::from_bytes(self.request_context.http.method.as_bytes())
+            .map_err(|_| UnreadableEvent)?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                headers.append(name, value);
+            }
         }
-        _ => None,
+        if !self.cookies.is_empty() {
+            if let Ok(cookie) = HeaderValue::from_bytes(self.cookies.join("; ").as_bytes()) {
+                headers.insert(COOKIE, cookie);
+            }
+        }
+        let body = match (self.body, self.is_base64_encoded) {
+            (None, _) => Vec::new(),
+            (Some(text), false) => text.into_bytes(),
+            (Some(encoded), true) => STANDARD.decode(encoded).map_err(|_| UnreadableEvent)?,
+        };
+        Ok(HttpRequest {
+            method,
+            path: self.raw_path,
+            query: (!self.raw_query_string.is_empty()).then_some(self.raw_query_string),
+            headers,
+            body,
+            source_ip: self
+                .request_context
+                .http
+                .source_ip
+                .and_then(|ip| ip.parse().ok()),
+        })
     }
 }
 
-pub fn into_lambda_response(response: HttpResponse) -> Response<Body> {
-    let (parts, body) = response.into_parts();
-    let body = if body.is_empty() {
-        Body::Empty
-    } else {
-        Body::Text(body)
+/// The answer as API Gateway reads it (payload format 2.0): `Set-Cookie` headers go to
+/// `cookies`, a repeated header's values are joined with commas (there are no multi-value
+/// headers in this format).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApiResponse {
+    pub status_code: u16,
+    pub headers: BTreeMap<String, String>,
+    /// Always present, empty or not: `cargo lambda watch` reads the answer as lambda_http's
+    /// event type, which requires it.
+    pub cookies: Vec<String>,
+    pub body: String,
+    pub is_base64_encoded: bool,
+}
+
+impl From<HttpResponse> for HttpApiResponse {
+    fn from(response: HttpResponse) -> Self {
+        let (parts, body) = response.into_parts();
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
+        let mut cookies = Vec::new();
+        for (name, value) in &parts.headers {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            if name == SET_COOKIE {
+                cookies.push(value);
+            } else {
+                headers
+                    .entry(name.as_str().to_string())
+                    .and_modify(|joined| {
+                        joined.push_str(", ");
+                        joined.push_str(&value);
+                    })
+                    .or_insert(value);
+            }
+        }
+        HttpApiResponse {
+            status_code: parts.status.as_u16(),
+            headers,
+            cookies,
+            body,
+            is_base64_encoded: false,
+        }
+    }
+}
+
+/// One invocation, as every function runs it: the event becomes a request, the handler
+/// answers it (an unreadable event gets a 400 without it), the answer becomes API Gateway's.
+pub async fn answer<H, F>(handler: &H, event: HttpApiEvent) -> HttpApiResponse
+where
+    H: Fn(HttpRequest) -> F,
+    F: Future<Output = HttpResponse>,
+{
+    let response = match event.into_request() {
+        Ok(request) => handler(request).await,
+        Err(UnreadableEvent) => {
+            ErrorResponse::bad_request(ErrorCode::InvalidRequest, "the request could not be read")
+                .render()
+        }
     };
-    Response::from_parts(parts, body)
+    HttpApiResponse::from(response)
 }
 
 /// An endpoint's `handle`, as every function runs it: `endpoints::<name>::handle`.
@@ -106,9 +230,106 @@ where
     H: Fn(HttpRequest) -> F,
     F: Future<Output = HttpResponse> + Send,
 {
-    lambda_http::run(service_fn(|request: Request| {
-        let response = handler(into_http_request(request));
-        async move { Ok::<_, Infallible>(into_lambda_response(response.await)) }
+    let handler = &handler;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<HttpApiEvent>| async move {
+        Ok::<_, Infallible>(answer(handler, event.payload).await)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(json: serde_json::Value) -> Result<HttpRequest, UnreadableEvent> {
+        match HttpApiEvent::from_json(&json.to_string()) {
+            Ok(event) => event.into_request(),
+            Err(error) => panic!("the event does not deserialize: {error}"),
+        }
+    }
+
+    #[test]
+    fn nulls_are_absent_values() {
+        let request = event(serde_json::json!({
+            "rawPath": "/oauth/scopes", "rawQueryString": null, "cookies": null, "headers": null,
+            "requestContext": {"http": {"method": "GET", "sourceIp": null}},
+            "body": null, "isBase64Encoded": null
+        }));
+        assert!(matches!(request, Ok(r) if r.query.is_none() && r.body.is_empty()));
+    }
+
+    #[test]
+    fn the_query_is_kept_as_sent_and_cookies_become_one_header() {
+        let request = event(serde_json::json!({
+            "rawPath": "/oauth/authorize", "rawQueryString": "a={\"|}^`&a=%zz",
+            "cookies": ["a=1", "b=2"], "headers": {"x-odd": "café", "bad name": "x"},
+            "requestContext": {"http": {"method": "GET", "sourceIp": "192.0.2.1"}}
+        }));
+        let Ok(request) = request else {
+            panic!("not converted")
+        };
+        assert_eq!(request.query.as_deref(), Some("a={\"|}^`&a=%zz"));
+        assert_eq!(request.cookie("b"), Some("2"));
+        assert_eq!(
+            request.headers.get("x-odd").map(|v| v.as_bytes()),
+            Some("café".as_bytes())
+        );
+        assert_eq!(
+            request.headers.len(),
+            2,
+            "the header whose name cannot be one is left out"
+        );
+        assert_eq!(request.source_ip, "192.0.2.1".parse().ok());
+    }
+
+    #[test]
+    fn an_event_without_a_method_or_with_a_bad_base64_body_is_unreadable() {
+        let context = serde_json::json!({"http": {"method": "GET"}});
+        assert_eq!(
+            event(serde_json::json!({"requestContext": context, "body": "%%", "isBase64Encoded": true}))
+                .err(),
+            Some(UnreadableEvent)
+        );
+        assert_eq!(
+            event(serde_json::json!({"requestContext": {"http": {"method": ""}}})).err(),
+            Some(UnreadableEvent)
+        );
+    }
+
+    #[test]
+    fn set_cookie_goes_to_cookies_and_repeated_headers_are_joined() {
+        let response = http::Response::builder()
+            .status(303)
+            .header("set-cookie", "a=1")
+            .header("set-cookie", "b=2")
+            .header("vary", "cookie")
+            .header("vary", "origin")
+            .body(String::new());
+        let Ok(response) = response else {
+            panic!("not a response")
+        };
+        let answer = HttpApiResponse::from(response);
+        // What `cargo lambda watch` (and lambda_http's own type) reads back.
+        let json = serde_json::to_string(&answer).unwrap_or_default();
+        let read: Result<lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse, _> =
+            serde_json::from_str(&json);
+        assert!(
+            matches!(read, Ok(read) if read.status_code == 303 && read.cookies.len() == 2),
+            "{json}"
+        );
+        assert_eq!(answer.cookies, ["a=1", "b=2"]);
+        let plain = HttpApiResponse::from(http::Response::new(String::new()));
+        let json = serde_json::to_string(&plain).unwrap_or_default();
+        let read: Result<lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpResponse, _> =
+            serde_json::from_str(&json);
+        assert!(
+            read.is_ok(),
+            "an answer without cookies or body reads too: {json}"
+        );
+        assert_eq!(
+            answer.headers.get("vary").map(String::as_str),
+            Some("cookie, origin")
+        );
+        assert!(!answer.headers.contains_key("set-cookie"));
+    }
 }

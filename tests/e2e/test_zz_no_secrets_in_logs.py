@@ -1,7 +1,7 @@
 """Checklist 24: no secret value (password, code, verifier, token, client secret, session
 cookie) reaches a log line or an error body. Runs last (file name) so that the log holds
 every function's output of the whole run, then drives one flow of its own whose secrets
-it knows, failures included, and searches the stack's log for them."""
+it knows, failures and DynamoDB faults included, and searches the stack's log for them."""
 import os
 import time
 
@@ -10,6 +10,7 @@ import requests
 from conftest import (WITH_REFRESH, client_auth, code_grant, create_client, create_scope,
                       create_user, get_code, login, post_token, refresh_grant, revoke,
                       signed_in_agent)
+from test_faults import PROXY, faults, rule
 
 LOG = os.environ.get("AUTH_STACK_LOG")
 
@@ -38,7 +39,31 @@ def test_no_secret_reaches_a_log_line_or_an_error_body(base_url):
     bodies.append(post_token(base_url, token_request, client).text)
     bodies.append(post_token(base_url, token_request, auth=client_auth(client, secret[:-2] + "xx")).text)
 
+    # The fault paths (issue 14.5): SDK errors are logged with their whole cause chain, so the
+    # same secrets go through a throttled sign-in, a code exchange that fails on DynamoDB's side,
+    # a refresh whose transaction conflicts and one whose answer is lost, then succeed.
+    faulted_user = create_user("logs-faults")
+    faulted_agent = requests.Session()
+    if PROXY:
+        with faults(rule("throttle")):
+            bodies.append(login(faulted_agent, base_url, faulted_user.username, faulted_user.password).text)
+    faulted_agent = signed_in_agent(base_url, faulted_user)
+    faulted_code, faulted_verifier = get_code(base_url, client, faulted_user, scope, agent=faulted_agent)
+    if PROXY:
+        with faults(rule("internal")):
+            bodies.append(post_token(base_url, code_grant(faulted_code, faulted_verifier), client).text)
+    faulted = post_token(base_url, code_grant(faulted_code, faulted_verifier), client).json()
+    if PROXY:
+        with faults(rule("conflict", operation="TransactWriteItems")):
+            bodies.append(post_token(base_url, refresh_grant(faulted["refresh_token"]), client).text)
+        with faults(rule("lost_answer", operation="TransactWriteItems")):
+            bodies.append(post_token(base_url, refresh_grant(faulted["refresh_token"]), client).text)
+
     secrets_used = {
+        "password under faults": faulted_user.password,
+        "code under faults": faulted_code,
+        "code verifier under faults": faulted_verifier,
+        "refresh token under faults": faulted["refresh_token"],
         "password": user.password,
         "client secret": secret,
         "code": code,

@@ -2,13 +2,9 @@
 //! same files that `cargo lambda invoke --data-file` uses), and the rule that every route
 //! of `template.yaml` has an event file and a `cargo lambda watch` route.
 //!
-//! Each event goes the way `lambda::run` sends it in production: the JSON is deserialized
-//! as `lambda_http::run` does (`LambdaRequest`), passed through lambda_http's `Adapter` (the
-//! service `run` wraps the handler in) with the same `into_http_request` and
-//! `into_lambda_response` conversions as `lambda::serve`, and the answer is the payload-2.0
-//! response JSON that API Gateway reads (`statusCode`, `headers`, `cookies`, `body`).
-//! `Adapter` and `LambdaRequest` are public but `#[doc(hidden)]` in lambda_http 1.3; the
-//! parsing itself is also checked through the documented `lambda_http::request::from_str`.
+//! Each event goes the way `lambda::serve` sends it in production: the JSON is deserialized as
+//! the runtime does (`HttpApiEvent`), answered through `lambda::answer`, and the answer is the
+//! payload-2.0 response JSON that API Gateway reads (`statusCode`, `headers`, `cookies`, `body`).
 //!
 //! The fixtures are static: the values they carry (session cookie, CSRF tokens, code,
 //! refresh token, client secret) are seeded here as the hashes the store keeps.
@@ -18,7 +14,7 @@ use auth_core::endpoints::{
     userinfo,
 };
 use auth_core::http::{HttpRequest, HttpResponse};
-use auth_core::lambda::{into_http_request, into_lambda_response};
+use auth_core::lambda::{self, HttpApiEvent};
 use auth_core::model::*;
 use auth_core::profile::Claim;
 use auth_core::secret::{now, AuthorizationCode, ClientSecret, RefreshTokenSecret, SessionId};
@@ -29,12 +25,9 @@ use auth_core::tokens::{new_jti, verify_access_token, AccessTokenClaims, Signer}
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::header::SET_COOKIE;
-use lambda_http::request::{LambdaRequest, RequestOrigin};
-use lambda_http::{service_fn, Adapter, Body, Context, LambdaEvent, Request, Service};
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -80,11 +73,11 @@ const USERINFO_POST: &str = include_str!("../../../events/userinfo-post.json");
 // ---------------------------------------------------------------------------------------
 // Running an event the way the function does.
 
-/// The request through the documented API: `lambda_http::request::from_str`, then ours.
+/// The request the handler gets from the event.
 fn event(json: &str) -> HttpRequest {
-    match lambda_http::request::from_str(json) {
-        Ok(request) => into_http_request(request),
-        Err(error) => panic!("invalid sample event: {error}"),
+    match HttpApiEvent::from_json(json).map(HttpApiEvent::into_request) {
+        Ok(Ok(request)) => request,
+        other => panic!("invalid sample event: {other:?}"),
     }
 }
 
@@ -95,48 +88,25 @@ struct Invocation {
     response: Value,
 }
 
-/// One invocation of a function: the event JSON in, the payload-2.0 response JSON out.
+/// One invocation of a function: the event JSON in, the payload-2.0 response JSON out, through
+/// `lambda::answer` as `lambda::serve` runs it.
 async fn invoke<H, F>(event_json: &str, handler: H) -> Invocation
 where
     H: Fn(HttpRequest) -> F,
     F: Future<Output = HttpResponse> + Send,
 {
-    let payload: LambdaRequest = match serde_json::from_str(event_json) {
+    let payload = match HttpApiEvent::from_json(event_json) {
         Ok(payload) => payload,
-        Err(error) => panic!("lambda_http does not accept the event: {error}"),
+        Err(error) => panic!("the runtime would not accept the event: {error}"),
     };
-    assert!(
-        matches!(payload.request_origin(), RequestOrigin::ApiGatewayV2),
-        "lambda_http does not read the event as an API Gateway HTTP API (v2) event"
-    );
     let seen = Mutex::new(None);
-    let mut adapter = Adapter::from(service_fn(|request: Request| {
-        let request = into_http_request(request);
+    let watched = |request: HttpRequest| {
         if let Ok(mut slot) = seen.lock() {
             *slot = Some(request.clone());
         }
-        let response = handler(request);
-        async move {
-            let response = response.await;
-            // Payload 2.0 responses have no multiValueHeaders, and lambda_http serializes
-            // only the first value of a repeated header: only Set-Cookie, which it moves
-            // to `cookies`, may repeat.
-            for name in response.headers().keys() {
-                assert!(
-                    name == SET_COOKIE || response.headers().get_all(name).iter().count() == 1,
-                    "the response repeats the header {name}: API Gateway would get only the first"
-                );
-            }
-            Ok::<_, Infallible>(into_lambda_response(response))
-        }
-    }));
-    let response = match adapter
-        .call(LambdaEvent::new(payload, Context::default()))
-        .await
-    {
-        Ok(response) => response,
-        Err(never) => match never {},
+        handler(request)
     };
+    let response = lambda::answer(&watched, payload).await;
     let response = match serde_json::to_value(&response) {
         Ok(value) => value,
         Err(error) => panic!("the response does not serialize: {error}"),
@@ -1490,18 +1460,8 @@ fn route_rule_names_what_is_missing() {
     }
 }
 
-/// The body lambda_http hands over for a form POST is binary (decoded base64), and our
-/// adapter keeps its bytes.
+/// A form POST's body comes base64-encoded (`isBase64Encoded`): the handler gets its bytes.
 #[test]
-fn base64_form_bodies_are_decoded_by_lambda_http() {
-    let request = match lambda_http::request::from_str(LOGIN_SUBMIT) {
-        Ok(request) => request,
-        Err(error) => panic!("invalid sample event: {error}"),
-    };
-    assert!(
-        matches!(request.body(), Body::Binary(_)),
-        "isBase64Encoded bodies become Body::Binary"
-    );
-    let request = into_http_request(request);
-    assert!(body_text(&request).contains("username=alice"));
+fn base64_form_bodies_are_decoded() {
+    assert!(body_text(&event(LOGIN_SUBMIT)).contains("username=alice"));
 }

@@ -10,7 +10,7 @@ use crate::common::fixtures::in_one_sign_in_window;
 use auth_core::config::Config;
 use auth_core::endpoints::login;
 use auth_core::http::{form_encode, HttpRequest, HttpResponse};
-use auth_core::lambda::into_http_request;
+use auth_core::lambda::HttpApiEvent;
 use auth_core::model::{Account, Profile, User};
 use auth_core::password::hash_password;
 use auth_core::secret::now;
@@ -261,9 +261,9 @@ async fn failures_from_everywhere_slow_answers_but_never_refuse() {
 #[test]
 fn the_source_address_comes_from_the_api_gateway_event() {
     let event = include_str!("../../../events/login-submit.json");
-    let request = match lambda_http::request::from_str(event) {
-        Ok(request) => into_http_request(request),
-        Err(error) => panic!("invalid sample event: {error}"),
+    let request = match HttpApiEvent::from_json(event).map(HttpApiEvent::into_request) {
+        Ok(Ok(request)) => request,
+        other => panic!("invalid sample event: {other:?}"),
     };
     assert_eq!(request.source_ip, Some(ip(OWNER)));
     assert!(!format!("{request:?}").contains(OWNER), "not in Debug");
