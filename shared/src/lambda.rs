@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 
 pub use lambda_http::Error;
 
@@ -231,8 +232,12 @@ where
     F: Future<Output = HttpResponse> + Send,
 {
     let handler = &handler;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<HttpApiEvent>| async move {
-        Ok::<_, Infallible>(answer(handler, event.payload).await)
+    // Boxed: the endpoint's future inside the runtime's nests too deep for the compiler's
+    // layout query (a `recursion_limit` error in the functions' test builds otherwise).
+    lambda_runtime::run(service_fn(|event: LambdaEvent<HttpApiEvent>| {
+        let answered: Pin<Box<dyn Future<Output = HttpApiResponse> + '_>> =
+            Box::pin(answer(handler, event.payload));
+        async move { Ok::<_, Infallible>(answered.await) }
     }))
     .await
 }
