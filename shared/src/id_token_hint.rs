@@ -137,17 +137,6 @@ mod tests {
         }
     }
 
-    fn public_half(key: &SigningKey) -> SigningKey {
-        SigningKey {
-            kid: key.kid.clone(),
-            created_at: key.created_at,
-            active_from: key.active_from,
-            private_pem: None,
-            n: key.n.clone(),
-            e: key.e.clone(),
-        }
-    }
-
     fn sign(key: &SigningKey, typ: &str, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::RS256);
         header.typ = Some(typ.into());
@@ -171,7 +160,7 @@ mod tests {
     fn hints_are_verified_without_their_expiry() {
         let config = Config::for_tests();
         let key = key();
-        let public = [public_half(&key)];
+        let public = [key.public_half()];
         let expired = sign(&key, "JWT", &claims(&config, json!("app"), now() - 3600));
         let expected = IdTokenHint {
             sub: "sub-1".into(),
@@ -205,7 +194,7 @@ mod tests {
     fn what_is_no_hint_of_ours_is_refused() {
         let config = Config::for_tests();
         let key = key();
-        let public = [public_half(&key)];
+        let public = [key.public_half()];
         let live = now() + 600;
         let mut other_issuer = claims(&config, json!("app"), live);
         other_issuer["iss"] = json!("https://evil.example");

@@ -432,12 +432,8 @@ impl MemoryStore {
         let mut keys: Vec<SigningKey> = lock(&self.keys)
             .iter()
             .map(|k| SigningKey {
-                kid: k.kid.clone(),
-                created_at: k.created_at,
-                active_from: k.active_from,
                 private_pem: if private { k.private_pem.clone() } else { None },
-                n: k.n.clone(),
-                e: k.e.clone(),
+                ..k.public_half()
             })
             .collect();
         keys.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.kid.cmp(&a.kid)));

@@ -366,6 +366,20 @@ pub struct SigningKey {
     pub e: String,
 }
 
+impl SigningKey {
+    /// The key without its private half: what the public readers answer (JWKS).
+    pub fn public_half(&self) -> SigningKey {
+        SigningKey {
+            kid: self.kid.clone(),
+            created_at: self.created_at,
+            active_from: self.active_from,
+            private_pem: None,
+            n: self.n.clone(),
+            e: self.e.clone(),
+        }
+    }
+}
+
 /// Every stored key's public parts, newest first (JWKS, revoke, introspect: a `Scan` of
 /// `kid, created_at, active_from, n, e` only; authctl).
 pub trait PublicKeyReader: Send + Sync {
