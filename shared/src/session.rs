@@ -71,6 +71,14 @@ pub async fn current<S: AuthorizationReader>(
     let Some(cookie) = SessionCookie::from_request(config, request) else {
         return Ok(None);
     };
+    of_cookie(store, &cookie).await
+}
+
+/// The session this cookie names, if it counts (the rule of `authorization_context`).
+pub async fn of_cookie<S: AuthorizationReader>(
+    store: &S,
+    cookie: &SessionCookie,
+) -> StoreResult<Option<Session>> {
     let id_hash = cookie.id_hash();
     let key = SessionKey {
         sub: &cookie.sub,

@@ -23,11 +23,8 @@ use crate::id_token_hint::{self, IdTokenHint};
 use crate::ids;
 use crate::model::Session;
 use crate::pages::{self, SignOutForm};
-use crate::secret::now;
 use crate::session::{self, SessionCookie};
-use crate::store::{
-    AuthorizationReader, ClientReader, PublicKeyReader, SessionKey, SessionRemover,
-};
+use crate::store::{AuthorizationReader, ClientReader, PublicKeyReader, SessionRemover};
 use http::header::{HeaderValue, SET_COOKIE};
 use http::{Method, StatusCode};
 
@@ -116,22 +113,18 @@ impl From<StorageFailure> for LogoutError {
 impl LogoutError {
     fn into_response(self) -> HttpResponse {
         let bad_request = |title, message| pages::error(StatusCode::BAD_REQUEST, title, message);
+        let invalid = |message| bad_request("Invalid sign-out request", message);
         match self {
             LogoutError::InvalidInput(error) => pages::invalid_input(&error),
-            LogoutError::Repeated => bad_request(
-                "Invalid sign-out request",
-                "A parameter is repeated. You are still signed in.",
-            ),
-            LogoutError::InvalidHint => bad_request(
-                "Invalid sign-out request",
+            LogoutError::Repeated => invalid("A parameter is repeated. You are still signed in."),
+            LogoutError::InvalidHint => invalid(
                 "The application sent a sign-out request that this service did not issue for it. You are still signed in.",
             ),
             LogoutError::UnknownClient => bad_request(
                 "Unknown application",
                 "The application that sent you here is not registered. You are still signed in.",
             ),
-            LogoutError::UnregisteredRedirect => bad_request(
-                "Invalid sign-out request",
+            LogoutError::UnregisteredRedirect => invalid(
                 "The address the application asked to return to after sign-out is not registered. You are still signed in.",
             ),
             LogoutError::FormExpired => pages::error(
@@ -256,17 +249,10 @@ async fn current_session<S: AuthorizationReader>(
     let Some(cookie) = cookie else {
         return Ok(None);
     };
-    let id_hash = cookie.id_hash();
-    let key = SessionKey {
-        sub: &cookie.sub,
-        id_hash: &id_hash,
-    };
-    let context = app
-        .store
-        .load_authorization_context(None, Some(key), now())
+    let session = session::of_cookie(&app.store, cookie)
         .await
         .context("reading the session failed")?;
-    Ok(context.session)
+    Ok(session)
 }
 
 fn render(config: &Config, outcome: Outcome, redirect_status: StatusCode) -> HttpResponse {
