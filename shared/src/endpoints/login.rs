@@ -22,10 +22,13 @@ const LOCKED: &str = "Too many sign-in attempts for this account. Try again in 1
 const FORM_EXPIRED: &str = "The sign-in form expired. Please try again.";
 const MISSING_CREDENTIALS: &str = "Enter your username and password.";
 
-pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
-where
-    S: UserReader + SessionStore + ThrottleStore + AuthorizationReader,
-{
+/// What the sign-in function may touch: the user, the sessions, the attempt counters, and
+/// the session and account that say who is signed in already.
+pub trait LoginStore: UserReader + SessionStore + ThrottleStore + AuthorizationReader {}
+
+impl<S> LoginStore for S where S: UserReader + SessionStore + ThrottleStore + AuthorizationReader {}
+
+pub async fn handle<S: LoginStore>(app: &App<S>, request: &HttpRequest) -> HttpResponse {
     let login = match LoginRequest::parse(request) {
         Ok(login) => login,
         Err(error) => return pages::invalid_input(&error),
@@ -136,14 +139,11 @@ impl From<StorageFailure> for LoginError {
     }
 }
 
-async fn decide<S>(
+async fn decide<S: LoginStore>(
     app: &App<S>,
     request: &HttpRequest,
     login: &LoginRequest,
-) -> Result<LoginOutcome, LoginError>
-where
-    S: UserReader + SessionStore + ThrottleStore + AuthorizationReader,
-{
+) -> Result<LoginOutcome, LoginError> {
     match login {
         LoginRequest::Form {
             return_to: Some(_), ..
@@ -172,14 +172,11 @@ fn refused() -> LoginError {
     LoginError::Refused
 }
 
-async fn check_password<S>(
+async fn check_password<S: LoginStore>(
     app: &App<S>,
     request: &HttpRequest,
     sign_in: &SignIn,
-) -> Result<LoginOutcome, LoginError>
-where
-    S: UserReader + SessionStore + ThrottleStore + AuthorizationReader,
-{
+) -> Result<LoginOutcome, LoginError> {
     let csrf_ok = match (
         request.cookie(session::login_csrf_cookie_name(&app.config)),
         sign_in.csrf_token.as_deref(),
