@@ -135,12 +135,7 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
         .await
         .is_ok());
     assert_eq!(
-        store
-            .get_client("app")
-            .await
-            .ok()
-            .flatten()
-            .map(|c| c.name().to_string()),
+        found(store.get_client("app").await).map(|c| c.name().to_string()),
         Some("Renamed".into())
     );
     client.client_id = "missing".into();
@@ -260,12 +255,7 @@ async fn users_are_created_once_and_deleted_once(store: Arc<impl UserAdmin>) {
         .await
         .is_ok());
     assert_eq!(
-        store
-            .get_user("alice")
-            .await
-            .ok()
-            .flatten()
-            .map(|u| u.password_hash),
+        found(store.get_user("alice").await).map(|u| u.password_hash),
         Some("new hash".to_string())
     );
     assert_eq!(
@@ -381,12 +371,7 @@ async fn a_code_is_consumed_once_and_a_replay_is_recognised(
         Some((Some("h-g1".into()), false)),
         "the grant is written with the redemption"
     );
-    assert!(store
-        .get_refresh_token("h-g1")
-        .await
-        .ok()
-        .flatten()
-        .is_some());
+    assert!(found(store.get_refresh_token("h-g1").await).is_some());
 
     let second = redeem(store.as_ref(), "code-1", "jti-2", "g2", true).await;
     let Ok(Redemption::Replayed(replayed)) = second else {
@@ -464,13 +449,7 @@ async fn of_concurrent_redemptions_exactly_one_succeeds(
     assert_eq!((redeemed, replayed.len()), (1, 19));
     let mut grants = Vec::new();
     for i in 0..20 {
-        if store
-            .get_family(&format!("g-{i}"))
-            .await
-            .ok()
-            .flatten()
-            .is_some()
-        {
+        if found(store.get_family(&format!("g-{i}")).await).is_some() {
             grants.push(format!("g-{i}"));
         }
     }
@@ -714,13 +693,7 @@ async fn create_family_f1(store: &impl RefreshTokenStore, expires_at: i64) -> St
 
 /// `h1` as read, which `client` may use now.
 async fn first_use(store: &impl RefreshTokenStore, t: i64) -> RefreshToken {
-    match store
-        .get_refresh_token("h1")
-        .await
-        .ok()
-        .flatten()
-        .map(|token| token.presented_by("client", t))
-    {
+    match found(store.get_refresh_token("h1").await).map(|token| token.presented_by("client", t)) {
         Some(RefreshUse::Accepted(token)) => token,
         other => panic!("first use: {other:?}"),
     }
@@ -733,12 +706,7 @@ async fn presented(
     client: &str,
     t: i64,
 ) -> Option<RefreshUse> {
-    store
-        .get_refresh_token(hash)
-        .await
-        .ok()
-        .flatten()
-        .map(|token| token.presented_by(client, t))
+    found(store.get_refresh_token(hash).await).map(|token| token.presented_by(client, t))
 }
 
 /// Whether the store rotated `used` to `next` (in the family `f1`, for ten minutes).
@@ -748,11 +716,28 @@ async fn rotate_to(
     next: &str,
     t: i64,
 ) -> Option<bool> {
+    rotation(store, used, next, t)
+        .await
+        .map(|rotation| rotation == Rotation::Rotated)
+}
+
+/// What the store answered to the rotation of `used` to `next` (in the family `f1`, for ten
+/// minutes); `None` when it failed.
+async fn rotation(
+    store: &impl RefreshTokenStore,
+    used: &RefreshToken,
+    next: &str,
+    t: i64,
+) -> Option<Rotation> {
     store
         .rotate(used, &refresh(next, "f1", t + 600), t)
         .await
         .ok()
-        .map(|rotation| rotation == Rotation::Rotated)
+}
+
+/// What a read found; `None` also when the store failed.
+fn found<T>(read: StoreResult<Option<T>>) -> Option<T> {
+    read.ok().flatten()
 }
 
 async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
@@ -774,20 +759,12 @@ async fn refresh_tokens_rotate_once_and_reuse_is_recognised(
         Some(RefreshUse::Reused(_))
     ));
     assert_eq!(
-        store
-            .get_family("f1")
-            .await
-            .ok()
-            .flatten()
-            .and_then(|f| f.current),
+        found(store.get_family("f1").await).and_then(|f| f.current),
         Some("h2".into())
     );
     // The used token cannot be rotated a second time: that is reuse, and nothing is written.
     assert_eq!(
-        store
-            .rotate(&used, &refresh("h3", "f1", t + 600), t)
-            .await
-            .ok(),
+        rotation(store.as_ref(), &used, "h3", t).await,
         Some(Rotation::Reused)
     );
     assert_eq!(store.get_refresh_token("h3").await.ok(), Some(None));
@@ -851,31 +828,18 @@ async fn a_deleted_users_code_and_refresh_token_are_refused(
     assert_eq!(store.get_family("g1").await.ok(), Some(None));
     assert_eq!(store.get_refresh_token("h-g1").await.ok(), Some(None));
     assert_eq!(
-        store
-            .get_code("code-1")
-            .await
-            .ok()
-            .flatten()
-            .map(|c| c.redeemed_at),
+        found(store.get_code("code-1").await).map(|c| c.redeemed_at),
         Some(None),
         "the code is not marked redeemed"
     );
 
     assert_eq!(
-        store
-            .rotate(&used, &refresh("h2", "f1", t + 600), t)
-            .await
-            .ok(),
+        rotation(store.as_ref(), &used, "h2", t).await,
         Some(Rotation::UserGone)
     );
     assert_eq!(store.get_refresh_token("h2").await.ok(), Some(None));
     assert_eq!(
-        store
-            .get_family("f1")
-            .await
-            .ok()
-            .flatten()
-            .and_then(|f| f.current),
+        found(store.get_family("f1").await).and_then(|f| f.current),
         Some("h1".into()),
         "the family did not advance"
     );
@@ -910,12 +874,7 @@ async fn the_sign_in_travels_from_the_code_to_the_grant_and_its_refresh_tokens(
     };
     assert!(store.create_family(&family, &first).await.is_ok());
     assert_eq!(
-        store
-            .get_family("f1")
-            .await
-            .ok()
-            .flatten()
-            .and_then(|f| f.authentication),
+        found(store.get_family("f1").await).and_then(|f| f.authentication),
         Some(authentication.clone())
     );
     let used = first_use(store.as_ref(), t).await;
@@ -929,12 +888,7 @@ async fn the_sign_in_travels_from_the_code_to_the_grant_and_its_refresh_tokens(
         Some(Rotation::Rotated)
     );
     assert_eq!(
-        store
-            .get_refresh_token("h2")
-            .await
-            .ok()
-            .flatten()
-            .and_then(|token| token.authentication),
+        found(store.get_refresh_token("h2").await).and_then(|token| token.authentication),
         Some(authentication)
     );
 }
