@@ -17,9 +17,10 @@ use http::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::common::fixtures::{
-    code_grant, secret_of, set, stored, world, World, REDIRECT, SUB, USERNAME,
+    code_grant, profile_of, secret_of, set, stored, world, World, REDIRECT, SUB, USERNAME,
 };
 use crate::common::pkce::VERIFIER;
+use crate::common::requests::{assert_status, header, location};
 
 impl World {
     async fn account_get(&self, signed_in: bool) -> HttpResponse {
@@ -97,44 +98,36 @@ impl World {
     }
 
     async fn session_still_counts(&self) -> bool {
+        self.session_in_context(&self.session_id.hash()).await == Some(true)
+    }
+
+    /// Whether alice's session of this id hash counts (the rule of `authorization_context`,
+    /// which reads the account too); `None` when the store fails.
+    async fn session_in_context(&self, id_hash: &str) -> Option<bool> {
+        let key = SessionKey { sub: SUB, id_hash };
         let context = self
             .app
             .store
-            .load_authorization_context(
-                None,
-                Some(SessionKey {
-                    sub: SUB,
-                    id_hash: &self.session_id.hash(),
-                }),
-                now(),
-            )
+            .load_authorization_context(None, Some(key), now())
             .await;
-        context.is_ok_and(|c| c.session.is_some())
+        context.ok().map(|c| c.session.is_some())
     }
-}
 
-fn location(response: &HttpResponse) -> &str {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
+    /// "Withdraw access" for `client_id`, with the session's CSRF token.
+    async fn withdraw(&self, client_id: &str) -> HttpResponse {
+        self.account_post(&[
+            ("csrf_token", &self.csrf()),
+            ("action", "withdraw"),
+            ("client_id", client_id),
+        ])
+        .await
+    }
 }
 
 fn assert_page(response: &HttpResponse, status: StatusCode) {
     assert_eq!(response.status(), status, "{}", response.body());
-    assert_eq!(
-        response
-            .headers()
-            .get("x-frame-options")
-            .map(|v| v.as_bytes()),
-        Some(&b"DENY"[..])
-    );
-    let csp = response
-        .headers()
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    assert_eq!(header(response, "x-frame-options"), Some("DENY"));
+    let csp = header(response, "content-security-policy").unwrap_or_default();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
 }
 
@@ -144,9 +137,10 @@ fn assert_page(response: &HttpResponse, status: StatusCode) {
 #[tokio::test]
 async fn the_account_page_lists_the_apps_allowed() {
     let w = world().await;
-    let mut profile = Profile::default();
-    assert!(profile.set(Claim::Name, "Alice Example").is_ok());
-    assert!(profile.set(Claim::Email, "alice@example.com").is_ok());
+    let profile = profile_of(&[
+        (Claim::Name, "Alice Example"),
+        (Claim::Email, "alice@example.com"),
+    ]);
     stored(
         "profile",
         w.app.store.update_profile(SUB, &profile, now()).await,
@@ -217,13 +211,7 @@ async fn without_a_session_the_browser_signs_in_and_comes_back() {
         "ended",
         auth_core::account::end_sessions(&w.app.store, SUB).await,
     );
-    let response = w
-        .account_post(&[
-            ("csrf_token", &w.csrf()),
-            ("action", "withdraw"),
-            ("client_id", "app"),
-        ])
-        .await;
+    let response = w.withdraw("app").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert!(location(&response).ends_with("/login?return_to=%2Faccount"));
     assert!(w.consent_of("app").await.is_some(), "nothing was withdrawn");
@@ -243,19 +231,8 @@ async fn the_withdraw_button_removes_the_consent_and_revokes_its_grant() {
         .access_token("other", "code-other-012345678901234567890123456789")
         .await;
     assert!(w.active(&token).await && w.active(&others).await);
-    let response = w
-        .account_post(&[
-            ("csrf_token", &w.csrf()),
-            ("action", "withdraw"),
-            ("client_id", "app"),
-        ])
-        .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.body()
-    );
+    let response = w.withdraw("app").await;
+    assert_status("withdraw", &response, StatusCode::SEE_OTHER);
     assert_eq!(
         location(&response),
         format!("{}/account", w.app.config.issuer)
@@ -306,14 +283,7 @@ async fn without_the_csrf_token_nothing_happens() {
 #[tokio::test]
 async fn sign_out_ends_this_session() {
     let w = world().await;
-    let elsewhere = Session {
-        id_hash: SessionId::new("o".repeat(43)).hash(),
-        sub: SUB.into(),
-        username: USERNAME.into(),
-        signed_in_at_ms: now_ms(),
-        expires_at: now() + 600,
-    };
-    stored("session", w.app.store.create_session(&elsewhere).await);
+    let elsewhere = w.other_session('o', now_ms()).await;
     let response = w
         .account_post(&[("csrf_token", &w.csrf()), ("action", "sign_out")])
         .await;
@@ -328,10 +298,7 @@ async fn sign_out_ends_this_session() {
         .iter()
         .any(|c| c.to_str().is_ok_and(|c| c.contains("Max-Age=0"))));
     assert!(!w.session_still_counts().await);
-    assert!(matches!(
-        w.app.store.get_session(&elsewhere.id_hash, now()).await,
-        Ok(Some(_))
-    ));
+    assert!(w.session_live(&elsewhere.hash()).await);
 }
 
 /// "Sign out everywhere" (`account::end_sessions`, as `authctl session revoke`): every
@@ -351,26 +318,7 @@ async fn sign_out_everywhere_ends_every_session() {
         other => panic!("no account: {other:?}"),
     }
     // Any other session of alice begun before now no longer counts either.
-    let earlier = Session {
-        id_hash: SessionId::new("o".repeat(43)).hash(),
-        sub: SUB.into(),
-        username: USERNAME.into(),
-        signed_in_at_ms: now_ms() - 1000,
-        expires_at: now() + 600,
-    };
-    stored("session", w.app.store.create_session(&earlier).await);
-    let records = w
-        .app
-        .store
-        .load_authorization_context(
-            None,
-            Some(SessionKey {
-                sub: SUB,
-                id_hash: &earlier.id_hash,
-            }),
-            now(),
-        )
-        .await;
-    assert!(records.is_ok_and(|c| c.session.is_none()));
+    let earlier = w.other_session('o', now_ms() - 1000).await;
+    assert_eq!(w.session_in_context(&earlier.hash()).await, Some(false));
     assert!(w.consent_of("app").await.is_some());
 }

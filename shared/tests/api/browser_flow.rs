@@ -2,7 +2,7 @@
 //! rejection rule of the spec, each naming its source.
 
 use auth_core::endpoints::{authorize, consent, login};
-use auth_core::http::{form_encode, HttpRequest, HttpResponse, Params};
+use auth_core::http::{form_encode, HttpRequest, HttpResponse};
 use auth_core::model::*;
 use auth_core::secret::now;
 use auth_core::session;
@@ -14,6 +14,7 @@ use crate::common::fixtures::{
     client, in_one_sign_in_window, registered, set, world, World, REDIRECT, SUB,
 };
 use crate::common::pkce::CHALLENGE;
+use crate::common::requests::{location, location_params};
 
 fn query(pairs: &[(&str, &str)]) -> String {
     form_encode(pairs)
@@ -61,21 +62,6 @@ impl World {
         all.push(("decision", decision));
         form_encode(&all)
     }
-}
-
-fn location(response: &HttpResponse) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn location_params(response: &HttpResponse) -> Params {
-    let location = location(response);
-    let query = location.split_once('?').map(|(_, q)| q).unwrap_or("");
-    Params::parse(query.as_bytes()).unwrap_or_default()
 }
 
 fn assert_page_headers(response: &HttpResponse) {

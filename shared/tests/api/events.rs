@@ -31,7 +31,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Mutex;
 
-use crate::common::fixtures::{code_grant, set, shared_key, stored, World};
+use crate::common::fixtures::{
+    code_grant, grant_started, profile_of, set, shared_key, stored, World,
+};
 use crate::common::pkce::CHALLENGE;
 
 // What the fixtures carry (see events/README.md).
@@ -257,6 +259,17 @@ fn app_client() -> ClientRegistration {
     }
 }
 
+/// `world()` with the signing key, alice's account and her grant (`with_refresh_token`): what
+/// the refresh and UserInfo events need.
+async fn world_with_grant() -> World {
+    world_with_key_and_user().await.with_refresh_token().await
+}
+
+/// `world()` with the signing key and alice's account.
+async fn world_with_key_and_user() -> World {
+    world().await.with_key().await.with_user().await
+}
+
 /// Scopes `profile` and `email`, and the confidential client `app` with the fixtures' secret.
 async fn world() -> World {
     let w = World::on(MemoryStore::default())
@@ -306,27 +319,18 @@ impl World {
     /// The refresh token that the refresh, revoke and introspect events carry.
     async fn with_refresh_token(self) -> Self {
         let t = now();
-        let family = TokenFamily {
-            family_id: FAMILY.into(),
-            client_id: CLIENT_ID.into(),
-            sub: SUB.into(),
-            expires_at: t + 7200,
-            current: Some(RefreshTokenSecret::new(REFRESH).hash()),
-            revoked: false,
-            authentication: None,
-        };
+        let (family, first) = grant_started(
+            FAMILY,
+            (CLIENT_ID, SUB),
+            set(&["profile"]),
+            RefreshTokenSecret::new(REFRESH).hash(),
+            t,
+            t + 7200,
+        );
+        // The token expires an hour before its family.
         let first = RefreshToken {
-            token_hash: RefreshTokenSecret::new(REFRESH).hash(),
-            family_id: FAMILY.into(),
-            client_id: CLIENT_ID.into(),
-            sub: SUB.into(),
-            scopes: set(&["profile"]),
-            issued_at: t,
             expires_at: t + 3600,
-            family_expires_at: t + 7200,
-            used_at: None,
-            revoked: false,
-            authentication: None,
+            ..first
         };
         stored(
             "refresh token",
@@ -339,14 +343,11 @@ impl World {
 impl World {
     /// alice's name and email, as `authctl user update` sets them.
     async fn with_profile(self) -> Self {
-        let mut profile = Profile::default();
-        for (claim, value) in [
+        let profile = profile_of(&[
             (Claim::Name, "Alice Example"),
             (Claim::Email, "alice@example.com"),
             (Claim::EmailVerified, "true"),
-        ] {
-            assert_eq!(profile.set(claim, value), Ok(()), "{claim}");
-        }
+        ]);
         stored(
             "profile",
             self.app
@@ -670,14 +671,7 @@ async fn login_submit_event_for_unknown_user_is_refused() {
 /// form body: 200 with a verifiable access token and a refresh token.
 #[tokio::test]
 async fn token_event_exchanges_the_code() {
-    let w = world()
-        .await
-        .with_key()
-        .await
-        .with_user()
-        .await
-        .with_code()
-        .await;
+    let w = world_with_key_and_user().await.with_code().await;
     let run = w.run(TOKEN).await;
     let expected = format!(
         "Basic {}",
@@ -712,14 +706,7 @@ async fn token_event_with_unknown_code_is_invalid_grant() {
 /// body, no Authorization header): a new access token and a rotated refresh token.
 #[tokio::test]
 async fn token_refresh_event_rotates_the_refresh_token() {
-    let w = world()
-        .await
-        .with_key()
-        .await
-        .with_user()
-        .await
-        .with_refresh_token()
-        .await;
+    let w = world_with_grant().await;
     let run = w.run(TOKEN_REFRESH).await;
     assert_eq!(run.request.header("authorization"), None);
     // API Gateway appended the caller's address to the proxy's X-Forwarded-For: one header.
@@ -916,16 +903,7 @@ async fn account_withdraw_event_removes_the_consent_and_its_grant() {
 /// 2.1): the claims of `openid profile email`, as JSON, never cached.
 #[tokio::test]
 async fn userinfo_event_answers_the_claims_of_the_tokens_scopes() {
-    let w = world()
-        .await
-        .with_key()
-        .await
-        .with_user()
-        .await
-        .with_profile()
-        .await
-        .with_refresh_token()
-        .await;
+    let w = world_with_grant().await.with_profile().await;
     let token = w.live_access_token();
     let run = w.run(&with_bearer_token(USERINFO, &token)).await;
     let expected = format!("Bearer {token}");
@@ -952,14 +930,7 @@ async fn userinfo_event_answers_the_claims_of_the_tokens_scopes() {
 /// Gateway: the same answer.
 #[tokio::test]
 async fn userinfo_post_event_reads_the_token_from_the_form_body() {
-    let w = world()
-        .await
-        .with_key()
-        .await
-        .with_user()
-        .await
-        .with_refresh_token()
-        .await;
+    let w = world_with_grant().await;
     let token = w.live_access_token();
     let run = w.run(&with_bearer_token(USERINFO_POST, &token)).await;
     assert_eq!(
@@ -977,14 +948,7 @@ async fn userinfo_post_event_reads_the_token_from_the_form_body() {
 /// `401` with the RFC 6750 challenge, in a payload-2.0 header.
 #[tokio::test]
 async fn userinfo_events_with_their_stale_token_are_invalid_token() {
-    let w = world()
-        .await
-        .with_key()
-        .await
-        .with_user()
-        .await
-        .with_refresh_token()
-        .await;
+    let w = world_with_grant().await;
     for event_json in [USERINFO, USERINFO_POST] {
         let run = w.run(event_json).await;
         assert_eq!(status(&run.response), 401, "{}", run.response);

@@ -19,7 +19,7 @@ use auth_core::App;
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::fixtures::{code_grant, registered, set, REDIRECT, SUB};
+use crate::common::fixtures::{code_grant, grant_started, registered, set, REDIRECT, SUB};
 use crate::common::pkce::VERIFIER;
 
 fn registration(client_id: &str, grant_types: &[GrantType]) -> ClientRegistration {
@@ -132,28 +132,21 @@ impl World {
         tokens("issuing", &self.redeem(client_id, code).await)
     }
 
-    async fn refresh(
-        &self,
-        client_id: &str,
-        refresh_token: &str,
-        scope: Option<&str>,
-    ) -> HttpResponse {
-        let mut pairs = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ];
-        if let Some(scope) = scope {
-            pairs.push(("scope", scope));
-        }
-        token::handle(&self.app, &post("/oauth/token", client_id, &pairs)).await
+    async fn refresh(&self, client_id: &str, refresh_token: &str) -> HttpResponse {
+        self.refresh_with(client_id, &[("refresh_token", refresh_token)])
+            .await
+    }
+
+    /// A refresh (RFC 6749 6) with these pairs after its `grant_type`.
+    async fn refresh_with(&self, client_id: &str, pairs: &[(&str, &str)]) -> HttpResponse {
+        let mut all = vec![("grant_type", "refresh_token")];
+        all.extend_from_slice(pairs);
+        token::handle(&self.app, &post("/oauth/token", client_id, &all)).await
     }
 
     async fn rotate(&self, client_id: &str, previous: &Tokens) -> Tokens {
         let refresh_token = previous.refresh_token.clone().unwrap_or_default();
-        tokens(
-            "refreshing",
-            &self.refresh(client_id, &refresh_token, None).await,
-        )
+        tokens("refreshing", &self.refresh(client_id, &refresh_token).await)
     }
 
     async fn revoke(&self, client_id: &str, token: &str) -> HttpResponse {
@@ -232,7 +225,7 @@ async fn refresh_token_reuse_ends_every_access_token_of_its_grant() {
     let first = w.issue("app", "code-1", &["read"]).await;
     let second = w.rotate("app", &first).await;
     let spent = first.refresh_token.clone().unwrap_or_default();
-    let reuse = w.refresh("app", &spent, None).await;
+    let reuse = w.refresh("app", &spent).await;
     assert_eq!(reuse.status(), StatusCode::BAD_REQUEST, "{}", reuse.body());
     assert_eq!(w.all_active(&[&first, &second]).await, [false, false]);
 }
@@ -249,7 +242,7 @@ async fn a_code_replay_ends_the_access_tokens_of_every_refresh() {
     assert_eq!(w.all_active(&[&first, &second]).await, [false, false]);
     let current = second.refresh_token.clone().unwrap_or_default();
     assert_eq!(
-        json_body(&w.refresh("app", &current, None).await)["error"],
+        json_body(&w.refresh("app", &current).await)["error"],
         "invalid_grant"
     );
 }
@@ -374,28 +367,14 @@ async fn a_replay_right_after_the_redemption_revokes_the_grant_it_started() {
     w.add_code("code-1", "app", &["read"]).await;
     let t = now();
     let refresh_token = RefreshTokenSecret::generate();
-    let grant = TokenFamily {
-        family_id: "grant-1".into(),
-        client_id: "app".into(),
-        sub: SUB.into(),
-        expires_at: t + 600,
-        current: Some(refresh_token.hash()),
-        revoked: false,
-        authentication: None,
-    };
-    let first = RefreshToken {
-        token_hash: refresh_token.hash(),
-        family_id: "grant-1".into(),
-        client_id: "app".into(),
-        sub: SUB.into(),
-        scopes: set(&["read"]),
-        issued_at: t,
-        expires_at: t + 600,
-        family_expires_at: t + 600,
-        used_at: None,
-        revoked: false,
-        authentication: None,
-    };
+    let (grant, first) = grant_started(
+        "grant-1",
+        ("app", SUB),
+        set(&["read"]),
+        refresh_token.hash(),
+        t,
+        t + 600,
+    );
     // The first request's transaction, as the token function writes it.
     let code_hash = AuthorizationCode::new("code-1").hash();
     let redemption = CodeRedemption {
@@ -417,7 +396,7 @@ async fn a_replay_right_after_the_redemption_revokes_the_grant_it_started() {
     let revoked = w.app.store.get_family("grant-1").await.ok().flatten();
     assert_eq!(revoked.map(|g| g.revoked), Some(true));
     assert_eq!(
-        json_body(&w.refresh("app", refresh_token.expose(), None).await)["error"],
+        json_body(&w.refresh("app", refresh_token.expose()).await)["error"],
         "invalid_grant",
         "the first refresh token is revoked with its grant"
     );
@@ -452,7 +431,9 @@ async fn scopes_the_client_may_no_longer_use_are_dropped_at_refresh() {
     );
     // Asking for only the dropped scope leaves nothing to issue.
     let current = second.refresh_token.clone().unwrap_or_default();
-    let refused = w.refresh("app", &current, Some("write")).await;
+    let refused = w
+        .refresh_with("app", &[("refresh_token", &current), ("scope", "write")])
+        .await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json_body(&refused)["error"], "invalid_scope");
 }
@@ -469,7 +450,7 @@ async fn a_client_left_with_no_scope_of_the_grant_cannot_refresh() {
     })
     .await;
     let current = first.refresh_token.clone().unwrap_or_default();
-    let refused = w.refresh("app", &current, None).await;
+    let refused = w.refresh("app", &current).await;
     assert_eq!(
         refused.status(),
         StatusCode::BAD_REQUEST,
@@ -488,13 +469,13 @@ async fn a_client_changed_to_disallow_refresh_or_deleted_stops_refreshing() {
     let current = first.refresh_token.clone().unwrap_or_default();
     w.change_client(registration("app", &[GrantType::AuthorizationCode]))
         .await;
-    let refused = w.refresh("app", &current, None).await;
+    let refused = w.refresh("app", &current).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json_body(&refused)["error"], "unauthorized_client");
 
     assert!(w.app.store.delete_client("app").await.is_ok());
     w.app.cache = WarmCache::default();
-    let refused = w.refresh("app", &current, None).await;
+    let refused = w.refresh("app", &current).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(json_body(&refused)["error"], "invalid_client");
 }

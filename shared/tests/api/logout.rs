@@ -10,12 +10,12 @@ use auth_core::http::{form_encode, HttpRequest, HttpResponse};
 use auth_core::model::*;
 use auth_core::secret::{now, SessionId};
 use auth_core::session;
-use auth_core::store::*;
 use http::{Method, StatusCode};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
 use crate::common::fixtures::{client, shared_key, world, World, SUB, USERNAME};
+use crate::common::jwt;
+use crate::common::requests::{assert_status, header, location};
 
 /// The relying party of these tests and the address it registered for after sign-out.
 const RP: &str = "rp";
@@ -39,19 +39,26 @@ struct IdTokenClaims<'a> {
 
 /// An ID token signed with the published key (`typ`: JWT, or what `typ` says).
 fn sign_with(typ: &str, claims: &IdTokenClaims<'_>) -> String {
-    let key = shared_key();
-    let mut header = Header::new(Algorithm::RS256);
-    header.typ = Some(typ.into());
-    header.kid = Some(key.kid.clone());
-    let pem = key.private_pem.as_ref().map(|p| p.expose().to_string());
-    let encoding_key = match EncodingKey::from_rsa_pem(pem.unwrap_or_default().as_bytes()) {
-        Ok(key) => key,
-        Err(error) => panic!("unreadable PEM: {error}"),
-    };
-    match jsonwebtoken::encode(&header, claims, &encoding_key) {
-        Ok(token) => token,
-        Err(error) => panic!("signing failed: {error}"),
-    }
+    jwt::signed(shared_key(), typ, claims)
+}
+
+/// A token of this `typ` by `iss` naming `sub` and the session `sid`, issued to `rp` now and
+/// live for five minutes, with no nonce.
+fn live_token(typ: &str, iss: &str, sub: &str, sid: &str) -> String {
+    sign_with(
+        typ,
+        &IdTokenClaims {
+            iss,
+            sub,
+            aud: RP,
+            exp: now() + 300,
+            iat: now(),
+            auth_time: now(),
+            nonce: None,
+            sid,
+            at_hash: "x",
+        },
+    )
 }
 
 /// A hint of this world's session, issued to `aud`, expiring at `exp`.
@@ -107,22 +114,8 @@ impl World {
     }
 
     async fn session_counts(&self) -> bool {
-        matches!(
-            self.app
-                .store
-                .get_session(&self.session_id.hash(), now())
-                .await,
-            Ok(Some(_))
-        )
+        self.session_live(&self.session_id.hash()).await
     }
-}
-
-fn location(response: &HttpResponse) -> &str {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
 }
 
 /// The session cookie expired (`Max-Age=0`) in the response.
@@ -138,13 +131,7 @@ fn expires_the_cookie(response: &HttpResponse) -> bool {
 fn assert_page(response: &HttpResponse, status: StatusCode, says: &str) {
     assert_eq!(response.status(), status, "{}", response.body());
     assert!(response.headers().get("location").is_none(), "no redirect");
-    assert_eq!(
-        response
-            .headers()
-            .get("x-frame-options")
-            .map(|v| v.as_bytes()),
-        Some(&b"DENY"[..])
-    );
+    assert_eq!(header(response, "x-frame-options"), Some("DENY"));
     assert!(response.body().contains(says), "{}", response.body());
 }
 
@@ -191,20 +178,7 @@ async fn a_trusted_hint_signs_out_and_redirects_with_state() {
 async fn a_hint_naming_the_user_is_trusted_and_without_an_address_shows_the_signed_out_page() {
     let w = rp_world().await;
     let issuer = w.app.config.issuer.clone();
-    let hint = sign_with(
-        "JWT",
-        &IdTokenClaims {
-            iss: &issuer,
-            sub: SUB,
-            aud: RP,
-            exp: now() + 300,
-            iat: now(),
-            auth_time: now(),
-            nonce: None,
-            sid: "a-session-on-another-device",
-            at_hash: "x",
-        },
-    );
+    let hint = live_token("JWT", &issuer, SUB, "a-session-on-another-device");
     let response = w
         .logout_get(&[("id_token_hint", hint.as_str()), ("client_id", RP)], true)
         .await;
@@ -240,20 +214,7 @@ async fn an_expired_hint_is_accepted() {
 async fn an_absent_or_untrusted_hint_asks_first_and_the_confirmation_signs_out() {
     let w = rp_world().await;
     let issuer = w.app.config.issuer.clone();
-    let someone_else = sign_with(
-        "JWT",
-        &IdTokenClaims {
-            iss: &issuer,
-            sub: "sub-bob",
-            aud: RP,
-            exp: now() + 300,
-            iat: now(),
-            auth_time: now(),
-            nonce: None,
-            sid: "bobs-session",
-            at_hash: "x",
-        },
-    );
+    let someone_else = live_token("JWT", &issuer, "sub-bob", "bobs-session");
     for hint in [None, Some(someone_else.as_str())] {
         let mut pairs = vec![
             ("client_id", RP),
@@ -284,12 +245,7 @@ async fn an_absent_or_untrusted_hint_asks_first_and_the_confirmation_signs_out()
             ("csrf_token", csrf.as_str()),
         ])
         .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        response.body()
-    );
+    assert_status("confirmed", &response, StatusCode::SEE_OTHER);
     assert_eq!(location(&response), signed_out_location());
     assert!(expires_the_cookie(&response));
     assert!(!w.session_counts().await);
@@ -375,35 +331,9 @@ async fn a_hint_for_another_client_or_issuer_is_refused() {
     let w = rp_world().await;
     let for_app = hint_for(&w, "app", now() + 300);
     let sid = session::sid(&w.session_id);
-    let other_issuer = sign_with(
-        "JWT",
-        &IdTokenClaims {
-            iss: "https://evil.example",
-            sub: SUB,
-            aud: RP,
-            exp: now() + 300,
-            iat: now(),
-            auth_time: now(),
-            nonce: None,
-            sid: &sid,
-            at_hash: "x",
-        },
-    );
+    let other_issuer = live_token("JWT", "https://evil.example", SUB, &sid);
     let issuer = w.app.config.issuer.clone();
-    let access_token_typed = sign_with(
-        "at+jwt",
-        &IdTokenClaims {
-            iss: &issuer,
-            sub: SUB,
-            aud: RP,
-            exp: now() + 300,
-            iat: now(),
-            auth_time: now(),
-            nonce: None,
-            sid: &sid,
-            at_hash: "x",
-        },
-    );
+    let access_token_typed = live_token("at+jwt", &issuer, SUB, &sid);
     let mut tampered: Vec<String> = hint_for(&w, RP, now() + 300)
         .split('.')
         .map(str::to_string)
@@ -479,24 +409,14 @@ async fn without_a_session_there_is_nothing_to_ask() {
 #[tokio::test]
 async fn sign_out_ends_only_this_browsers_session() {
     let w = rp_world().await;
-    let other = Session {
-        id_hash: SessionId::new("o".repeat(43)).hash(),
-        sub: SUB.into(),
-        username: USERNAME.into(),
-        signed_in_at_ms: auth_core::secret::now_ms(),
-        expires_at: now() + 600,
-    };
-    assert!(w.app.store.create_session(&other).await.is_ok());
+    let other = w.other_session('o', auth_core::secret::now_ms()).await;
     let hint = hint_for(&w, RP, now() + 300);
     let response = w
         .logout_get(&[("id_token_hint", hint.as_str())], true)
         .await;
     assert_page(&response, StatusCode::OK, "You are signed out");
     assert!(!w.session_counts().await);
-    assert!(matches!(
-        w.app.store.get_session(&other.id_hash, now()).await,
-        Ok(Some(_))
-    ));
+    assert!(w.session_live(&other.hash()).await);
 }
 
 /// Discovery names the endpoint (OpenID Connect RP-Initiated Logout 1.0 section 2.1).

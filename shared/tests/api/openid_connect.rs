@@ -19,7 +19,9 @@ use serde_json::Value;
 use crate::common::fixtures::{
     client, new_key, secret_of, set, shared_key, stored, World, PASSWORD, REDIRECT, SUB, USERNAME,
 };
+use crate::common::jwt;
 use crate::common::pkce::{CHALLENGE, VERIFIER};
+use crate::common::requests::{assert_status, json_body, location, location_params};
 
 /// The relying party: confidential, code and refresh grants, allowed the OpenID scopes.
 const RP: &str = "rp";
@@ -46,9 +48,7 @@ async fn oidc_world() -> World {
             ..client(RP, ClientKind::Confidential, &[Code, Refresh])
         }])
         .await
-        .with_account(USERNAME, SUB, PASSWORD)
-        .await
-        .signed_in(SUB, USERNAME)
+        .with_alice_signed_in(PASSWORD)
         .await
         .with_key()
         .await
@@ -84,34 +84,20 @@ async fn authorize_signed_in(w: &World, query: &str) -> HttpResponse {
     authorize_with(w, query, Some(&w.cookie())).await
 }
 
-fn location(response: &HttpResponse) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn location_params(response: &HttpResponse) -> Params {
-    let location = location(response);
-    let query = location.split_once('?').map(|(_, q)| q).unwrap_or("");
-    Params::parse(query.as_bytes()).unwrap_or_default()
-}
-
-/// The code of a redirect to the client, after checking that it is one.
-fn code_of(rule: &str, response: &HttpResponse) -> String {
-    assert_eq!(
-        response.status(),
-        StatusCode::FOUND,
-        "{rule}: {}",
-        response.body()
-    );
+/// The answer is a redirect to the client.
+#[track_caller]
+fn assert_back_to_client(rule: &str, response: &HttpResponse) {
+    assert_status(rule, response, StatusCode::FOUND);
     assert!(
         location(response).starts_with(REDIRECT),
         "{rule}: {}",
         location(response)
     );
+}
+
+/// The code of a redirect to the client, after checking that it is one.
+fn code_of(rule: &str, response: &HttpResponse) -> String {
+    assert_back_to_client(rule, response);
     match location_params(response).get("code") {
         Some(code) => code.to_string(),
         None => panic!("{rule}: no code in {}", location(response)),
@@ -120,17 +106,7 @@ fn code_of(rule: &str, response: &HttpResponse) -> String {
 
 /// The `error` of a redirect to the client, with `state` and `iss` checked.
 fn error_of(rule: &str, response: &HttpResponse, w: &World) -> String {
-    assert_eq!(
-        response.status(),
-        StatusCode::FOUND,
-        "{rule}: {}",
-        response.body()
-    );
-    assert!(
-        location(response).starts_with(REDIRECT),
-        "{rule}: {}",
-        location(response)
-    );
+    assert_back_to_client(rule, response);
     let params = location_params(response);
     assert_eq!(params.get("state"), Some("af0ifjsldkj"), "{rule}");
     assert_eq!(
@@ -143,12 +119,7 @@ fn error_of(rule: &str, response: &HttpResponse, w: &World) -> String {
 
 /// A redirect to the sign-in page: its `return_to`.
 fn sign_in_return_to(rule: &str, response: &HttpResponse, w: &World) -> String {
-    assert_eq!(
-        response.status(),
-        StatusCode::FOUND,
-        "{rule}: {}",
-        response.body()
-    );
+    assert_status(rule, response, StatusCode::FOUND);
     let location = location(response);
     assert!(
         location.starts_with(&w.app.config.endpoint("/login?")),
@@ -173,20 +144,8 @@ async fn remember_consent(w: &World, scopes: &[&str]) {
 
 /// A second session of alice, begun `signed_in_at_ms`, under its own id; its cookie.
 async fn session_at(w: &World, id: char, signed_in_at_ms: i64) -> (SessionId, String) {
-    let session_id = SessionId::new(id.to_string().repeat(43));
-    let session = Session {
-        id_hash: session_id.hash(),
-        sub: SUB.into(),
-        username: USERNAME.into(),
-        signed_in_at_ms,
-        expires_at: now() + 600,
-    };
-    stored("session", w.app.store.create_session(&session).await);
-    let cookie = format!(
-        "{}={SUB}.{}",
-        session::cookie_name(&w.app.config),
-        session_id.expose()
-    );
+    let session_id = w.other_session(id, signed_in_at_ms).await;
+    let cookie = w.cookie_of(&session_id);
     (session_id, cookie)
 }
 
@@ -212,8 +171,35 @@ async fn redeem(w: &World, code: &str) -> HttpResponse {
 }
 
 fn json_of(rule: &str, response: &HttpResponse, status: StatusCode) -> Value {
-    assert_eq!(response.status(), status, "{rule}: {}", response.body());
-    serde_json::from_str(response.body()).unwrap_or(Value::Null)
+    assert_status(rule, response, status);
+    json_body(response)
+}
+
+/// A refresh (RFC 6749 6) with these pairs after its `grant_type`: the answer's JSON, after
+/// checking its status.
+async fn refresh_answer(
+    w: &World,
+    rule: &str,
+    pairs: &[(&str, &str)],
+    status: StatusCode,
+) -> Value {
+    let mut all = vec![("grant_type", "refresh_token")];
+    all.extend_from_slice(pairs);
+    json_of(rule, &token_request(w, &all).await, status)
+}
+
+/// The authorization request that signing in returns to (`return_to`), and the time it was
+/// first seen, in ms, which it carries as `SIGNED_IN_AFTER`.
+fn returned_request(return_to: &str) -> (&str, i64) {
+    let Some(query) = return_to.strip_prefix("/oauth/authorize?") else {
+        panic!("return_to is not the request: {return_to}")
+    };
+    let marker = Params::parse(query.as_bytes())
+        .unwrap_or_default()
+        .get(SIGNED_IN_AFTER)
+        .and_then(|ms| ms.parse::<i64>().ok())
+        .unwrap_or_default();
+    (query, marker)
 }
 
 /// Verifies an ID token as a strict relying party does (OpenID Connect Core 3.1.3.7): RS256
@@ -374,18 +360,13 @@ async fn oidcc_refresh_token() {
     let first = approve_and_redeem(&w, &query).await;
     let before = verified_id_token(&w, first["id_token"].as_str().unwrap_or_default()).await;
     let refresh_token = first["refresh_token"].as_str().unwrap_or_default();
-    let refreshed = json_of(
+    let refreshed = refresh_answer(
+        &w,
         "refresh",
-        &token_request(
-            &w,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-            ],
-        )
-        .await,
+        &[("refresh_token", refresh_token)],
         StatusCode::OK,
-    );
+    )
+    .await;
     let after = verified_id_token(&w, refreshed["id_token"].as_str().unwrap_or_default()).await;
     assert_eq!(
         (&after.iss, &after.sub, &after.aud),
@@ -401,19 +382,13 @@ async fn oidcc_refresh_token() {
 
     // Narrowed to a scope without openid: an access token alone.
     let next = refreshed["refresh_token"].as_str().unwrap_or_default();
-    let narrowed = json_of(
+    let narrowed = refresh_answer(
+        &w,
         "narrowed refresh",
-        &token_request(
-            &w,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", next),
-                ("scope", "read"),
-            ],
-        )
-        .await,
+        &[("refresh_token", next), ("scope", "read")],
         StatusCode::OK,
-    );
+    )
+    .await;
     assert_eq!(narrowed["scope"], "read");
     assert!(narrowed.get("id_token").is_none(), "{narrowed}");
 }
@@ -506,52 +481,29 @@ async fn prompt_none_with_a_session_older_than_max_age_is_login_required() {
 async fn malformed_openid_parameters_are_refused() {
     let w = oidc_world().await;
     let long_nonce = "n".repeat(256);
-    /// A rule, the parameters it adds, the error it gets.
-    type Row<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
-    let rows: Vec<Row> = vec![
-        (
-            "unknown prompt",
-            vec![("prompt", "bogus")],
-            "invalid_request",
-        ),
-        (
-            "none with login",
-            vec![("prompt", "none login")],
-            "invalid_request",
-        ),
-        (
-            "none with consent",
-            vec![("prompt", "consent none")],
-            "invalid_request",
-        ),
-        (
-            "negative max_age",
-            vec![("max_age", "-1")],
-            "invalid_request",
-        ),
-        (
-            "max_age not a number",
-            vec![("max_age", "1h")],
-            "invalid_request",
-        ),
-        (
-            "long nonce",
-            vec![("nonce", &long_nonce)],
-            "invalid_request",
-        ),
+    /// A rule, the parameter it adds, the error it gets.
+    type Row<'a> = (&'a str, (&'a str, &'a str), &'a str);
+    let invalid = "invalid_request";
+    let rows: [Row; 8] = [
+        ("unknown prompt", ("prompt", "bogus"), invalid),
+        ("none with login", ("prompt", "none login"), invalid),
+        ("none with consent", ("prompt", "consent none"), invalid),
+        ("negative max_age", ("max_age", "-1"), invalid),
+        ("max_age not a number", ("max_age", "1h"), invalid),
+        ("long nonce", ("nonce", &long_nonce), invalid),
         (
             "request object",
-            vec![("request", "eyJ.eyJ.")],
+            ("request", "eyJ.eyJ."),
             "request_not_supported",
         ),
         (
             "request_uri",
-            vec![("request_uri", "https://rp.example/r")],
+            ("request_uri", "https://rp.example/r"),
             "request_uri_not_supported",
         ),
     ];
     for (rule, extra, expected) in rows {
-        let mut query = request(&extra);
+        let mut query = request(&[extra]);
         if rule == "long nonce" {
             query = query.replace(&format!("nonce={NONCE}&"), "");
         }
@@ -570,14 +522,7 @@ async fn oidcc_prompt_login() {
     let (_, old) = session_at(&w, 'o', now_ms() - 5_000).await;
     let first = authorize_with(&w, &request(&[("prompt", "login")]), Some(&old)).await;
     let return_to = sign_in_return_to("prompt=login", &first, &w);
-    let Some(query) = return_to.strip_prefix("/oauth/authorize?") else {
-        panic!("return_to is not the request: {return_to}")
-    };
-    let marker = Params::parse(query.as_bytes())
-        .unwrap_or_default()
-        .get(SIGNED_IN_AFTER)
-        .and_then(|ms| ms.parse::<i64>().ok())
-        .unwrap_or_default();
+    let (query, marker) = returned_request(&return_to);
     assert!(
         marker > now_ms() - 5_000,
         "the time the request was seen: {marker}"
@@ -811,18 +756,13 @@ async fn a_code_or_refresh_token_of_a_deleted_user_is_invalid_grant() {
         "the user of this grant no longer exists"
     );
     let refresh_token = issued["refresh_token"].as_str().unwrap_or_default();
-    let refreshed = json_of(
+    let refreshed = refresh_answer(
+        &w,
         "refresh",
-        &token_request(
-            &w,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh_token),
-            ],
-        )
-        .await,
+        &[("refresh_token", refresh_token)],
         StatusCode::BAD_REQUEST,
-    );
+    )
+    .await;
     assert_eq!(refreshed["error"], "invalid_grant");
 }
 
@@ -835,23 +775,11 @@ const BOB_SUB: &str = "sub-bob";
 /// An ID token as the token endpoint signs them, by `key` (published or not), for `sub` and
 /// `aud`, expiring at `exp`; `iss` as given.
 fn id_token_by(key: &SigningKey, iss: &str, sub: &str, aud: &str, exp: i64) -> String {
-    let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
-    header.typ = Some("JWT".into());
-    header.kid = Some(key.kid.clone());
-    let pem = key.private_pem.as_ref().map(|p| p.expose().to_string());
-    let Ok(encoding_key) =
-        jsonwebtoken::EncodingKey::from_rsa_pem(pem.unwrap_or_default().as_bytes())
-    else {
-        panic!("unreadable PEM")
-    };
     let claims = serde_json::json!({
         "iss": iss, "sub": sub, "aud": aud, "exp": exp, "iat": exp - 300,
         "auth_time": exp - 300, "sid": "sid-elsewhere", "at_hash": "77QmUPtjPfzWtF2AnpK9RQ",
     });
-    match jsonwebtoken::encode(&header, &claims, &encoding_key) {
-        Ok(token) => token,
-        Err(error) => panic!("signing failed: {error}"),
-    }
+    jwt::signed(key, "JWT", &claims)
 }
 
 /// An ID token of this world's issuer, by the published key, for `rp`.
@@ -870,15 +798,7 @@ async fn bob_session_at(w: &World, signed_in_at_ms: i64) -> String {
         let account = Account::new(&user, Profile::default(), now());
         stored("bob", w.app.store.create_user(&user, &account).await);
     }
-    let session_id = SessionId::new("b".repeat(43));
-    let session = Session {
-        id_hash: session_id.hash(),
-        sub: BOB_SUB.into(),
-        username: BOB.into(),
-        signed_in_at_ms,
-        expires_at: now() + 600,
-    };
-    stored("session", w.app.store.create_session(&session).await);
+    let session_id = w.session_of((BOB_SUB, BOB), 'b', signed_in_at_ms).await;
     format!(
         "{}={BOB_SUB}.{}",
         session::cookie_name(&w.app.config),
@@ -1021,14 +941,7 @@ async fn id_token_hint_of_another_user_signs_in_again() {
     let first = authorize_signed_in(&w, &request(&[("id_token_hint", &bobs)])).await;
     let return_to = sign_in_return_to("alice signed in, bob's hint", &first, &w);
     assert_eq!(location_params(&first).get("login_hint"), None);
-    let Some(query) = return_to.strip_prefix("/oauth/authorize?") else {
-        panic!("return_to is not the request: {return_to}")
-    };
-    let marker = Params::parse(query.as_bytes())
-        .unwrap_or_default()
-        .get(SIGNED_IN_AFTER)
-        .and_then(|ms| ms.parse::<i64>().ok())
-        .unwrap_or_default();
+    let (query, marker) = returned_request(&return_to);
     assert!(marker > now_ms() - 5_000, "marked: {return_to}");
 
     // Back with alice's same old session: sign in again.

@@ -16,7 +16,7 @@
 //! The counts are in docs/reliability.md.
 
 use crate::common;
-use crate::common::fixtures::{client, code_grant, set, World, REDIRECT, SUB, USERNAME};
+use crate::common::fixtures::{client, code_grant, set, World, REDIRECT, SUB};
 use crate::common::pkce::{CHALLENGE, VERIFIER};
 use crate::common::requests::{client_post, json_body};
 
@@ -66,9 +66,7 @@ async fn world() -> Option<Arc<World<DynamoStore>>> {
         .await
         .with_key()
         .await
-        .with_account(USERNAME, SUB, "signed in already")
-        .await
-        .signed_in(SUB, USERNAME)
+        .with_alice_signed_in("signed in already")
         .await;
     Some(Arc::new(world))
 }

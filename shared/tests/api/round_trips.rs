@@ -13,7 +13,10 @@ use auth_core::store::RefreshTokenStore;
 use auth_core::tokens::{new_jti, AccessTokenClaims, Signer};
 use http::{Method, StatusCode};
 
-use crate::common::fixtures::{client, set, shared_key, stored, World, REDIRECT, SUB, USERNAME};
+use crate::common::fixtures::{
+    client, grant_started, set, shared_key, stored, World, REDIRECT, SUB, USERNAME,
+};
+use crate::common::jwt;
 use crate::common::pkce::{CHALLENGE, VERIFIER};
 
 /// The world on fresh DynamoDB tables (the client `app`, alice signed in, the signing key),
@@ -40,9 +43,7 @@ async fn world(grants: Vec<GrantType>) -> Option<Counted> {
         .await
         .with_key()
         .await
-        .with_account(USERNAME, SUB, "signed in already")
-        .await
-        .signed_in(SUB, USERNAME)
+        .with_alice_signed_in("signed in already")
         .await;
     let cookie = world.cookie();
     Some(Counted {
@@ -158,22 +159,9 @@ async fn consent_costs_two_round_trips_and_remembered_consent_two() {
 /// An ID token of alice for `app`, signed by the published key, as the token endpoint
 /// writes one (the scope `read` has none of its own).
 fn hint_for_app(w: &Counted) -> String {
-    let key = shared_key();
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.typ = Some("JWT".into());
-    header.kid = Some(key.kid.clone());
-    let pem = key.private_pem.as_ref().map(|p| p.expose().to_string());
-    let Ok(encoding_key) =
-        jsonwebtoken::EncodingKey::from_rsa_pem(pem.unwrap_or_default().as_bytes())
-    else {
-        panic!("unreadable PEM")
-    };
     let claims = serde_json::json!({"iss": w.app.config.issuer, "sub": SUB, "aud": "app",
                                     "exp": now() + 300, "iat": now()});
-    match jsonwebtoken::encode(&header, &claims, &encoding_key) {
-        Ok(token) => token,
-        Err(error) => panic!("signing failed: {error}"),
-    }
+    jwt::signed(shared_key(), "JWT", &claims)
 }
 
 #[tokio::test]
@@ -249,28 +237,14 @@ async fn userinfo_costs_the_key_scan_and_one_batch() {
         return;
     };
     let t = now();
-    let family = TokenFamily {
-        family_id: "grant-1".into(),
-        client_id: "app".into(),
-        sub: SUB.into(),
-        expires_at: t + 600,
-        current: Some(RefreshTokenSecret::new("r").hash()),
-        revoked: false,
-        authentication: None,
-    };
-    let first = RefreshToken {
-        token_hash: RefreshTokenSecret::new("r").hash(),
-        family_id: "grant-1".into(),
-        client_id: "app".into(),
-        sub: SUB.into(),
-        scopes: set(&["openid"]),
-        issued_at: t,
-        expires_at: t + 600,
-        family_expires_at: t + 600,
-        used_at: None,
-        revoked: false,
-        authentication: None,
-    };
+    let (family, first) = grant_started(
+        "grant-1",
+        ("app", SUB),
+        set(&["openid"]),
+        RefreshTokenSecret::new("r").hash(),
+        t,
+        t + 600,
+    );
     stored("grant", w.app.store.create_family(&family, &first).await);
     let claims = AccessTokenClaims::new(
         &w.app.config,

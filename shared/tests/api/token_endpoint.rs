@@ -18,6 +18,7 @@ use crate::common::fixtures::{
     REDIRECT, SUB,
 };
 use crate::common::pkce::{CHALLENGE, VERIFIER};
+use crate::common::requests::{assert_status, header, json_body, METADATA_PATHS};
 
 type Pairs = Vec<(&'static str, String)>;
 
@@ -95,14 +96,6 @@ fn as_client(
     request(path, &encode_pairs(&all), None)
 }
 
-fn header<'a>(response: &'a HttpResponse, name: &str) -> Option<&'a str> {
-    response.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-fn json_body(response: &HttpResponse) -> Value {
-    serde_json::from_str(response.body()).unwrap_or(Value::Null)
-}
-
 /// RFC 6749 5.2: the status, a JSON body of exactly `error` and `error_description`, never cached.
 fn assert_error(rule: &str, response: &HttpResponse, status: StatusCode, error: &str) {
     assert_eq!(response.status(), status, "{rule}: {}", response.body());
@@ -151,12 +144,7 @@ struct Issued {
 
 /// RFC 6749 5.1: a 200 token response, never cached.
 fn issued(rule: &str, response: &HttpResponse) -> Issued {
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "{rule}: {}",
-        response.body()
-    );
+    assert_status(rule, response, StatusCode::OK);
     assert_eq!(
         header(response, "cache-control"),
         Some("no-store"),
@@ -1866,10 +1854,7 @@ async fn jwks_publishes_every_stored_key_and_the_newest_active_one_signs() {
 #[tokio::test]
 async fn metadata_describes_the_server() {
     let w = world().await;
-    for path in [
-        "/.well-known/oauth-authorization-server",
-        "/.well-known/openid-configuration",
-    ] {
+    for path in METADATA_PATHS {
         let response = metadata::handle(&w.app, &HttpRequest::new(Method::GET, path)).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let body = json_body(&response);

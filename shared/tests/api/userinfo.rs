@@ -16,9 +16,11 @@ use http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::common::fixtures::{
-    client, code_grant, new_key, set, shared_key, stored, world, World, REDIRECT, SUB, USERNAME,
+    client, code_grant, grant_started, new_key, profile_of, set, shared_key, stored, world, World,
+    REDIRECT, SUB, USERNAME,
 };
 use crate::common::pkce::VERIFIER;
+use crate::common::requests::{assert_status, header, json_body as body, METADATA_PATHS};
 
 /// The relying party of these tests: confidential, code and refresh grants, allowed the
 /// OpenID Connect scopes and `read`; its secret is the fixtures' default, `secret`.
@@ -43,8 +45,7 @@ async fn oidc_world() -> World {
             ..client(RP, ClientKind::Confidential, &[Code, Refresh])
         }])
         .await;
-    let mut profile = Profile::default();
-    for (claim, value) in [
+    let profile = profile_of(&[
         (Claim::Name, "Alice Example"),
         (Claim::GivenName, "Alice"),
         (Claim::FamilyName, "Example"),
@@ -53,9 +54,7 @@ async fn oidc_world() -> World {
         (Claim::EmailVerified, "true"),
         (Claim::Locale, "en-GB"),
         (Claim::Picture, "https://example.com/alice.png"),
-    ] {
-        assert_eq!(profile.set(claim, value), Ok(()), "{claim}");
-    }
+    ]);
     stored(
         "profile",
         w.app.store.update_profile(SUB, &profile, UPDATED_AT).await,
@@ -79,22 +78,9 @@ fn alice_claims() -> Value {
     })
 }
 
-fn body(response: &HttpResponse) -> Value {
-    serde_json::from_str(response.body()).unwrap_or(Value::Null)
-}
-
-fn header<'a>(response: &'a HttpResponse, name: &str) -> Option<&'a str> {
-    response.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
 /// A successful answer (Core 5.3.2): 200, JSON, never cached; its claims.
 fn claims(rule: &str, response: &HttpResponse) -> Value {
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "{rule}: {}",
-        response.body()
-    );
+    assert_status(rule, response, StatusCode::OK);
     assert_eq!(
         header(response, "content-type"),
         Some("application/json"),
@@ -199,28 +185,14 @@ impl World {
     ) -> String {
         let t = now();
         let grant_id = format!("grant-{}", new_jti());
-        let family = TokenFamily {
-            family_id: grant_id.clone(),
-            client_id: RP.into(),
-            sub: SUB.into(),
-            expires_at: t + 3600,
-            current: Some(RefreshTokenSecret::new(&grant_id).hash()),
-            revoked: false,
-            authentication: None,
-        };
-        let first = RefreshToken {
-            token_hash: RefreshTokenSecret::new(&grant_id).hash(),
-            family_id: grant_id.clone(),
-            client_id: RP.into(),
-            sub: SUB.into(),
-            scopes: set(scopes),
-            issued_at: t,
-            expires_at: t + 3600,
-            family_expires_at: t + 3600,
-            used_at: None,
-            revoked: false,
-            authentication: None,
-        };
+        let (family, first) = grant_started(
+            &grant_id,
+            (RP, SUB),
+            set(scopes),
+            RefreshTokenSecret::new(&grant_id).hash(),
+            t,
+            t + 3600,
+        );
         stored("grant", self.app.store.create_family(&family, &first).await);
         let mut claims = AccessTokenClaims::new(
             &self.app.config,
@@ -616,10 +588,7 @@ async fn other_methods_are_405() {
 #[tokio::test]
 async fn discovery_names_the_endpoint_and_its_claims() {
     let w = oidc_world().await;
-    for path in [
-        "/.well-known/openid-configuration",
-        "/.well-known/oauth-authorization-server",
-    ] {
+    for path in METADATA_PATHS {
         let response = metadata::handle(&w.app, &HttpRequest::new(Method::GET, path)).await;
         let document = body(&response);
         assert_eq!(
@@ -636,16 +605,8 @@ async fn discovery_names_the_endpoint_and_its_claims() {
         for claim in answered.keys() {
             assert!(supported.contains(&claim.as_str()), "{path}: {claim}");
         }
-        for claim in [
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "sid",
-            "at_hash",
-        ] {
+        // The ID token's claims (Core 2), and `sid` (Front-/Back-Channel Logout).
+        for claim in "iss aud exp iat auth_time nonce sid at_hash".split(' ') {
             assert!(supported.contains(&claim), "{path}: {claim}");
         }
     }

@@ -13,6 +13,7 @@ use auth_core::config::Config;
 use auth_core::keys::generate_signing_key;
 use auth_core::model::*;
 use auth_core::password::hash_password;
+use auth_core::profile::Claim;
 use auth_core::secret::{now, now_ms, AuthorizationCode, ClientSecret, SessionId};
 use auth_core::session;
 use auth_core::store::memory::MemoryStore;
@@ -49,9 +50,7 @@ pub async fn world_without_key() -> World {
         .await
         .with_clients(clients())
         .await
-        .with_account(USERNAME, SUB, PASSWORD)
-        .await
-        .signed_in(SUB, USERNAME)
+        .with_alice_signed_in(PASSWORD)
         .await
 }
 
@@ -175,6 +174,51 @@ pub fn stored<T>(what: &str, result: StoreResult<T>) -> T {
     }
 }
 
+/// A profile with these claims, each of which must be accepted.
+pub fn profile_of(claims: &[(Claim, &str)]) -> Profile {
+    let mut profile = Profile::default();
+    for (claim, value) in claims {
+        assert_eq!(profile.set(*claim, value), Ok(()), "{claim}");
+    }
+    profile
+}
+
+/// A grant as the token endpoint starts it when it redeems a code: the family `family_id` of
+/// `sub` and `client_id`, and its first refresh token (hashed `token_hash`, for these scopes),
+/// issued at `issued_at`; the token and the family are live until `expires_at`.
+pub fn grant_started(
+    family_id: &str,
+    (client_id, sub): (&str, &str),
+    scopes: ScopeSet,
+    token_hash: String,
+    issued_at: i64,
+    expires_at: i64,
+) -> (TokenFamily, RefreshToken) {
+    let family = TokenFamily {
+        family_id: family_id.into(),
+        client_id: client_id.into(),
+        sub: sub.into(),
+        expires_at,
+        current: Some(token_hash.clone()),
+        revoked: false,
+        authentication: None,
+    };
+    let first = RefreshToken {
+        token_hash,
+        family_id: family_id.into(),
+        client_id: client_id.into(),
+        sub: sub.into(),
+        scopes,
+        issued_at,
+        expires_at,
+        family_expires_at: expires_at,
+        used_at: None,
+        revoked: false,
+        authentication: None,
+    };
+    (family, first)
+}
+
 /// A code of `sub` for `client_id` and these scopes, as authorize stores it: bound to
 /// `REDIRECT` and the RFC 7636 Appendix B challenge (S256), live for a minute.
 pub fn code_grant(code: &str, client_id: &str, sub: &str, scopes: ScopeSet) -> Grant {
@@ -208,10 +252,15 @@ impl<S> World<S> {
 
     /// The session cookie of the user `signed_in` stored for `SUB`: `<name>=<sub>.<id>`.
     pub fn cookie(&self) -> String {
+        self.cookie_of(&self.session_id)
+    }
+
+    /// The cookie of this session of `SUB`.
+    pub fn cookie_of(&self, session_id: &SessionId) -> String {
         format!(
             "{}={SUB}.{}",
             session::cookie_name(&self.app.config),
-            self.session_id.expose()
+            session_id.expose()
         )
     }
 }
@@ -253,6 +302,16 @@ impl<S: KeyAdmin> World<S> {
     }
 }
 
+impl<S: UserAdmin + SessionStore> World<S> {
+    /// alice's account with this password, and her session (`signed_in`).
+    pub async fn with_alice_signed_in(self, password: &str) -> Self {
+        self.with_account(USERNAME, SUB, password)
+            .await
+            .signed_in(SUB, USERNAME)
+            .await
+    }
+}
+
 impl<S: UserAdmin> World<S> {
     /// An account with this password.
     pub async fn with_account(self, username: &str, sub: &str, password: &str) -> Self {
@@ -280,6 +339,40 @@ impl<S: SessionStore> World<S> {
         };
         stored("session", self.app.store.create_session(&session).await);
         self
+    }
+
+    /// Another live session of alice (another browser), begun at `signed_in_at_ms`, under the
+    /// id of 43 `id`s.
+    pub async fn other_session(&self, id: char, signed_in_at_ms: i64) -> SessionId {
+        self.session_of((SUB, USERNAME), id, signed_in_at_ms).await
+    }
+
+    /// A live session of this user (sub, username), begun at `signed_in_at_ms`, under the id
+    /// of 43 `id`s.
+    pub async fn session_of(
+        &self,
+        (sub, username): (&str, &str),
+        id: char,
+        signed_in_at_ms: i64,
+    ) -> SessionId {
+        let session_id = SessionId::new(id.to_string().repeat(43));
+        let session = Session {
+            id_hash: session_id.hash(),
+            sub: sub.into(),
+            username: username.into(),
+            signed_in_at_ms,
+            expires_at: now() + 600,
+        };
+        stored("session", self.app.store.create_session(&session).await);
+        session_id
+    }
+
+    /// Whether the session of this id hash is stored and live.
+    pub async fn session_live(&self, id_hash: &str) -> bool {
+        matches!(
+            self.app.store.get_session(id_hash, now()).await,
+            Ok(Some(_))
+        )
     }
 }
 

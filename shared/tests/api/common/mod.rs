@@ -1,15 +1,17 @@
 //! What the suites share:
 //! - `fixtures`: the `World` fixture (an `App` over a store with scopes, clients, a user, a
 //!   session and a signing key) and the clients, scopes and keys it is made of;
+//! - `jwt`: JWTs signed as the token endpoint signs them (hints, forged tokens);
 //! - `pkce`: the RFC 7636 Appendix B verifier and challenge;
 //! - `records`: the records the storage tests store;
-//! - `requests`: requests as a client app sends them, and their JSON answers;
+//! - `requests`: requests as a client app sends them, and what their answers hold;
 //! - `fresh_tables` (here): new tables on the local DynamoDB server, for the tests that run
 //!   against it (moto, started by `scripts/test`). Without one they fail, so that a run
 //!   without moto cannot pass for a run of the storage tests; `AUTH_STORAGE_TESTS=skip`
 //!   leaves them out on purpose, and each says on the terminal that it was not run.
 
 pub mod fixtures;
+pub mod jwt;
 pub mod pkce;
 pub mod records;
 pub mod requests;
