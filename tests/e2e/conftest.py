@@ -276,6 +276,18 @@ def get_code(base_url, client, user, scope, *, redirect_uri=REDIRECT_URI, pkce=T
     return callback["code"], verifier
 
 
+def allowed_once(base_url, user_prefix):
+    """A new user, signed in, who approved a new confidential client for a new scope once:
+    (the user, their browser, a second authorization request of that client)."""
+    scope, _ = create_scope()
+    client = create_client(scope)
+    user = create_user(user_prefix)
+    agent = signed_in_agent(base_url, user)
+    get_code(base_url, client, user, scope, agent=agent)
+    params, _ = code_request(client, scope)
+    return user, agent, params
+
+
 # --- shared helpers for the client side: token, introspection, revocation --------------
 
 

@@ -7,7 +7,7 @@
 from urllib.parse import urlsplit
 
 from conftest import (
-    WITH_REFRESH, assert_error, authctl, authorize, callback_of, code_request,
+    WITH_REFRESH, allowed_once, assert_error, authctl, authorize, callback_of, code_request,
     create_client, create_scope, create_user, decide, get_code, introspect, post_token,
     refresh_grant, sign_in_and_come_back, signed_in_agent, tokens_for,
 )
@@ -35,23 +35,13 @@ def test_a_public_loopback_client_is_asked_every_time_even_with_remembered_conse
 
 
 def test_a_confidential_client_keeps_the_silent_path(base_url):
-    scope, _ = create_scope()
-    client = create_client(scope)
-    user = create_user("silent")
-    agent = signed_in_agent(base_url, user)
-    get_code(base_url, client, user, scope, agent=agent)
-    params, _ = code_request(client, scope)
+    _, agent, params = allowed_once(base_url, "silent")
     callback = callback_of(authorize(agent, base_url, params), 302)
     assert "code" in callback
 
 
 def test_authctl_session_revoke_signs_the_user_in_again(base_url):
-    scope, _ = create_scope()
-    client = create_client(scope)
-    user = create_user("revoked")
-    agent = signed_in_agent(base_url, user)
-    get_code(base_url, client, user, scope, agent=agent)
-    params, _ = code_request(client, scope)
+    user, agent, params = allowed_once(base_url, "revoked")
     assert authorize(agent, base_url, params).status_code == 302
 
     ended = authctl("session", "revoke", "--user", user.username)

@@ -114,6 +114,14 @@ def signed_in(agent, base_url):
     return account(agent, base_url).status_code == 200
 
 
+def press_account_button(agent, base_url, action):
+    """Posts the account page's form of this `action`; the answer, not followed."""
+    form = next(f for f in account_forms(account(agent, base_url).text)
+                if f["fields"].get("action") == action)
+    return agent.post(f"{base_url}/account", data=form["fields"], allow_redirects=False,
+                      timeout=TIMEOUT)
+
+
 def test_discovery_names_the_end_session_endpoint(base_url, metadata):
     assert metadata["end_session_endpoint"] == f"{base_url}/oauth/logout"
     openid = requests.get(f"{base_url}/.well-known/openid-configuration", timeout=TIMEOUT).json()
@@ -214,10 +222,7 @@ def test_without_a_session_the_account_page_signs_in_first(base_url):
 def test_sign_out_everywhere_ends_every_session_of_the_user(base_url):
     user = create_user("everywhere")
     here, elsewhere = signed_in_agent(base_url, user), signed_in_agent(base_url, user)
-    form = next(f for f in account_forms(account(here, base_url).text)
-                if f["fields"].get("action") == "sign_out_everywhere")
-    response = here.post(f"{base_url}/account", data=form["fields"], allow_redirects=False,
-                         timeout=TIMEOUT)
+    response = press_account_button(here, base_url, "sign_out_everywhere")
     assert response.status_code == 303
     assert response.headers["location"] == f"{base_url}/oauth/logout"
     assert not signed_in(here, base_url) and not signed_in(elsewhere, base_url)
@@ -226,10 +231,7 @@ def test_sign_out_everywhere_ends_every_session_of_the_user(base_url):
 def test_sign_out_on_the_account_page_ends_only_this_session(base_url):
     user = create_user("sign-out")
     here, elsewhere = signed_in_agent(base_url, user), signed_in_agent(base_url, user)
-    form = next(f for f in account_forms(account(here, base_url).text)
-                if f["fields"].get("action") == "sign_out")
-    response = here.post(f"{base_url}/account", data=form["fields"], allow_redirects=False,
-                         timeout=TIMEOUT)
+    response = press_account_button(here, base_url, "sign_out")
     assert response.status_code == 303
     signed_out = here.get(response.headers["location"], allow_redirects=False, timeout=TIMEOUT)
     assert signed_out.status_code == 200 and "You are signed out" in signed_out.text
