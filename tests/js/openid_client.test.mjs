@@ -76,6 +76,18 @@ function callback(response) {
   return location;
 }
 
+/** The code on `callbackUrl` exchanged for `request`'s tokens: openid-client checks state, iss,
+ * PKCE, the nonce and the ID token; `checks` adds its other checks (`maxAge`). */
+function redeem(config, callbackUrl, request, checks = {}) {
+  return client.authorizationCodeGrant(config, callbackUrl, {
+    pkceCodeVerifier: request.codeVerifier,
+    expectedState: request.state,
+    expectedNonce: request.nonce,
+    ...checks,
+    idTokenExpected: true,
+  });
+}
+
 describe('openid-client v6: OpenID Connect sign-in configured from discovery alone', { timeout: FLOW_TIMEOUT * 3 }, () => {
   let registered;
   let config;
@@ -112,12 +124,7 @@ describe('openid-client v6: OpenID Connect sign-in configured from discovery alo
     const callbackUrl = await approve(agent, await agent.request(back));
 
     // openid-client checks state, iss (RFC 9207), the code exchange, and the ID token.
-    const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
-      pkceCodeVerifier: first.codeVerifier,
-      expectedState: first.state,
-      expectedNonce: first.nonce,
-      idTokenExpected: true,
-    });
+    const tokens = await redeem(config, callbackUrl, first);
     const claims = tokens.claims();
     assert.equal(claims.iss, ISSUER);
     assert.equal(claims.sub, user.sub);
@@ -138,12 +145,7 @@ describe('openid-client v6: OpenID Connect sign-in configured from discovery alo
 
     // prompt=none with the session and the consent: the code at once, no page.
     const silent = await newRequest(config, { prompt: 'none' });
-    const silentTokens = await client.authorizationCodeGrant(config, callback(await agent.request(silent.url)), {
-      pkceCodeVerifier: silent.codeVerifier,
-      expectedState: silent.state,
-      expectedNonce: silent.nonce,
-      idTokenExpected: true,
-    });
+    const silentTokens = await redeem(config, callback(await agent.request(silent.url)), silent);
     assert.equal(silentTokens.claims().sub, user.sub);
     assert.equal(silentTokens.claims().sid, claims.sid, 'the same session');
 
@@ -156,13 +158,7 @@ describe('openid-client v6: OpenID Connect sign-in configured from discovery alo
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const again = await newRequest(config, { max_age: '0' });
     const backAgain = await signIn(agent, await agent.request(again.url), user);
-    const reauthenticated = await client.authorizationCodeGrant(config, callback(await agent.request(backAgain)), {
-      pkceCodeVerifier: again.codeVerifier,
-      expectedState: again.state,
-      expectedNonce: again.nonce,
-      maxAge: 0,
-      idTokenExpected: true,
-    });
+    const reauthenticated = await redeem(config, callback(await agent.request(backAgain)), again, { maxAge: 0 });
     assert.ok(reauthenticated.claims().auth_time > claims.auth_time, 'a new sign-in');
     assert.notEqual(reauthenticated.claims().sid, claims.sid, 'a new session');
 
@@ -199,12 +195,7 @@ describe('openid-client v6: UserInfo, id_token_hint and sign-out with the ID tok
     const agent = userAgent();
     const first = await newRequest(config, { scope: 'openid profile email' });
     const back = await signIn(agent, await agent.request(first.url), user);
-    const tokens = await client.authorizationCodeGrant(config, await approve(agent, await agent.request(back)), {
-      pkceCodeVerifier: first.codeVerifier,
-      expectedState: first.state,
-      expectedNonce: first.nonce,
-      idTokenExpected: true,
-    });
+    const tokens = await redeem(config, await approve(agent, await agent.request(back)), first);
     const claims = tokens.claims();
     assert.equal(claims.sub, user.sub);
 
@@ -214,12 +205,7 @@ describe('openid-client v6: UserInfo, id_token_hint and sign-out with the ID tok
 
     // The ID token as id_token_hint with prompt=none: the code at once, for the same user.
     const silent = await newRequest(config, { scope: 'openid profile email', prompt: 'none', id_token_hint: tokens.id_token });
-    const silentTokens = await client.authorizationCodeGrant(config, callback(await agent.request(silent.url)), {
-      pkceCodeVerifier: silent.codeVerifier,
-      expectedState: silent.state,
-      expectedNonce: silent.nonce,
-      idTokenExpected: true,
-    });
+    const silentTokens = await redeem(config, callback(await agent.request(silent.url)), silent);
     assert.equal(silentTokens.claims().sub, user.sub);
     // A hint that is no ID token of ours (the access token): invalid_request, to the app.
     const bad = await newRequest(config, { prompt: 'none', id_token_hint: tokens.access_token });
