@@ -88,8 +88,9 @@ pub fn table_prefix_arg(value: &str) -> Result<String, String> {
 }
 
 pub fn grant_arg(value: &str) -> Result<GrantType, String> {
-    GrantType::parse(value)
-        .ok_or_else(|| "expected authorization_code or refresh_token".to_string())
+    GrantType::parse(value).ok_or_else(|| {
+        "expected authorization_code, refresh_token or client_credentials".to_string()
+    })
 }
 
 /// The stack's access token lifetime, read as the functions read it; empty (an
@@ -165,7 +166,11 @@ mod tests {
             Ok(GrantType::AuthorizationCode)
         );
         assert_eq!(grant_arg("refresh_token"), Ok(GrantType::RefreshToken));
-        assert!(grant_arg("client_credentials").is_err());
+        assert_eq!(
+            grant_arg("client_credentials"),
+            Ok(GrantType::ClientCredentials)
+        );
+        assert!(grant_arg("password").is_err());
         assert!(grant_arg("authorization-code").is_err());
     }
 

@@ -107,12 +107,10 @@ pub struct ClientCreate {
     /// Display name, shown to users on the consent page.
     #[arg(long)]
     pub name: String,
-    /// Redirect URI, compared exactly (repeat for several).
-    #[arg(
-        long = "redirect-uri",
-        value_name = "URI",
-        required_unless_present = "resource_server"
-    )]
+    /// Redirect URI, compared exactly (repeat for several); needed with the
+    /// authorization_code grant (the default), not by a machine (--grant client_credentials)
+    /// or a --resource-server.
+    #[arg(long = "redirect-uri", value_name = "URI")]
     pub redirect_uris: Vec<String>,
     /// Where sign-out (RP-Initiated Logout) may send the browser back, compared exactly;
     /// the rules of redirect URIs (repeat for several).

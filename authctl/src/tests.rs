@@ -86,7 +86,6 @@ fn usage_errors() {
     let uri = "--name A --redirect-uri https://a.example/cb";
     for bad in [
         format!("client create {uri} --public --pkce-optional"),
-        "client create --name A".to_string(),
         format!("client create {uri} --id bad/id"),
         format!("client create {uri} --grant password"),
         "user create alice --password hunter22".to_string(),
@@ -231,6 +230,24 @@ async fn public_client_has_no_secret() {
     assert!(stored.kind == ClientKind::Public && stored.secret_hash.is_none());
 }
 
+/// Issue 15.2: a machine (client credentials) is confidential and needs no redirect URI.
+#[tokio::test]
+async fn a_machine_needs_no_redirect_uri_but_a_secret() {
+    let store = store_with_scopes().await;
+    let output = ok(clients::create(
+        &store,
+        create_args("--id billing-job --name Billing --grant client_credentials"),
+    )
+    .await);
+    assert_eq!(text_of(&output.json, "client_secret").len(), 43);
+    let stored = stored_client(&store, "billing-job").await;
+    assert_eq!(stored.grant_types, vec![GrantType::ClientCredentials]);
+    assert!(stored.redirect_uris.is_empty() && stored.kind == ClientKind::Confidential);
+    let public = create_args("--name X --public --grant client_credentials");
+    assert!(error_of(clients::create(&store, public).await)
+        .ends_with("is public: only a confidential client may use client_credentials"));
+}
+
 #[tokio::test]
 async fn resource_server_needs_no_redirect_uri_and_gets_no_grant() {
     let store = store_with_scopes().await;
@@ -246,9 +263,13 @@ async fn resource_server_needs_no_redirect_uri_and_gets_no_grant() {
     assert!(stored.grant_types.is_empty() && stored.redirect_uris.is_empty());
 
     // Rejections: a public resource server, a grant without a redirect URI, a plain
-    // client without a redirect URI (clap), and making a public client a resource server.
+    // client without a redirect URI (the default grant is authorization_code), and making a
+    // public client a resource server.
     assert!(parse("client create --name X --resource-server --public").is_err());
-    assert!(parse("client create --name X").is_err());
+    assert_eq!(
+        error_of(clients::create(&store, create_args("--name X")).await),
+        "a client with the authorization_code grant needs --redirect-uri"
+    );
     let with_grant = create_args("--name X --resource-server --grant authorization_code");
     assert_eq!(
         error_of(clients::create(&store, with_grant).await),

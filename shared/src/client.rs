@@ -163,14 +163,17 @@ impl Client {
         }
         let grant_types = dedupe(grant_types);
         // No grant: a resource server that only introspects takes part in no flow.
-        if !grant_types.is_empty() {
-            // Refresh tokens are only issued with codes here.
-            if !grant_types.contains(&GrantType::AuthorizationCode) {
-                return Err(ClientRuleError::RefreshWithoutCode);
-            }
-            if redirect_uris.is_empty() {
-                return Err(ClientRuleError::CodeWithoutRedirectUri);
-            }
+        let has = |grant| grant_types.contains(&grant);
+        // Refresh tokens are only issued with codes here.
+        if has(GrantType::RefreshToken) && !has(GrantType::AuthorizationCode) {
+            return Err(ClientRuleError::RefreshWithoutCode);
+        }
+        if has(GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+            return Err(ClientRuleError::CodeWithoutRedirectUri);
+        }
+        // A machine's own identity needs a credential: RFC 6749 4.4 is for confidential clients.
+        if has(GrantType::ClientCredentials) && kind == ClientKind::Public {
+            return Err(ClientRuleError::PublicClientCredentials { client_id });
         }
         Ok(Client {
             client_id,
@@ -325,6 +328,9 @@ pub enum ClientRuleError {
     DefaultScopesNotAllowed(Vec<String>),
     RefreshWithoutCode,
     CodeWithoutRedirectUri,
+    PublicClientCredentials {
+        client_id: String,
+    },
 }
 
 impl fmt::Display for ClientRuleError {
@@ -377,6 +383,10 @@ impl fmt::Display for ClientRuleError {
             ClientRuleError::CodeWithoutRedirectUri => {
                 f.write_str("a client with the authorization_code grant needs --redirect-uri")
             }
+            ClientRuleError::PublicClientCredentials { client_id } => write!(
+                f,
+                "client {client_id} is public: only a confidential client may use client_credentials"
+            ),
         }
     }
 }

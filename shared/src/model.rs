@@ -23,6 +23,8 @@ pub struct Scope {
 pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
+    /// RFC 6749 4.4: a confidential client's own access token, for no user.
+    ClientCredentials,
 }
 
 impl GrantType {
@@ -30,6 +32,7 @@ impl GrantType {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
             GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
         }
     }
 
@@ -37,6 +40,7 @@ impl GrantType {
         match value {
             "authorization_code" => Some(GrantType::AuthorizationCode),
             "refresh_token" => Some(GrantType::RefreshToken),
+            "client_credentials" => Some(GrantType::ClientCredentials),
             _ => None,
         }
     }

@@ -33,9 +33,11 @@ pub struct AccessTokenClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
-    /// `GRANT_ID_CLAIM`: the grant (`model::TokenFamily`) the token was issued under. A token
-    /// without one does not verify.
-    pub gid: String,
+    /// `GRANT_ID_CLAIM`: the grant (`model::TokenFamily`) the token was issued under, which
+    /// revocation ends. Only a client's own token (the client credentials grant: `sub` is the
+    /// client) has none; any other token without one does not verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
 }
 
 impl AccessTokenClaims {
@@ -59,8 +61,28 @@ impl AccessTokenClaims {
             iat,
             exp: iat + config.access_token_ttl_seconds,
             jti,
-            gid: grant_id.to_string(),
+            gid: Some(grant_id.to_string()),
         }
+    }
+
+    /// Claims of a client's own token (RFC 6749 4.4, RFC 9068 2.2): no user, so `sub` is the
+    /// `client_id`, and no grant.
+    pub fn for_client(
+        config: &Config,
+        client_id: &str,
+        scopes: &ScopeSet,
+        jti: String,
+        iat: i64,
+    ) -> Self {
+        AccessTokenClaims {
+            gid: None,
+            ..AccessTokenClaims::new(config, client_id, client_id, scopes, jti, iat, "")
+        }
+    }
+
+    /// Whether the token stands for the client itself (client credentials), not for a user.
+    pub fn is_clients_own(&self) -> bool {
+        self.gid.is_none()
     }
 }
 
@@ -284,6 +306,8 @@ pub fn verify_access_token(
     jsonwebtoken::decode::<AccessTokenClaims>(token, &decoding_key, &validation)
         .ok()
         .map(|data| data.claims)
+        // A user's token always names its grant: only a client's own token has none.
+        .filter(|claims| claims.gid.is_some() || claims.sub == claims.client_id)
 }
 
 /// Whether a presented token has the shape of a JWT (three base64url parts), not of a refresh token.
@@ -323,6 +347,33 @@ mod tests {
             assert!(json.get(registered).is_some(), "{registered}");
             assert_ne!(registered, GRANT_ID_CLAIM);
         }
+    }
+
+    /// A client's own token (client credentials) has no grant; a user's token without one is
+    /// no token of ours.
+    #[test]
+    fn only_a_clients_own_token_verifies_without_a_grant() {
+        let Ok(key) = generate_signing_key() else {
+            panic!("key generation failed")
+        };
+        let Ok(signer) = Signer::from_key(&key) else {
+            panic!("unusable key")
+        };
+        let config = Config::for_tests();
+        let read = ScopeSet::parse("read").unwrap_or_default();
+        let own = AccessTokenClaims::for_client(&config, "machine", &read, new_jti(), now());
+        let users = AccessTokenClaims {
+            sub: "user-sub".into(),
+            ..AccessTokenClaims::for_client(&config, "machine", &read, new_jti(), now())
+        };
+        let verifies = |claims: &AccessTokenClaims| {
+            let token = signer.sign(claims).unwrap_or_default();
+            verify_access_token(&config, std::slice::from_ref(&key), &token).is_some()
+        };
+        assert!(verifies(&own));
+        assert!(!verifies(&users));
+        let json = serde_json::to_value(&own).unwrap_or_default();
+        assert!(json.get(GRANT_ID_CLAIM).is_none(), "no empty grant claim");
     }
 
     #[test]

@@ -423,7 +423,7 @@ def test_a_missing_code_is_invalid_request(token, confidential):
     assert_error(token(redeem(confidential, None, verifier)), 400, "invalid_request")
 
 
-@pytest.mark.parametrize("grant_type", ["password", "client_credentials", "implicit", "urn:x:unknown"])
+@pytest.mark.parametrize("grant_type", ["password", "implicit", "urn:x:unknown"])
 def test_an_unknown_grant_type_is_unsupported_grant_type(token, confidential, grant_type):
     """RFC 6749 5.2: unsupported_grant_type."""
     data = {"grant_type": grant_type, "client_id": confidential["client_id"],

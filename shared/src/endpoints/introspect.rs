@@ -82,12 +82,23 @@ async fn access_token<S: PublicKeyReader + RevocationReader>(
     // its reuse, a code replay or withdrawn consent revoke the grant, which ends every access
     // token issued under it (RFC 7009 2.1). A grant that is gone ends them too.
     let t = now();
-    let records = app
-        .store
-        .access_token_records(&claims.jti, &claims.gid, t)
-        .await
-        .context("reading the token's revocation and grant failed")?;
-    if records.jti_revoked || !records.grant.is_some_and(|grant| grant.is_live(t)) {
+    let live = match &claims.gid {
+        Some(grant_id) => {
+            let records = app
+                .store
+                .access_token_records(&claims.jti, grant_id, t)
+                .await
+                .context("reading the token's revocation and grant failed")?;
+            !records.jti_revoked && records.grant.is_some_and(|grant| grant.is_live(t))
+        }
+        // A client's own token (client credentials) has no grant: only its own revocation.
+        None => !app
+            .store
+            .is_jti_revoked(&claims.jti, t)
+            .await
+            .context("reading the token's revocation failed")?,
+    };
+    if !live {
         return Ok(Introspection::default());
     }
     Ok(Introspection {

@@ -26,7 +26,7 @@ struct Metadata<'a> {
     scopes_supported: Vec<String>,
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
-    grant_types_supported: [&'static str; 2],
+    grant_types_supported: [&'static str; 3],
     token_endpoint_auth_methods_supported: [&'static str; 3],
     revocation_endpoint_auth_methods_supported: [&'static str; 3],
     introspection_endpoint_auth_methods_supported: [&'static str; 2],
@@ -68,7 +68,7 @@ fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
         scopes_supported: scopes,
         response_types_supported: ["code"],
         response_modes_supported: ["query"],
-        grant_types_supported: ["authorization_code", "refresh_token"],
+        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
         token_endpoint_auth_methods_supported: [
             "client_secret_basic",
             "client_secret_post",

@@ -46,6 +46,8 @@ enum TokenRequest {
         /// A narrower scope for the new access token.
         scope: Option<ScopeSet>,
     },
+    /// RFC 6749 4.4: the client's own token; the client's default scopes when none is asked.
+    ClientCredentials { scope: Option<ScopeSet> },
 }
 
 /// What a successful request issued (RFC 6749 5.1).
@@ -117,7 +119,7 @@ impl TokenError {
             ),
             TokenError::UnsupportedGrantType => bad_request(
                 ErrorCode::UnsupportedGrantType,
-                "grant_type must be authorization_code or refresh_token",
+                "grant_type must be authorization_code, refresh_token or client_credentials",
             ),
             TokenError::InvalidScope(description) => {
                 bad_request(ErrorCode::InvalidScope, description)
@@ -192,21 +194,28 @@ impl TokenRequest {
                 let token = params
                     .get("refresh_token")
                     .ok_or(TokenError::InvalidRequest("refresh_token is required"))?;
-                let scope = match params.get("scope") {
-                    Some(scope) => Some(
-                        ScopeSet::parse(scope)
-                            .filter(|scopes| !scopes.is_empty())
-                            .ok_or(TokenError::InvalidScope("the scope is malformed"))?,
-                    ),
-                    None => None,
-                };
                 Ok(TokenRequest::RefreshToken {
                     token: RefreshTokenSecret::new(token),
-                    scope,
+                    scope: requested_scope(params)?,
                 })
             }
+            GrantType::ClientCredentials => Ok(TokenRequest::ClientCredentials {
+                scope: requested_scope(params)?,
+            }),
         }
     }
+}
+
+/// The `scope` parameter, when sent: a non-empty, well-formed scope set.
+fn requested_scope(params: &Params) -> Result<Option<ScopeSet>, TokenError> {
+    params
+        .get("scope")
+        .map(|scope| {
+            ScopeSet::parse(scope)
+                .filter(|scopes| !scopes.is_empty())
+                .ok_or(TokenError::InvalidScope("the scope is malformed"))
+        })
+        .transpose()
 }
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Issued, TokenError>
@@ -237,6 +246,7 @@ where
                 .await
         }
         TokenRequest::RefreshToken { token, scope } => issuer.refresh(&token, scope).await,
+        TokenRequest::ClientCredentials { scope } => issuer.client_credentials(scope),
     }
 }
 
@@ -467,6 +477,61 @@ where
             authentication: used.authentication.as_ref(),
             // OpenID Connect Core 12.2: a refreshed ID token has no nonce.
             nonce: None,
+        })
+    }
+
+    /// The client's own access token (RFC 6749 4.4): no user, no grant, no refresh token
+    /// (4.4.3), no ID token; nothing is stored, so a warm container answers without a round trip.
+    fn client_credentials(&self, asked: Option<ScopeSet>) -> Result<Issued, TokenError> {
+        let allowed = self.client.allowed_scopes();
+        let scopes = match asked {
+            Some(asked) if !asked.is_subset(allowed) => {
+                return Err(TokenError::InvalidScope(
+                    "the scope is not allowed for this client",
+                ))
+            }
+            // `openid` asks for a user's identity: asked, it is refused below; by default, left out.
+            Some(asked) => asked,
+            None => self
+                .client
+                .default_scopes()
+                .iter()
+                .filter(|scope| scope.as_str() != OPENID)
+                .cloned()
+                .collect(),
+        };
+        if scopes.contains(OPENID) {
+            return Err(TokenError::InvalidScope(
+                "openid needs a user: it cannot be granted with client_credentials",
+            ));
+        }
+        if scopes.is_empty() {
+            return Err(TokenError::InvalidScope(
+                "no scope was asked and the client has no default scope",
+            ));
+        }
+        let claims = AccessTokenClaims::for_client(
+            self.config,
+            self.client.client_id(),
+            &scopes,
+            new_jti(),
+            now(),
+        );
+        let access_token = self
+            .signer
+            .sign(&claims)
+            .map_err(|error| TokenError::Signer {
+                context: "signing failed",
+                error,
+            })?;
+        tracing::info!(client_id = %self.client.client_id(), jti = %claims.jti, "client credentials token issued");
+        metrics::count(Event::TokenIssued);
+        Ok(Issued {
+            access_token,
+            expires_in: self.config.access_token_ttl_seconds,
+            scopes,
+            refresh_token: None,
+            id_token: None,
         })
     }
 

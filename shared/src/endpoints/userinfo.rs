@@ -73,10 +73,14 @@ where
     let claims = verified_claims(app, &token)
         .await?
         .ok_or(BearerError::InvalidToken)?;
+    // A client's own token (client credentials) stands for no user, and never has `openid`.
+    let Some(grant_id) = claims.gid.as_deref() else {
+        return Err(BearerError::InsufficientScope(OPENID_SCOPE).into());
+    };
     let t = now();
     let records = app
         .store
-        .userinfo_records(&claims.jti, &claims.gid, &claims.sub, t)
+        .userinfo_records(&claims.jti, grant_id, &claims.sub, t)
         .await
         .context("reading the token's revocation, grant and account failed")?;
     // Revoked, its grant ended (refresh token revoked or reused, code replayed, consent

@@ -176,7 +176,7 @@ impl World {
     async fn grant_of(&self, access_token: &str) -> String {
         let keys = self.app.store.list_public_keys().await.unwrap_or_default();
         verify_access_token(&self.app.config, &keys, access_token)
-            .map(|claims| claims.gid)
+            .and_then(|claims| claims.gid)
             .unwrap_or_default()
     }
 

@@ -23,6 +23,7 @@ mod common;
 
 mod account;
 mod browser_flow;
+mod client_credentials;
 mod dynamo_store;
 mod error_descriptions;
 mod events;

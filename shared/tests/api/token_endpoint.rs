@@ -755,14 +755,14 @@ async fn request_errors_are_400_with_their_error_code() {
             "unsupported_grant_type",
         ),
         (
-            "client_credentials grant (RFC 6749 5.2)",
+            "client_credentials grant, not registered for the client (RFC 6749 5.2)",
             at(form(with(
                 good.clone(),
                 "grant_type",
                 Some("client_credentials"),
             ))),
             StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
+            "unauthorized_client",
         ),
         (
             "grant_type differing in case (RFC 6749 3.1: exact values)",
@@ -1880,7 +1880,7 @@ async fn metadata_describes_the_server() {
         );
         assert_eq!(
             body["grant_types_supported"],
-            json!(["authorization_code", "refresh_token"])
+            json!(["authorization_code", "refresh_token", "client_credentials"])
         );
         assert_eq!(body["response_types_supported"], json!(["code"]));
         assert_eq!(body["scopes_supported"], json!(["read", "write"]));

@@ -331,7 +331,9 @@ async fn an_invalid_token_is_401_invalid_token() {
         })
         .await;
     let no_grant = w
-        .minted_token(shared_key(), &scopes, |c| c.gid = "no-such-grant".into())
+        .minted_token(shared_key(), &scopes, |c| {
+            c.gid = Some("no-such-grant".into())
+        })
         .await;
     let id_token_like = {
         let Some(pem) = shared_key().private_pem.as_ref() else {
