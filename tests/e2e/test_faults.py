@@ -354,6 +354,27 @@ def test_a_redemption_whose_every_answer_is_lost_is_not_redeemable_again(
     assert family_item(written["issued_family"]).get("revoked") is True
 
 
+def test_a_code_whose_write_is_answered_too_late_is_still_issued(base_url, client, scope, browser):
+    """The SDK retries a create whose answer was lost; the retry finds the very item it writes,
+    which is success (a code's and a session's key is random: nobody else writes it)."""
+    params, verifier = code_request(client, scope)
+    with faults(rule("lost_answer", operation="PutItem", table="-codes", times=1)):
+        response = authorize(browser, base_url, params)
+        assert applied() == 1
+    code = callback_of(response, 302)["code"]
+    exchanged = post_token(base_url, code_grant(code, verifier), client)
+    assert exchanged.status_code == 200, exchanged.text
+
+
+def test_a_session_whose_write_is_answered_too_late_still_signs_in(base_url):
+    person = create_user("faults-lost-session")
+    agent = requests.Session()
+    with faults(rule("lost_answer", table="-sessions", times=1)):
+        response = login(agent, base_url, person.username, person.password)
+    assert response.status_code == 303, response.text
+    assert agent.get(f"{base_url}/account", allow_redirects=False, timeout=BOUND).status_code == 200
+
+
 def test_a_refresh_whose_answer_is_lost_once_is_retried_idempotently(
         base_url, client, person, scope, browser):
     tokens = fresh_tokens(base_url, client, person, scope, browser)

@@ -65,6 +65,23 @@ fn insert_new<K: std::hash::Hash + Eq, V>(
     Ok(())
 }
 
+/// `insert_new`, but finding the very value is success (`DynamoStore::put_new_idempotent`).
+fn insert_new_or_same<K: std::hash::Hash + Eq, V: PartialEq>(
+    map: &Mutex<HashMap<K, V>>,
+    key: K,
+    value: V,
+) -> StoreResult<()> {
+    let mut map = lock(map);
+    match map.get(&key) {
+        Some(existing) if *existing == value => Ok(()),
+        Some(_) => Err(StoreError::AlreadyExists),
+        None => {
+            map.insert(key, value);
+            Ok(())
+        }
+    }
+}
+
 fn remove_existing<K: std::hash::Hash + Eq, V>(
     map: &Mutex<HashMap<K, V>>,
     key: &K,
@@ -273,7 +290,7 @@ impl SessionStore for MemoryStore {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
         self.called();
         storable(&session.id_hash, None)?;
-        insert_new(&self.sessions, session.id_hash.clone(), session.clone())
+        insert_new_or_same(&self.sessions, session.id_hash.clone(), session.clone())
     }
 
     async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<Session>> {
@@ -353,7 +370,7 @@ impl CodeStore for MemoryStore {
     async fn create_code(&self, grant: &Grant) -> StoreResult<()> {
         self.called();
         storable(&grant.code_hash, None)?;
-        insert_new(&self.codes, grant.code_hash.clone(), grant.clone())
+        insert_new_or_same(&self.codes, grant.code_hash.clone(), grant.clone())
     }
 }
 

@@ -188,6 +188,8 @@ pub trait UserAdmin: UserReader + UserSessionsEnder + AccountReader {
 }
 
 pub trait SessionStore: Send + Sync {
+    /// Creates the session; the very same session again is success (a retried write whose
+    /// answer was lost), another one under its id `AlreadyExists`.
     fn create_session(&self, session: &Session) -> impl Future<Output = StoreResult<()>> + Send;
     /// The session, unless it is unknown or expired at `now`.
     fn get_session(
@@ -324,6 +326,8 @@ pub trait AuthorizationStore: AuthorizationReader {
 
 /// Storing a new code (authorize: `PutItem`; consent stores it through `AuthorizationStore`).
 pub trait CodeStore: Send + Sync {
+    /// Creates the code; the very same code again is success (a retried write whose answer
+    /// was lost), another one under its hash `AlreadyExists`.
     fn create_code(&self, grant: &Grant) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

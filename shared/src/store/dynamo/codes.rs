@@ -69,7 +69,7 @@ fn grant_from(item: &Item) -> StoreResult<Grant> {
 
 impl CodeStore for DynamoStore {
     async fn create_code(&self, grant: &Grant) -> StoreResult<()> {
-        self.put_new(&self.tables.codes, &CODES, grant_item(grant))
+        self.put_new_idempotent(&self.tables.codes, &CODES, grant_item(grant))
             .await
     }
 }

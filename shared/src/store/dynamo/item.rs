@@ -6,7 +6,8 @@ use crate::model::{Authentication, ScopeSet};
 use crate::store::keys::{fits_partition_key, fits_sort_key, is_storable, MAX_ITEM_BYTES};
 use crate::store::{StoreError, StoreResult};
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use std::collections::HashMap;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -348,6 +349,42 @@ impl DynamoStore {
         unless_condition_failed(result)?
             .map(|_| ())
             .ok_or(StoreError::AlreadyExists)
+    }
+
+    /// `put_new` for an item under a random key (a code, a session): finding the very item it
+    /// writes is success, not a conflict. That is what the SDK's retry of a write whose answer
+    /// was lost (the 1 s attempt timeout, a dropped connection) finds; a different item under
+    /// the key is `AlreadyExists`. The failed condition hands back the item, in the same call.
+    pub(super) async fn put_new_idempotent(
+        &self,
+        table: &str,
+        schema: &KeySchema,
+        item: Item,
+    ) -> StoreResult<()> {
+        schema.check_item(&item)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(table)
+            .set_item(Some(item.clone()))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", schema.partition)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(failed)) => {
+                    if failed.item() == Some(&item) {
+                        Ok(())
+                    } else {
+                        Err(StoreError::AlreadyExists)
+                    }
+                }
+                _ => Err(unavailable(err)),
+            },
+        }
     }
 
     /// Puts an item, replacing any with the same key.

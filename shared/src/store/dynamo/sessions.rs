@@ -35,7 +35,8 @@ impl SessionStore for DynamoStore {
             ("signed_in_at_ms".to_string(), n(session.signed_in_at_ms)),
             ("expires_at".to_string(), n(session.expires_at)),
         ]);
-        self.put_new(&self.tables.sessions, &SESSIONS, item).await
+        self.put_new_idempotent(&self.tables.sessions, &SESSIONS, item)
+            .await
     }
 
     async fn get_session(&self, id_hash: &str, now: i64) -> StoreResult<Option<Session>> {
