@@ -4,6 +4,7 @@ import json
 import secrets
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from .env import DYNAMO_PORT, LOGS, TARGET, VENV, stack_env, stack_tool_env
 from .proc import CHILDREN, die, log, port_open, run, wait_for_port
@@ -36,10 +37,15 @@ def start_moto():
         log(f"DynamoDB server already on port {DYNAMO_PORT}: reusing it")
         return
     log(f"starting moto's DynamoDB server on port {DYNAMO_PORT} (waitress, keep-alive)")
-    serve_moto = ("from moto.server import DomainDispatcherApplication, create_backend_app\n"
+    # With DynamoDB's idempotent transactions (benchkit/idempotent.py): a retried transaction
+    # whose first attempt moto applied late must not count as a second one.
+    serve_moto = ("import sys\n"
+                  f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
+                  "from benchkit.idempotent import IdempotentTransactions\n"
+                  "from moto.server import DomainDispatcherApplication, create_backend_app\n"
                   "from waitress import serve\n"
-                  f"serve(DomainDispatcherApplication(create_backend_app), host='127.0.0.1', "
-                  f"port={DYNAMO_PORT}, threads=4, _quiet=True)")
+                  f"serve(IdempotentTransactions(DomainDispatcherApplication(create_backend_app)), "
+                  f"host='127.0.0.1', port={DYNAMO_PORT}, threads=4, _quiet=True)")
     CHILDREN.start([str(VENV / "bin" / "python"), "-c", serve_moto], LOGS / "moto.log")
     wait_for_port(DYNAMO_PORT, 30, "moto's DynamoDB server")
 
