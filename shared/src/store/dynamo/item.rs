@@ -329,37 +329,36 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    /// Puts an item unless one with the same key exists.
+    /// Creates an item on condition that its key is free; `AlreadyExists` when it is not.
     pub(super) async fn put_new(
         &self,
         table: &str,
         schema: &KeySchema,
         item: Item,
     ) -> StoreResult<()> {
-        schema.check_item(&item)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", schema.partition)
-            .send()
-            .await;
-        unless_condition_failed(result)?
-            .map(|_| ())
-            .ok_or(StoreError::AlreadyExists)
+        self.put_if_absent(table, schema, item, false).await
     }
 
     /// `put_new` for an item under a random key (a code, a session): finding the very item it
     /// writes is success, not a conflict. That is what the SDK's retry of a write whose answer
     /// was lost (the 1 s attempt timeout, a dropped connection) finds; a different item under
-    /// the key is `AlreadyExists`. The failed condition hands back the item, in the same call.
+    /// the key is `AlreadyExists`.
     pub(super) async fn put_new_idempotent(
         &self,
         table: &str,
         schema: &KeySchema,
         item: Item,
+    ) -> StoreResult<()> {
+        self.put_if_absent(table, schema, item, true).await
+    }
+
+    /// The failed condition hands back the item under the key, in the same call.
+    async fn put_if_absent(
+        &self,
+        table: &str,
+        schema: &KeySchema,
+        item: Item,
+        same_item_is_ours: bool,
     ) -> StoreResult<()> {
         schema.check_item(&item)?;
         let result = self
@@ -376,7 +375,7 @@ impl DynamoStore {
             Ok(_) => Ok(()),
             Err(err) => match err.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(failed)) => {
-                    if failed.item() == Some(&item) {
+                    if same_item_is_ours && failed.item() == Some(&item) {
                         Ok(())
                     } else {
                         Err(StoreError::AlreadyExists)
