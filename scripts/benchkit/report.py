@@ -78,7 +78,8 @@ class Report:
     criterion: dict
 
     def by_label(self, label):
-        return next(r for r in self.results if r.scenario.label == label)
+        """The result of that scenario, or None when --only left it out."""
+        return next((r for r in self.results if r.scenario.label == label), None)
 
     def representative(self):
         """One result per function: its representative request."""
@@ -95,9 +96,10 @@ class Report:
         """Warm CPU of a code exchange over one RS256 signature: by default the issue's
         reference (performance notes: one signature with jsonwebtoken 12 on aws-lc-rs)."""
         signature_ns = self.criterion.get(reference)
-        if not signature_ns:
+        exchange = self.by_label("token (code exchange)")
+        if not signature_ns or exchange is None:
             return None, None
-        cpu = self.by_label("token (code exchange)").cpu_ms()
+        cpu = exchange.cpu_ms()
         return cpu, cpu / ms(signature_ns)
 
     def markdown(self):
