@@ -116,6 +116,11 @@ pub struct ClientCreate {
     /// the rules of redirect URIs (repeat for several).
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// An origin (https://host[:port]) from which a browser app of this client may call the
+    /// token and revocation endpoints, besides the redirect URIs' origins, which need no
+    /// listing (repeat for several).
+    #[arg(long = "web-origin", value_name = "ORIGIN")]
+    pub web_origins: Vec<String>,
     /// Scope the client may ask for; must exist in the catalogue (repeat for several).
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
@@ -164,6 +169,16 @@ pub struct ClientUpdate {
     /// Removes every post-logout redirect URI.
     #[arg(long)]
     pub no_post_logout_redirect_uri: bool,
+    /// Replaces the web origins besides the redirect URIs' (repeat for several).
+    #[arg(
+        long = "web-origin",
+        value_name = "ORIGIN",
+        conflicts_with = "no_web_origin"
+    )]
+    pub web_origins: Vec<String>,
+    /// Removes every web origin besides the redirect URIs'.
+    #[arg(long)]
+    pub no_web_origin: bool,
     /// Replaces the allowed scopes (repeat for several).
     #[arg(long = "scope", value_name = "SCOPE", conflicts_with = "no_scope")]
     pub scopes: Vec<String>,
@@ -206,6 +221,8 @@ impl ClientUpdate {
             && self.redirect_uris.is_empty()
             && self.post_logout_redirect_uris.is_empty()
             && !self.no_post_logout_redirect_uri
+            && self.web_origins.is_empty()
+            && !self.no_web_origin
             && self.scopes.is_empty()
             && !self.no_scope
             && self.default_scopes.is_empty()

@@ -54,6 +54,7 @@ pub async fn create(
         grant_types: grants,
         resource_server: args.resource_server,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
+        web_origins: args.web_origins,
     })?;
     let what = format!("client {}", client.client_id());
     store
@@ -127,6 +128,9 @@ pub async fn update(
     }
     if !args.post_logout_redirect_uris.is_empty() || args.no_post_logout_redirect_uri {
         client.post_logout_redirect_uris = args.post_logout_redirect_uris;
+    }
+    if !args.web_origins.is_empty() || args.no_web_origin {
+        client.web_origins = args.web_origins;
     }
     if !args.scopes.is_empty() || args.no_scope {
         client.allowed_scopes = catalogued_scopes(store, &args.scopes).await?;
@@ -248,6 +252,10 @@ fn client_details(client: &Client) -> String {
             ""
         };
         rows.push(vec![label.to_string(), uri.clone()]);
+    }
+    for (i, origin) in client.web_origins().iter().enumerate() {
+        let label = if i == 0 { "web_origins:" } else { "" };
+        rows.push(vec![label.to_string(), origin.clone()]);
     }
     rows.push(vec![
         "allowed_scopes:".to_string(),

@@ -948,3 +948,42 @@ async fn post_logout_redirect_uris_are_registered_checked_and_replaced() {
         .post_logout_redirect_uris
         .is_empty());
 }
+
+/// CORS origins of a browser app besides its redirect URIs' (`--web-origin`): checked as
+/// browsers write `Origin`, shown, replaced or removed by `update`.
+#[tokio::test]
+async fn web_origins_are_registered_checked_and_replaced() {
+    let store = store_with_scopes().await;
+    let message = error_of(
+        clients::create(
+            &store,
+            create_args("--public --name A --redirect-uri https://a.example/cb --web-origin https://cdn.example/"),
+        )
+        .await,
+    );
+    assert!(
+        message.starts_with("web origin \"https://cdn.example/\" is refused"),
+        "{message}"
+    );
+    let output = ok(clients::create(
+        &store,
+        create_args(
+            "--public --id spa --name A --redirect-uri https://a.example/cb \
+             --web-origin https://cdn.example",
+        ),
+    )
+    .await);
+    assert!(output.text.contains("web_origins:"), "{}", output.text);
+    assert_eq!(
+        stored_client(&store, "spa").await.web_origins,
+        ["https://cdn.example"]
+    );
+    ok(clients::update(&store, update_args("spa --web-origin https://cdn2.example")).await);
+    assert_eq!(
+        stored_client(&store, "spa").await.web_origins,
+        ["https://cdn2.example"]
+    );
+    ok(clients::update(&store, update_args("spa --no-web-origin")).await);
+    assert!(stored_client(&store, "spa").await.web_origins.is_empty());
+    assert!(parse("client update spa --web-origin https://x.example --no-web-origin").is_err());
+}

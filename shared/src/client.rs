@@ -61,6 +61,11 @@ pub struct Client {
     allow_plain_pkce: bool,
     grant_types: Vec<GrantType>,
     post_logout_redirect_uris: Vec<String>,
+    /// The origins registered besides the redirect URIs' (`--web-origin`).
+    web_origins: Vec<String>,
+    /// Every origin a browser app of this client may call token and revoke from: the
+    /// redirect URIs' origins and `web_origins`, as browsers write them in `Origin`.
+    cors_origins: Vec<String>,
 }
 
 /// A client as asked for (by authctl) or as stored (an item): flat and unchecked, the
@@ -85,6 +90,9 @@ pub struct ClientRegistration {
     /// Where sign-out may send the browser back (OpenID Connect RP-Initiated Logout 1.0):
     /// held to the rules of redirect URIs, compared by exact string equality.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Origins, besides those of the redirect URIs, from which a browser app of this client
+    /// may call the token and revocation endpoints (CORS): `https://host[:port]`.
+    pub web_origins: Vec<String>,
 }
 
 impl Client {
@@ -104,6 +112,7 @@ impl Client {
             grant_types,
             resource_server,
             post_logout_redirect_uris,
+            web_origins,
         } = registration;
         if !ids::is_client_id(&client_id) {
             return Err(ClientRuleError::ClientId);
@@ -148,6 +157,22 @@ impl Client {
                 }
             })?;
         }
+        let web_origins = dedupe(web_origins);
+        if web_origins.len() > MAX_REDIRECT_URIS {
+            return Err(ClientRuleError::TooManyWebOrigins);
+        }
+        if let Some(origin) = web_origins.iter().find(|o| !is_web_origin(o)) {
+            return Err(ClientRuleError::WebOrigin {
+                origin: origin.clone(),
+            });
+        }
+        let cors_origins = dedupe(
+            redirect_uris
+                .iter()
+                .filter_map(|uri| web_origin_of(uri))
+                .chain(web_origins.iter().cloned())
+                .collect(),
+        );
         for (scopes, which) in [(&allowed_scopes, "allowed"), (&default_scopes, "default")] {
             if scopes.len() > MAX_CLIENT_SCOPES {
                 return Err(ClientRuleError::TooManyScopes { which });
@@ -185,6 +210,8 @@ impl Client {
             allow_plain_pkce,
             grant_types,
             post_logout_redirect_uris,
+            web_origins,
+            cors_origins,
         })
     }
 
@@ -211,6 +238,7 @@ impl Client {
             grant_types: self.grant_types.clone(),
             resource_server,
             post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            web_origins: self.web_origins.clone(),
         }
     }
 
@@ -235,6 +263,18 @@ impl Client {
     /// Whether `uri` is one of the registered post-logout redirect URIs, exactly.
     pub fn allows_post_logout_redirect_uri(&self, uri: &str) -> bool {
         self.post_logout_redirect_uris.iter().any(|r| r == uri)
+    }
+
+    /// The origins registered besides the redirect URIs' (`--web-origin`).
+    pub fn web_origins(&self) -> &[String] {
+        &self.web_origins
+    }
+
+    /// Whether a browser app at `origin` (the request's `Origin` header, as browsers write
+    /// it) may call the token and revocation endpoints as this client: one of its redirect
+    /// URIs' origins or of its web origins, exactly.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.cors_origins.iter().any(|o| o == origin)
     }
 
     pub fn allowed_scopes(&self) -> &ScopeSet {
@@ -331,6 +371,10 @@ pub enum ClientRuleError {
     PublicClientCredentials {
         client_id: String,
     },
+    TooManyWebOrigins,
+    WebOrigin {
+        origin: String,
+    },
 }
 
 impl fmt::Display for ClientRuleError {
@@ -386,6 +430,15 @@ impl fmt::Display for ClientRuleError {
             ClientRuleError::PublicClientCredentials { client_id } => write!(
                 f,
                 "client {client_id} is public: only a confidential client may use client_credentials"
+            ),
+            ClientRuleError::TooManyWebOrigins => {
+                write!(f, "a client has at most {MAX_REDIRECT_URIS} web origins")
+            }
+            ClientRuleError::WebOrigin { origin } => write!(
+                f,
+                "web origin {origin:?} is refused: an origin is https://host[:port] (http only on \
+                 127.0.0.1, [::1] or localhost), in lower case, without a path or a trailing slash, \
+                 as a browser sends it in Origin"
             ),
         }
     }
@@ -490,6 +543,23 @@ pub fn check_redirect_uri(uri: &str, kind: ClientKind) -> Result<(), RedirectUri
     }
 }
 
+/// Whether `origin` is a web origin as a browser serialises it (RFC 6454 6.1): `https` (or
+/// `http` on a loopback host, as redirect URIs allow), a host, a port unless the default, and
+/// nothing else. Compared as strings with the `Origin` header, so only that form is accepted.
+fn is_web_origin(origin: &str) -> bool {
+    check_redirect_uri(origin, ClientKind::Confidential).is_ok()
+        && web_origin_of(origin).as_deref() == Some(origin)
+}
+
+/// The origin of an http(s) redirect URI; none for a native app's private-use scheme.
+fn web_origin_of(uri: &str) -> Option<String> {
+    let url = Url::parse(uri).ok()?;
+    if !matches!(url.scheme(), "https" | "http") {
+        return None;
+    }
+    Some(url.origin().ascii_serialization()).filter(|origin| origin != "null")
+}
+
 /// An `@` in the authority, even one the parser would drop (`https://@host/`).
 fn authority_has_at(uri: &str) -> bool {
     uri.split_once("://").is_some_and(|(_, rest)| {
@@ -561,6 +631,7 @@ mod tests {
             grant_types: vec![GrantType::AuthorizationCode],
             resource_server: false,
             post_logout_redirect_uris: vec!["https://app.example/signed-out".into()],
+            web_origins: Vec::new(),
         }
     }
 
@@ -583,6 +654,96 @@ mod tests {
         (0..count)
             .filter_map(|i| ScopeToken::parse(&format!("scope{i}")))
             .collect()
+    }
+
+    #[test]
+    fn a_clients_origins_are_its_redirect_uris_and_its_web_origins() {
+        let Ok(client) = Client::register(ClientRegistration {
+            redirect_uris: vec![
+                "https://app.example/callback".into(),
+                "https://APP.example:443/other?x=1".into(),
+                "http://127.0.0.1:8080/cb".into(),
+            ],
+            web_origins: vec!["https://static.example:8443".into()],
+            ..registration()
+        }) else {
+            panic!("refused")
+        };
+        for origin in [
+            "https://app.example",
+            "http://127.0.0.1:8080",
+            "https://static.example:8443",
+        ] {
+            assert!(client.allows_origin(origin), "{origin}");
+        }
+        for origin in [
+            "https://app.example/",
+            "https://app.example:443",
+            "http://app.example",
+            "https://evil.example",
+            "https://static.example",
+            "null",
+            "",
+        ] {
+            assert!(!client.allows_origin(origin), "{origin}");
+        }
+        assert_eq!(client.web_origins(), ["https://static.example:8443"]);
+        // A native app's private-use scheme has no web origin.
+        let Ok(native) = Client::register(ClientRegistration {
+            redirect_uris: vec!["com.example.app:/callback".into()],
+            ..public()
+        }) else {
+            panic!("refused")
+        };
+        assert!(!native.allows_origin("null"));
+        assert!(!native.allows_origin("com.example.app:"));
+    }
+
+    #[test]
+    fn a_web_origin_is_an_origin_as_browsers_send_it() {
+        for origin in [
+            "https://app.example/",
+            "https://app.example/path",
+            "https://App.example",
+            "https://app.example:443",
+            "https://app.example?x",
+            "https://user@app.example",
+            "http://app.example",
+            "app.example",
+            "*",
+            "null",
+            "com.example.app:",
+        ] {
+            let message = refusal(ClientRegistration {
+                web_origins: vec![origin.into()],
+                ..registration()
+            });
+            assert!(message.starts_with("web origin"), "{origin}: {message}");
+        }
+        for origin in [
+            "https://app.example",
+            "http://localhost:3000",
+            "http://[::1]:5173",
+        ] {
+            assert!(
+                Client::register(ClientRegistration {
+                    web_origins: vec![origin.into()],
+                    ..registration()
+                })
+                .is_ok(),
+                "{origin}"
+            );
+        }
+        let too_many = (0..=MAX_REDIRECT_URIS)
+            .map(|i| format!("https://app{i}.example"))
+            .collect();
+        assert_eq!(
+            refusal(ClientRegistration {
+                web_origins: too_many,
+                ..registration()
+            }),
+            format!("a client has at most {MAX_REDIRECT_URIS} web origins")
+        );
     }
 
     #[test]

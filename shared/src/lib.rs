@@ -11,6 +11,7 @@ pub mod client;
 pub mod client_auth;
 pub mod config;
 pub mod consent;
+pub mod cors;
 pub mod endpoints;
 pub mod http;
 pub mod id_token_hint;

@@ -5,6 +5,7 @@
 use super::{StorageFailure, StoreContext};
 use crate::app::App;
 use crate::client_auth::{authenticate, ClientAuthError};
+use crate::cors;
 use crate::http::{HttpRequest, HttpResponse, Params};
 use crate::model::Client;
 use crate::oauth::{ErrorCode, ErrorResponse, REPEATED_PARAMETER};
@@ -57,6 +58,8 @@ pub(crate) enum ClientRequestError {
     InvalidClient {
         basic: bool,
     },
+    /// A browser app at an origin its client did not register (`cors`).
+    OriginNotAllowed,
     Storage(StorageFailure),
 }
 
@@ -75,6 +78,10 @@ impl ClientRequestError {
                 ErrorResponse::bad_request(ErrorCode::InvalidRequest, description)
             }
             ClientRequestError::InvalidClient { basic } => ErrorResponse::invalid_client(basic),
+            ClientRequestError::OriginNotAllowed => ErrorResponse::bad_request(
+                ErrorCode::InvalidRequest,
+                "this client has not registered the origin of the request",
+            ),
             ClientRequestError::Storage(failure) => return failure.into_json(),
         };
         error.render()
@@ -82,7 +89,8 @@ impl ClientRequestError {
 }
 
 /// The form and the client that sent it, in the order the RFCs check them: method, form,
-/// repeated parameters (RFC 6749 3.1), client authentication.
+/// repeated parameters (RFC 6749 3.1), client authentication; then, for a browser's request,
+/// its origin, refused unless the client registered it, before anything is done (`cors`).
 pub(crate) async fn authenticated<S: ClientReader>(
     app: &App<S>,
     request: &HttpRequest,
@@ -109,5 +117,8 @@ pub(crate) async fn authenticated<S: ClientReader>(
                 StorageFailure::new("reading the client failed", error).into()
             }
         })?;
+    if cors::request_origin(request).is_some_and(|origin| !client.allows_origin(origin)) {
+        return Err(ClientRequestError::OriginNotAllowed);
+    }
     Ok(ClientRequest { client, params })
 }

@@ -4,6 +4,7 @@
 
 use super::StoreContext;
 use crate::app::App;
+use crate::cors;
 use crate::http::{json, HttpRequest, HttpResponse};
 use crate::store::{PublicKeyReader, SigningKey};
 use http::header::{HeaderValue, CACHE_CONTROL};
@@ -27,7 +28,7 @@ struct Jwks<'a> {
 }
 
 pub async fn handle<S: PublicKeyReader>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
-    match app
+    let response = match app
         .store
         .list_public_keys()
         .await
@@ -35,7 +36,9 @@ pub async fn handle<S: PublicKeyReader>(app: &App<S>, _request: &HttpRequest) ->
     {
         Ok(keys) => render(&keys),
         Err(failure) => failure.into_json(),
-    }
+    };
+    // A public document: any origin may read it (`cors`).
+    cors::any_origin(response)
 }
 
 fn render(keys: &[SigningKey]) -> HttpResponse {

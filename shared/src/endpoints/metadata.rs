@@ -4,6 +4,7 @@
 use super::StoreContext;
 use crate::app::App;
 use crate::config::Config;
+use crate::cors;
 use crate::http::{json, HttpRequest, HttpResponse};
 use crate::openid_request::PROMPT_VALUES;
 use crate::profile::SUPPORTED_CLAIMS;
@@ -44,7 +45,7 @@ struct Metadata<'a> {
 }
 
 pub async fn handle<S: ScopeReader>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
-    match app
+    let response = match app
         .store
         .list_scopes()
         .await
@@ -52,7 +53,9 @@ pub async fn handle<S: ScopeReader>(app: &App<S>, _request: &HttpRequest) -> Htt
     {
         Ok(scopes) => render(&app.config, scopes.into_iter().map(|s| s.name).collect()),
         Err(failure) => failure.into_json(),
-    }
+    };
+    // A public document: any origin may read it (`cors`).
+    cors::any_origin(response)
 }
 
 fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {

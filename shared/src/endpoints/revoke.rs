@@ -6,20 +6,32 @@ use super::client_request::{
 };
 use super::StoreContext;
 use crate::app::App;
+use crate::cors;
 use crate::http::{no_store, HttpRequest, HttpResponse};
 use crate::model::Client;
 use crate::secret::Secret;
 use crate::store::{ClientReader, PublicKeyReader, RefreshTokenStore, RevocationStore};
 use crate::tokens::looks_like_jwt;
+use http::Method;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
     S: ClientReader + PublicKeyReader + RefreshTokenStore + RevocationStore,
 {
-    match decide(app, request).await {
+    if request.method == Method::OPTIONS {
+        return cors::preflight(request, cors::Audience::ClientOrigins, "POST");
+    }
+    // Before the client and its origins are known, no origin may read the answer; after,
+    // the request's origin is one of the client's.
+    let client_request = match authenticated(app, request).await {
+        Ok(client_request) => client_request,
+        Err(error) => return error.into_response(),
+    };
+    let response = match decide(app, client_request).await {
         Ok(revoked) => render(revoked),
         Err(error) => error.into_response(),
-    }
+    };
+    cors::for_client(request, response)
 }
 
 /// What the request revoked: for the log, never for the answer.
@@ -29,11 +41,13 @@ enum Revoked {
     Nothing,
 }
 
-async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Revoked, ClientRequestError>
+async fn decide<S>(
+    app: &App<S>,
+    ClientRequest { client, params }: ClientRequest,
+) -> Result<Revoked, ClientRequestError>
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenStore + RevocationStore,
+    S: PublicKeyReader + RefreshTokenStore + RevocationStore,
 {
-    let ClientRequest { client, params } = authenticated(app, request).await?;
     let PresentedToken { token } = PresentedToken::parse(&params)?;
     if looks_like_jwt(token.expose()) {
         revoke_access_token(app, &client, &token).await

@@ -6,6 +6,7 @@ use super::client_request::{authenticated, ClientRequest, ClientRequestError};
 use super::{StorageFailure, StoreContext};
 use crate::app::App;
 use crate::config::Config;
+use crate::cors;
 use crate::http::{json, no_store, HttpRequest, HttpResponse, Params};
 use crate::metrics::{self, Event};
 use crate::model::{
@@ -20,7 +21,7 @@ use crate::store::{
     RevocationStore, Rotation, SigningKeyReader,
 };
 use crate::tokens::{new_jti, AccessTokenClaims, IdTokenClaims, Signer, SignerError};
-use http::StatusCode;
+use http::{Method, StatusCode};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -28,9 +29,14 @@ pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
     S: ClientReader + CodeRedemptionStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
 {
+    if request.method == Method::OPTIONS {
+        return cors::preflight(request, cors::Audience::ClientOrigins, "POST");
+    }
     match decide(app, request).await {
-        Ok(issued) => render(issued),
-        Err(error) => error.into_response(),
+        Ok(issued) => cors::for_client(request, render(issued)),
+        // Before the client and its origins are known: no origin may read it.
+        Err(TokenError::ClientRequest(error)) => error.into_response(),
+        Err(error) => cors::for_client(request, error.into_response()),
     }
 }
 

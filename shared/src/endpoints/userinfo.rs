@@ -8,6 +8,7 @@ use super::client_request::verified_claims;
 use super::{StorageFailure, StoreContext};
 use crate::app::App;
 use crate::bearer::{presented_token, BearerError};
+use crate::cors;
 use crate::http::{json, no_store, HttpRequest, HttpResponse};
 use crate::model::ScopeSet;
 use crate::oauth::ErrorResponse;
@@ -25,10 +26,14 @@ pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
     S: PublicKeyReader + UserInfoReader,
 {
-    match decide(app, request).await {
+    // A bearer token's endpoint: any origin may call it (`cors`).
+    if request.method == Method::OPTIONS {
+        return cors::preflight(request, cors::Audience::AnyOrigin, "GET, POST");
+    }
+    cors::any_origin(match decide(app, request).await {
         Ok(claims) => render(&claims),
         Err(error) => error.into_response(),
-    }
+    })
 }
 
 /// Every way UserInfo refuses a request.

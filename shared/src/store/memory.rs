@@ -803,6 +803,7 @@ mod tests {
             grant_types: Vec::new(),
             resource_server: false,
             post_logout_redirect_uris: Vec::new(),
+            web_origins: Vec::new(),
         };
         Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
     }

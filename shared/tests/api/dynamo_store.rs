@@ -237,6 +237,9 @@ async fn an_item_over_400_kb_is_refused_without_a_round_trip() {
         .filter_map(|i| ScopeToken::parse(&format!("{i:0>128}")))
         .collect();
     largest.default_scopes = largest.allowed_scopes.clone();
+    largest.web_origins = (0..MAX_REDIRECT_URIS)
+        .map(|i| format!("https://{i:0>1980}.example"))
+        .collect();
     let large = registered(largest);
     assert!(store.create_client(&large).await.is_ok());
     assert_eq!(store.get_client("app").await.ok().flatten(), Some(large));

@@ -71,6 +71,9 @@ const ACCOUNT: &str = include_str!("../../../events/account.json");
 const ACCOUNT_WITHDRAW: &str = include_str!("../../../events/account-withdraw.json");
 const USERINFO: &str = include_str!("../../../events/userinfo.json");
 const USERINFO_POST: &str = include_str!("../../../events/userinfo-post.json");
+const TOKEN_PREFLIGHT: &str = include_str!("../../../events/token-preflight.json");
+const REVOKE_PREFLIGHT: &str = include_str!("../../../events/revoke-preflight.json");
+const USERINFO_PREFLIGHT: &str = include_str!("../../../events/userinfo-preflight.json");
 
 // ---------------------------------------------------------------------------------------
 // Running an event the way the function does.
@@ -220,12 +223,14 @@ impl World {
                 ("GET", "/oauth/authorize") => authorize::handle(app, &request).await,
                 ("POST", "/oauth/consent") => consent::handle(app, &request).await,
                 ("GET" | "POST", "/login") => login::handle(app, &request).await,
-                ("POST", "/oauth/token") => token::handle(app, &request).await,
-                ("POST", "/oauth/revoke") => revoke::handle(app, &request).await,
+                ("POST" | "OPTIONS", "/oauth/token") => token::handle(app, &request).await,
+                ("POST" | "OPTIONS", "/oauth/revoke") => revoke::handle(app, &request).await,
                 ("POST", "/oauth/introspect") => introspect::handle(app, &request).await,
                 ("GET" | "POST", "/oauth/logout") => logout::handle(app, &request).await,
                 ("GET" | "POST", "/account") => account::handle(app, &request).await,
-                ("GET" | "POST", "/oauth/userinfo") => userinfo::handle(app, &request).await,
+                ("GET" | "POST" | "OPTIONS", "/oauth/userinfo") => {
+                    userinfo::handle(app, &request).await
+                }
                 ("GET", "/.well-known/jwks.json") => jwks::handle(app, &request).await,
                 (
                     "GET",
@@ -256,6 +261,7 @@ fn app_client() -> ClientRegistration {
         resource_server: false,
         grant_types: vec![AuthorizationCode, RefreshToken],
         post_logout_redirect_uris: vec![SIGNED_OUT.into()],
+        web_origins: Vec::new(),
     }
 }
 
@@ -768,6 +774,53 @@ async fn jwks_event_publishes_the_keys() {
     assert_eq!(set["keys"][0]["kid"], shared_key().kid.as_str(), "{set}");
     assert_eq!(set["keys"][0]["alg"], "RS256", "{set}");
     assert!(set["keys"][0].get("d").is_none(), "no private part: {set}");
+}
+
+/// `events/token-preflight.json`, `events/revoke-preflight.json`: a browser app's preflight,
+/// answered with no storage call: the origin, POST, the headers a client may send.
+#[tokio::test]
+async fn token_and_revoke_preflight_events_let_the_browser_post() {
+    let w = world().await;
+    for event_json in [TOKEN_PREFLIGHT, REVOKE_PREFLIGHT] {
+        let calls = w.app.store.calls();
+        let run = w.run(event_json).await;
+        assert_eq!(status(&run.response), 204, "{}", run.response);
+        assert_eq!(
+            header(&run.response, "access-control-allow-origin"),
+            Some("https://app.example.test")
+        );
+        assert_eq!(
+            header(&run.response, "access-control-allow-methods"),
+            Some("POST")
+        );
+        assert_eq!(
+            header(&run.response, "access-control-allow-headers"),
+            Some("authorization, content-type")
+        );
+        assert_eq!(header(&run.response, "vary"), Some("origin"));
+        assert_eq!(body(&run.response), "");
+        assert_eq!(w.app.store.calls(), calls, "a preflight reads nothing");
+    }
+}
+
+/// `events/userinfo-preflight.json`: any origin may call UserInfo with a bearer token.
+#[tokio::test]
+async fn userinfo_preflight_event_lets_any_origin_send_a_bearer_token() {
+    let w = world().await;
+    let run = w.run(USERINFO_PREFLIGHT).await;
+    assert_eq!(status(&run.response), 204, "{}", run.response);
+    assert_eq!(
+        header(&run.response, "access-control-allow-origin"),
+        Some("*")
+    );
+    assert_eq!(
+        header(&run.response, "access-control-allow-methods"),
+        Some("GET, POST")
+    );
+    assert_eq!(
+        header(&run.response, "access-control-expose-headers"),
+        Some("www-authenticate")
+    );
 }
 
 /// `events/revoke.json`: RFC 7009 revocation of the client's refresh token (Basic, base64
@@ -1392,8 +1445,8 @@ fn route_rule_names_what_is_missing() {
     );
 
     let other_function = cargo_toml.replace(
-        r#"[{ method = "POST", function = "revoke" }]"#,
-        r#"[{ method = "POST", function = "token" }]"#,
+        r#"{ method = "POST", function = "revoke" }"#,
+        r#"{ method = "POST", function = "token" }"#,
     );
     assert_ne!(
         other_function, cargo_toml,

@@ -89,6 +89,7 @@ async fn rp_world() -> World {
         .with_clients([ClientRegistration {
             name: "Relying Party".into(),
             post_logout_redirect_uris: vec![SIGNED_OUT.into()],
+            web_origins: Vec::new(),
             ..client(RP, ClientKind::Confidential, &[AuthorizationCode])
         }])
         .await

@@ -24,6 +24,7 @@ mod common;
 mod account;
 mod browser_flow;
 mod client_credentials;
+mod cors;
 mod dynamo_store;
 mod error_descriptions;
 mod events;

@@ -121,6 +121,7 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
         resource_server: true,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         post_logout_redirect_uris: Vec::new(),
+        web_origins: Vec::new(),
     };
     let app = registered(client.clone());
     assert!(store.create_client(&app).await.is_ok());

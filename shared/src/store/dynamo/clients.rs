@@ -55,6 +55,9 @@ fn client_item(client: &Client) -> Item {
             list(&client.post_logout_redirect_uris),
         );
     }
+    if !client.web_origins.is_empty() {
+        item.insert("web_origins".to_string(), list(&client.web_origins));
+    }
     item
 }
 
@@ -83,6 +86,8 @@ pub(super) fn client_from(item: &Item) -> StoreResult<Client> {
             .collect(),
         // Absent on clients stored before sign-out existed, or without one: none.
         post_logout_redirect_uris: get_list(item, "post_logout_redirect_uris")?,
+        // Absent on clients without web origins besides their redirect URIs'.
+        web_origins: get_list(item, "web_origins")?,
         client_id: client_id.clone(),
     })
     .map_err(|rule| StoreError::Corrupt(format!("client {client_id}: {rule}")))
