@@ -49,6 +49,9 @@ pub enum Command {
     /// OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// APIs that accept access tokens, as audiences (RFC 8707 resource indicators).
+    #[command(subcommand)]
+    Resource(ResourceCommand),
     /// End users who sign in.
     #[command(subcommand)]
     User(UserCommand),
@@ -80,6 +83,27 @@ pub enum ScopeCommand {
         #[arg(value_parser = scope_name_arg)]
         name: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ResourceCommand {
+    /// Registers an API: a request naming it as `resource` gets tokens whose `aud` is it.
+    Create {
+        /// The API's URI, e.g. https://api.example.com: its tokens' `aud`, and what API
+        /// Gateway's JWT authorizer of that API lists as its audience.
+        uri: String,
+        /// Shown to users on the consent page [default: the URI].
+        #[arg(long)]
+        name: Option<String>,
+        /// A scope the API accepts; must exist in the catalogue (repeat for several).
+        #[arg(long = "scope", value_name = "SCOPE", required = true)]
+        scopes: Vec<String>,
+    },
+    /// Lists the registered APIs.
+    List,
+    /// Removes an API: requests naming it are refused (`invalid_target`); tokens already
+    /// issued for it stay valid until they expire.
+    Delete { uri: String },
 }
 
 #[derive(Subcommand, Debug)]

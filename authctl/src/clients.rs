@@ -197,7 +197,10 @@ fn scope_tokens(names: &[String]) -> Result<ScopeSet, Error> {
 }
 
 /// The named scopes, each a valid scope token that exists in the catalogue.
-async fn catalogued_scopes(store: &impl ScopeReader, names: &[String]) -> Result<ScopeSet, Error> {
+pub(crate) async fn catalogued_scopes(
+    store: &impl ScopeReader,
+    names: &[String],
+) -> Result<ScopeSet, Error> {
     let scopes = scope_tokens(names)?;
     if scopes.is_empty() {
         return Ok(scopes);

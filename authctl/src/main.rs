@@ -14,6 +14,7 @@ mod clients;
 mod consents;
 mod keys;
 mod output;
+mod resources;
 mod scopes;
 mod users;
 
@@ -39,6 +40,7 @@ async fn run(store: &DynamoStore, command: Command) -> Result<Output, Error> {
         Command::Init { tokens } => init(store, &tokens.lifecycle()).await,
         Command::Scope(command) => scopes::run(store, command).await,
         Command::Client(command) => clients::run(store, command).await,
+        Command::Resource(command) => resources::run(store, command).await,
         Command::User(command) => users::run(store, command).await,
         Command::Session(command) => users::run_session(store, command).await,
         Command::Consent(command) => consents::run(store, command).await,

@@ -4,7 +4,7 @@ use crate::cli::{
     Cli, ClientCommand, ClientCreate, ClientUpdate, Command, KeysCommand, ProfileArgs,
 };
 use crate::output::{Error, Output};
-use crate::{clients, consents, keys, scopes, users};
+use crate::{clients, consents, keys, resources, scopes, users};
 use auth_core::keys::generate_signing_key;
 use auth_core::keys::lifecycle::KeyLifecycle;
 use auth_core::model::{ClientKind, ClientRegistration, Consent, GrantType, Profile, ScopeSet};
@@ -711,6 +711,7 @@ async fn consents() {
         used_at: None,
         revoked: false,
         authentication: None,
+        resources: Vec::new(),
     };
     assert!(store.create_family(&family, &first).await.is_ok());
 
@@ -986,4 +987,58 @@ async fn web_origins_are_registered_checked_and_replaced() {
     ok(clients::update(&store, update_args("spa --no-web-origin")).await);
     assert!(stored_client(&store, "spa").await.web_origins.is_empty());
     assert!(parse("client update spa --web-origin https://x.example --no-web-origin").is_err());
+}
+
+/// APIs as audiences (RFC 8707): a URI by the rules, scopes from the catalogue, once.
+#[tokio::test]
+async fn apis_are_registered_with_catalogued_scopes_listed_and_deleted() {
+    let store = store_with_scopes().await;
+    let scopes = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let created = ok(resources::create(
+        &store,
+        "https://orders.example".into(),
+        Some("Orders API".into()),
+        &scopes(&["orders:read"]),
+    )
+    .await);
+    assert_eq!(created.json["name"], "Orders API");
+    let unknown_scope = error_of(
+        resources::create(&store, "https://b.example".into(), None, &scopes(&["nope"])).await,
+    );
+    assert!(
+        unknown_scope.starts_with("unknown scope nope"),
+        "{unknown_scope}"
+    );
+    for uri in [
+        "https://b.example#f",
+        "http://b.example",
+        "b.example",
+        "https://b.example?q",
+    ] {
+        let refused =
+            error_of(resources::create(&store, uri.into(), None, &scopes(&["orders:read"])).await);
+        assert!(refused.starts_with("resource"), "{uri}: {refused}");
+    }
+    let again = error_of(
+        resources::create(
+            &store,
+            "https://orders.example".into(),
+            None,
+            &scopes(&["orders:read"]),
+        )
+        .await,
+    );
+    assert!(again.contains("already exists"), "{again}");
+    let listed = ok(resources::list(&store).await);
+    assert!(
+        listed.text.contains("https://orders.example"),
+        "{}",
+        listed.text
+    );
+    ok(resources::delete(&store, "https://orders.example").await);
+    assert_eq!(ok(resources::list(&store).await).text, "no APIs");
+    assert!(
+        parse("resource create https://x.example").is_err(),
+        "a scope is required"
+    );
 }

@@ -13,6 +13,7 @@ use crate::model::{
 use crate::oauth::{ErrorCode, REPEATED_PARAMETER};
 use crate::openid_request::{self, OpenIdParameters};
 use crate::pkce;
+use crate::resource::{self, Resource};
 use crate::secret::{now, AuthorizationCode};
 use crate::store::SigningKey;
 
@@ -25,6 +26,11 @@ pub struct AuthorizationRequest {
     /// Whether the request named it (then the token request must name it too, RFC 6749 4.1.3).
     pub redirect_uri_given: bool,
     pub scopes: ScopeSet,
+    /// Whether `scope` was in the request (else `scopes` are the client's defaults).
+    pub scopes_asked: bool,
+    /// The APIs the tokens are for (RFC 8707 `resource`): as requested until `target` checks
+    /// them against the registered ones; empty for the default audience.
+    pub resources: Vec<String>,
     pub state: Option<String>,
     pub pkce: Option<PkceChallenge>,
     /// `nonce`, `prompt`, `max_age`, `login_hint`, `id_token_hint` (OpenID Connect Core 3.1.2.1).
@@ -166,6 +172,7 @@ pub fn validate(
             .ok_or_else(|| redirect(ErrorCode::InvalidScope, "the scope is malformed"))?,
         None => ScopeSet::new(),
     };
+    let scopes_asked = !requested.is_empty();
     let scopes = if requested.is_empty() {
         client.default_scopes().clone()
     } else {
@@ -233,6 +240,8 @@ pub fn validate(
         redirect_uri,
         redirect_uri_given,
         scopes,
+        scopes_asked,
+        resources: params.get_all("resource").to_vec(),
         state,
         pkce,
         openid,
@@ -247,6 +256,9 @@ impl AuthorizationRequest {
             fields.push(("redirect_uri", self.redirect_uri.clone()));
         }
         fields.push(("scope", self.scopes.to_string()));
+        for resource in &self.resources {
+            fields.push(("resource", resource.clone()));
+        }
         if let Some(state) = &self.state {
             fields.push(("state", state.clone()));
         }
@@ -256,6 +268,22 @@ impl AuthorizationRequest {
         }
         fields.extend(self.openid.form_fields());
         fields
+    }
+
+    /// Checks the requested APIs against the registered ones (`resource::select`): the
+    /// scopes become those the tokens get, or the request is refused with `invalid_target`,
+    /// sent to the client. Only a request that names a `resource` needs the `catalogue`.
+    pub fn target(&mut self, catalogue: &[Resource]) -> Result<(), AuthorizationError> {
+        let (resources, scopes) = resource::select(
+            catalogue,
+            &self.resources,
+            self.scopes.clone(),
+            self.scopes_asked,
+        )
+        .map_err(|error| self.refusal(ErrorCode::InvalidTarget, error.description()))?;
+        self.resources = resources;
+        self.scopes = scopes;
+        Ok(())
     }
 
     /// Verifies the request's `id_token_hint` (Core 3.1.2.1) against the published `keys`:
@@ -399,6 +427,7 @@ impl AuthorizationRequest {
             issued_family: None,
             nonce: self.openid.nonce.clone(),
             authentication: Some(authentication),
+            resources: self.resources.clone(),
         };
         (code, grant)
     }

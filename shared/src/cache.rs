@@ -2,8 +2,9 @@
 //! the parsed signing key (`tokens::SignerCache`) and recently read client records.
 
 use crate::model::Client;
+use crate::resource::Resource;
 use crate::secret::now;
-use crate::store::{ClientReader, StoreResult};
+use crate::store::{ClientReader, ResourceReader, StoreResult};
 use crate::tokens::SignerCache;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -51,10 +52,48 @@ impl ClientCache {
     }
 }
 
+/// The registered APIs (RFC 8707), read whole and kept as long as client records: a deleted
+/// or changed API is seen everywhere within `CLIENT_CACHE_SECONDS`. Like unknown clients, an
+/// unknown API is not trusted to the cache: a list that lacks one of `needed` is read again,
+/// so an API registered a moment ago is found at once. Read only by a request that names a
+/// resource, or about a token for one.
+#[derive(Default)]
+pub struct ResourceCache {
+    entry: Mutex<Option<(i64, Vec<Resource>)>>,
+}
+
+impl ResourceCache {
+    pub async fn get<S: ResourceReader>(
+        &self,
+        store: &S,
+        needed: &[String],
+    ) -> StoreResult<Vec<Resource>> {
+        let t = now();
+        if let Some((read_at, resources)) = self.lock().as_ref() {
+            let has_all = needed
+                .iter()
+                .all(|uri| resources.iter().any(|r| &r.uri == uri));
+            if t - read_at < CLIENT_CACHE_SECONDS && has_all {
+                return Ok(resources.clone());
+            }
+        }
+        let resources = store.list_resources().await?;
+        *self.lock() = Some((t, resources.clone()));
+        Ok(resources)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<(i64, Vec<Resource>)>> {
+        self.entry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 /// Built once per container, before the handler loop, by the functions that authenticate
 /// clients or sign tokens.
 #[derive(Default)]
 pub struct WarmCache {
     pub signer: SignerCache,
     pub clients: ClientCache,
+    pub resources: ResourceCache,
 }

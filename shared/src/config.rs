@@ -19,6 +19,8 @@ pub struct Tables {
     pub tokens: String,
     pub keys: String,
     pub throttle: String,
+    /// The registered APIs (RFC 8707 resources).
+    pub resources: String,
 }
 
 impl Tables {
@@ -35,6 +37,7 @@ impl Tables {
             tokens: name("tokens"),
             keys: name("keys"),
             throttle: name("throttle"),
+            resources: name("resources"),
         }
     }
 

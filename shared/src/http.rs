@@ -128,7 +128,12 @@ impl ParamError {
 pub struct Params {
     values: HashMap<String, String>,
     repeated: Vec<String>,
+    /// Every value of a parameter that may be repeated (`MULTI_VALUED`), in order.
+    multi: HashMap<String, Vec<String>>,
 }
+
+/// The parameters that may appear more than once: RFC 8707's `resource`, one per API.
+pub const MULTI_VALUED: [&str; 1] = ["resource"];
 
 impl Params {
     pub fn parse(input: &[u8]) -> Result<Self, ParamError> {
@@ -144,6 +149,17 @@ impl Params {
             };
             let name = decode(name)?;
             let value = decode(value)?;
+            if MULTI_VALUED.contains(&name.as_str()) {
+                if !value.is_empty() {
+                    params
+                        .multi
+                        .entry(name.clone())
+                        .or_default()
+                        .push(value.clone());
+                    params.values.entry(name).or_insert(value);
+                }
+                continue;
+            }
             if !seen.insert(name.clone()) {
                 params.repeated.push(name);
             } else if !value.is_empty() {
@@ -155,6 +171,11 @@ impl Params {
 
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
+    }
+
+    /// Every non-empty value of a parameter that may be repeated (`MULTI_VALUED`).
+    pub fn get_all(&self, name: &str) -> &[String] {
+        self.multi.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// Whether the parameter appeared more than once.

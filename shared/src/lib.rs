@@ -26,6 +26,7 @@ pub mod pages;
 pub mod password;
 pub mod pkce;
 pub mod profile;
+pub mod resource;
 pub mod scope;
 pub mod secret;
 pub mod session;

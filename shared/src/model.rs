@@ -181,6 +181,9 @@ pub struct Grant {
     /// The sign-in the user approved with: the ID token's `auth_time` and `sid`. Every code
     /// issued since OpenID Connect has one; `None` only for a code stored before.
     pub authentication: Option<Authentication>,
+    /// The APIs (RFC 8707 resources) the user authorized, the tokens' `aud`; empty for the
+    /// default audience.
+    pub resources: Vec<String>,
 }
 
 /// The sign-in a grant stands on, as ID tokens tell it (OpenID Connect Core 2): when the
@@ -226,6 +229,8 @@ pub struct RefreshToken {
     /// The grant's sign-in, copied to every successor: a refreshed ID token's `auth_time`
     /// and `sid`. `None` for a token of a grant started before OpenID Connect.
     pub authentication: Option<Authentication>,
+    /// The grant's APIs (RFC 8707), copied to every successor: a refresh may name fewer.
+    pub resources: Vec<String>,
 }
 
 impl RefreshToken {

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     UnsupportedResponseType,
     InvalidScope,
+    /// RFC 8707 2: a `resource` that is not a registered API, or that does not accept the scope.
+    InvalidTarget,
     AccessDenied,
     ServerError,
     /// RFC 6749 4.1.2.1: the server is overloaded or a dependency is; try again. Also the
@@ -42,6 +44,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",
             ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",

@@ -173,6 +173,8 @@ pub struct ConsentForm<'a> {
     pub client_name: &'a str,
     pub username: &'a str,
     pub scopes: Vec<ConsentScope<'a>>,
+    /// The APIs the app will reach (RFC 8707 resources): each one's name and URI.
+    pub apis: Vec<(&'a str, &'a str)>,
     pub hidden: Vec<(&'a str, &'a str)>,
     pub csrf_token: &'a str,
 }
@@ -194,6 +196,14 @@ pub fn consent(form: &ConsentForm<'_>) -> HttpResponse {
                             @if scope.already_granted { span.granted { "already allowed" } }
                         }
                         div.scope-name { (scope.name) }
+                    }
+                }
+            }
+            @if !form.apis.is_empty() {
+                p { "at:" }
+                ul.scopes.apis {
+                    @for (name, uri) in &form.apis {
+                        li { div { (name) } div.scope-name { (uri) } }
                     }
                 }
             }

@@ -22,12 +22,70 @@ use std::sync::{Arc, Mutex};
 /// consent ends the grant's access tokens too (RFC 7009 2.1).
 pub const GRANT_ID_CLAIM: &str = "gid";
 
+/// `aud` (RFC 7519 4.1.3): one audience as a string, several as an array. An access token is
+/// for the configured default audience, or for the APIs its request named (RFC 8707), with,
+/// when the grant has `openid`, the UserInfo endpoint (so that the client may still call it:
+/// `userinfo_audience`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// The audience of a token for these APIs (none: the default one) and, with `openid`,
+    /// for UserInfo too.
+    pub fn of(config: &Config, resources: &[String], openid: bool) -> Audience {
+        match resources {
+            [] => Audience::One(config.audience.clone()),
+            [one] if !openid => Audience::One(one.clone()),
+            many => {
+                let mut values = many.to_vec();
+                if openid {
+                    values.push(userinfo_audience(config));
+                }
+                Audience::Many(values)
+            }
+        }
+    }
+
+    pub fn values(&self) -> &[String] {
+        match self {
+            Audience::One(one) => std::slice::from_ref(one),
+            Audience::Many(many) => many,
+        }
+    }
+
+    pub fn contains(&self, value: &str) -> bool {
+        self.values().iter().any(|v| v == value)
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(value: &str) -> Self {
+        Audience::One(value.to_string())
+    }
+}
+
+impl From<String> for Audience {
+    fn from(value: String) -> Self {
+        Audience::One(value)
+    }
+}
+
+/// The audience that lets a token for APIs also reach UserInfo: its URL, which no API uses
+/// as its own (as Auth0 adds its `/userinfo` audience to API tokens with `openid`).
+pub fn userinfo_audience(config: &Config) -> String {
+    config.endpoint("/oauth/userinfo")
+}
+
 /// RFC 9068 2.2 claims, and the grant's id.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub client_id: String,
     pub scope: String,
     pub iat: i64,
@@ -55,7 +113,7 @@ impl AccessTokenClaims {
         AccessTokenClaims {
             iss: config.issuer.clone(),
             sub: sub.to_string(),
-            aud: config.audience.clone(),
+            aud: Audience::One(config.audience.clone()),
             client_id: client_id.to_string(),
             scope: scopes.to_string(),
             iat,
@@ -284,8 +342,8 @@ impl SignerCache {
     }
 }
 
-/// Verifies one of our access tokens offline, as an API would: signature by a
-/// published key (`kid`), `typ`, `iss`, `aud` and expiry. `None` for anything else.
+/// Verifies one of our access tokens offline: signature by a published key (`kid`), `typ`,
+/// `iss` and expiry; `aud` must be there, and is the caller's to judge. `None` for anything else.
 pub fn verify_access_token(
     config: &Config,
     keys: &[SigningKey],
@@ -300,7 +358,9 @@ pub fn verify_access_token(
     let decoding_key = jsonwebtoken::DecodingKey::from_rsa_components(&key.n, &key.e).ok()?;
     let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
     validation.set_issuer(&[&config.issuer]);
-    validation.set_audience(&[&config.audience]);
+    // `aud` is judged by the caller: the default audience, or registered APIs
+    // (`endpoints::client_request::for_our_audiences`), or UserInfo's (`Audience`).
+    validation.validate_aud = false;
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.leeway = 0;
     jsonwebtoken::decode::<AccessTokenClaims>(token, &decoding_key, &validation)

@@ -12,16 +12,18 @@ use crate::config::Config;
 use crate::http::{redirect, HttpRequest, HttpResponse, ParamError};
 use crate::model::{Scope, ScopeSet};
 use crate::pages::{self, ConsentForm, ConsentScope};
+use crate::resource::Resource;
 use crate::secret::{now, now_ms};
 use crate::session::{self, SessionCookie};
 use crate::store::{
-    AuthorizationStore, CodeStore, PublicKeyReader, ScopeReader, SessionKey, SigningKey,
+    AuthorizationStore, CodeStore, PublicKeyReader, ResourceReader, ScopeReader, SessionKey,
+    SigningKey,
 };
 use http::StatusCode;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: AuthorizationStore + CodeStore + ScopeReader + PublicKeyReader,
+    S: AuthorizationStore + CodeStore + ScopeReader + PublicKeyReader + ResourceReader,
 {
     match decide(app, request).await {
         Ok(authorized) => render(authorized),
@@ -42,6 +44,8 @@ struct ConsentPage {
     authorization: AuthorizationRequest,
     username: String,
     catalogue: Vec<Scope>,
+    /// The registered APIs, when the request names some.
+    apis: Vec<Resource>,
     /// What the user allowed this client before.
     granted: ScopeSet,
     csrf_token: String,
@@ -80,7 +84,7 @@ impl AuthorizeError {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Authorized, AuthorizeError>
 where
-    S: AuthorizationStore + CodeStore + ScopeReader + PublicKeyReader,
+    S: AuthorizationStore + CodeStore + ScopeReader + PublicKeyReader + ResourceReader,
 {
     let config = &app.config;
     let params = request
@@ -97,14 +101,18 @@ where
             sub: &c.sub,
             id_hash,
         });
-    // The published keys only when a hint needs them, read beside the client and session.
-    let (context, keys) = tokio::join!(
+    // The published keys only when a hint needs them, and the registered APIs only when the
+    // request names some, read beside the client and session.
+    let (context, keys, apis) = tokio::join!(
         app.store
             .load_authorization_context(Some(client_id), session_key, now()),
         published_keys(app, params.get("id_token_hint").is_some()),
+        super::registered_apis(app, params.get_all("resource")),
     );
     let context = context.context("reading the client and session failed")?;
-    let authorization = authorization::validate(context.client, &params)?;
+    let mut authorization = authorization::validate(context.client, &params)?;
+    let apis = apis?;
+    authorization.target(&apis)?;
     let hinted_sub = authorization.verify_id_token_hint(config, &keys?)?;
     // The session counts only beside its cookie (`assemble` judged it by the cookie's user).
     let session = context.session.zip(cookie).map(|pair| LiveSession {
@@ -146,6 +154,7 @@ where
         authorization,
         username: session.username,
         catalogue,
+        apis,
         granted,
         csrf_token: session::csrf_token(&cookie.id),
     })))
@@ -195,6 +204,12 @@ fn render_consent(page: &ConsentPage) -> HttpResponse {
         client_name: authorization.client.name(),
         username: &page.username,
         scopes,
+        apis: authorization
+            .resources
+            .iter()
+            .filter_map(|uri| page.apis.iter().find(|api| &api.uri == uri))
+            .map(|api| (api.name.as_str(), api.uri.as_str()))
+            .collect(),
         hidden: fields
             .iter()
             .map(|(name, value)| (*name, value.as_str()))

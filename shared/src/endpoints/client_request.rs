@@ -10,8 +10,8 @@ use crate::http::{HttpRequest, HttpResponse, Params};
 use crate::model::Client;
 use crate::oauth::{ErrorCode, ErrorResponse, REPEATED_PARAMETER};
 use crate::secret::Secret;
-use crate::store::{ClientReader, PublicKeyReader};
-use crate::tokens::{verify_access_token, AccessTokenClaims};
+use crate::store::{ClientReader, PublicKeyReader, ResourceReader};
+use crate::tokens::{userinfo_audience, verify_access_token, AccessTokenClaims};
 use http::Method;
 
 pub(crate) struct ClientRequest {
@@ -48,6 +48,34 @@ pub(crate) async fn verified_claims<S: PublicKeyReader>(
         .await
         .context("listing keys failed")?;
     Ok(verify_access_token(&app.config, &keys, token.expose()))
+}
+
+/// Claims verified by `verified_claims` whose audiences are this server's: the default
+/// audience, UserInfo's, or registered APIs (RFC 8707; read only for a token that names
+/// another audience). A token for anything else is none of ours, whoever signed it.
+pub(crate) async fn for_our_audiences<S: ResourceReader>(
+    app: &App<S>,
+    claims: Option<AccessTokenClaims>,
+) -> Result<Option<AccessTokenClaims>, StorageFailure> {
+    let Some(claims) = claims else {
+        return Ok(None);
+    };
+    let config = &app.config;
+    let others: Vec<String> = claims
+        .aud
+        .values()
+        .iter()
+        .filter(|aud| **aud != config.audience && **aud != userinfo_audience(config))
+        .cloned()
+        .collect();
+    if others.is_empty() {
+        return Ok(Some(claims));
+    }
+    let apis = super::registered_apis(app, &others).await?;
+    let registered = others
+        .iter()
+        .all(|aud| apis.iter().any(|api| &api.uri == aud));
+    Ok(registered.then_some(claims))
 }
 
 /// Every way revoke and introspect refuse a request, and token's first ones.

@@ -13,10 +13,13 @@ use crate::oauth::ErrorCode;
 use crate::pages;
 use crate::secret::now;
 use crate::session::{self, SessionCookie};
-use crate::store::{AuthorizationStore, SessionKey};
+use crate::store::{AuthorizationStore, ResourceReader, SessionKey};
 use http::StatusCode;
 
-pub async fn handle<S: AuthorizationStore>(app: &App<S>, request: &HttpRequest) -> HttpResponse {
+pub async fn handle<S: AuthorizationStore + ResourceReader>(
+    app: &App<S>,
+    request: &HttpRequest,
+) -> HttpResponse {
     match decide(app, request).await {
         Ok(decided) => render(decided),
         Err(error) => error.into_response(&app.config),
@@ -95,7 +98,7 @@ impl ConsentError {
     }
 }
 
-async fn decide<S: AuthorizationStore>(
+async fn decide<S: AuthorizationStore + ResourceReader>(
     app: &App<S>,
     request: &HttpRequest,
 ) -> Result<Decided, ConsentError> {
@@ -110,16 +113,19 @@ async fn decide<S: AuthorizationStore>(
         sub: &cookie.sub,
         id_hash: &id_hash,
     };
-    let context = app
-        .store
-        .load_authorization_context(Some(client_id), Some(session_key), t)
-        .await
-        .context("reading the client and session failed")?;
+    // The registered APIs only when the form names some, read beside the client and session.
+    let (context, apis) = tokio::join!(
+        app.store
+            .load_authorization_context(Some(client_id), Some(session_key), t),
+        super::registered_apis(app, params.get_all("resource")),
+    );
+    let context = context.context("reading the client and session failed")?;
     let session = context.session.ok_or(ConsentError::SessionEnded)?;
     if !session::csrf_token_matches(&cookie.id, params.get("csrf_token")) {
         return Err(ConsentError::FormExpired);
     }
-    let authorization = authorization::validate(context.client, &params)?;
+    let mut authorization = authorization::validate(context.client, &params)?;
+    authorization.target(&apis?)?;
 
     match UserDecision::parse(&params).ok_or(ConsentError::NoDecision)? {
         UserDecision::Deny => {

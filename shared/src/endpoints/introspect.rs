@@ -4,21 +4,24 @@
 //! tokens issued to other clients. Every other token is reported inactive.
 
 use super::client_request::{
-    authenticated, verified_claims, ClientRequest, ClientRequestError, PresentedToken,
+    authenticated, for_our_audiences, verified_claims, ClientRequest, ClientRequestError,
+    PresentedToken,
 };
 use super::StoreContext;
 use crate::app::App;
 use crate::http::{json, no_store, HttpRequest, HttpResponse};
 use crate::model::{Client, ClientType};
 use crate::secret::{now, Secret};
-use crate::store::{ClientReader, PublicKeyReader, RefreshTokenReader, RevocationReader};
-use crate::tokens::{looks_like_jwt, AccessTokenClaims};
+use crate::store::{
+    ClientReader, PublicKeyReader, RefreshTokenReader, ResourceReader, RevocationReader,
+};
+use crate::tokens::{looks_like_jwt, AccessTokenClaims, Audience};
 use http::StatusCode;
 use serde::Serialize;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader,
+    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader + ResourceReader,
 {
     match decide(app, request).await {
         Ok(introspection) => render(&introspection),
@@ -45,14 +48,14 @@ struct Introspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    aud: Option<String>,
+    aud: Option<Audience>,
     #[serde(skip_serializing_if = "Option::is_none")]
     jti: Option<String>,
 }
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Introspection, ClientRequestError>
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader,
+    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader + ResourceReader,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     if let ClientType::Public = client.client_type() {
@@ -67,7 +70,7 @@ where
     }
 }
 
-async fn access_token<S: PublicKeyReader + RevocationReader>(
+async fn access_token<S: PublicKeyReader + RevocationReader + ResourceReader>(
     app: &App<S>,
     client: &Client,
     token: &Secret,
@@ -75,7 +78,8 @@ async fn access_token<S: PublicKeyReader + RevocationReader>(
     let visible = |claims: &AccessTokenClaims| {
         client.is_resource_server() || claims.client_id == client.client_id()
     };
-    let Some(claims) = verified_claims(app, token).await?.filter(visible) else {
+    let claims = verified_claims(app, token).await?;
+    let Some(claims) = for_our_audiences(app, claims).await?.filter(visible) else {
         return Ok(Introspection::default());
     };
     // The token's own revocation and its grant's, in one round trip: revoking a refresh token,

@@ -18,13 +18,15 @@ pub mod scopes;
 pub mod token;
 pub mod userinfo;
 
+use crate::app::App;
 use crate::authorization::{error_location, AuthorizationError, AuthorizationRequest};
 use crate::config::Config;
 use crate::http::{redirect, HttpResponse};
 use crate::metrics::{self, Event};
 use crate::oauth::{self, ErrorCode, ErrorResponse};
 use crate::pages;
-use crate::store::{StoreError, StoreResult};
+use crate::resource::Resource;
+use crate::store::{ResourceReader, StoreError, StoreResult};
 use http::StatusCode;
 
 /// A storage call that failed, with what the endpoint was doing: carried to the render step,
@@ -132,6 +134,22 @@ where
             .refusal(ErrorCode::TemporarilyUnavailable, oauth::TRY_AGAIN)
             .into()
     }
+}
+
+/// The registered APIs (RFC 8707), from the warm cache, when a request names `requested`
+/// resources; none, and no round trip, when it names none.
+pub(crate) async fn registered_apis<S: ResourceReader>(
+    app: &App<S>,
+    requested: &[String],
+) -> Result<Vec<Resource>, StorageFailure> {
+    if requested.is_empty() {
+        return Ok(Vec::new());
+    }
+    app.cache
+        .resources
+        .get(&app.store, requested)
+        .await
+        .context("reading the registered APIs failed")
 }
 
 /// The response for a failed authorization request: a page or a redirect with the error.

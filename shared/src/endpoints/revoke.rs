@@ -2,7 +2,8 @@
 //! family) or access token (its `jti` deny-listed until it would expire).
 
 use super::client_request::{
-    authenticated, verified_claims, ClientRequest, ClientRequestError, PresentedToken,
+    authenticated, for_our_audiences, verified_claims, ClientRequest, ClientRequestError,
+    PresentedToken,
 };
 use super::StoreContext;
 use crate::app::App;
@@ -10,13 +11,15 @@ use crate::cors;
 use crate::http::{no_store, HttpRequest, HttpResponse};
 use crate::model::Client;
 use crate::secret::Secret;
-use crate::store::{ClientReader, PublicKeyReader, RefreshTokenStore, RevocationStore};
+use crate::store::{
+    ClientReader, PublicKeyReader, RefreshTokenStore, ResourceReader, RevocationStore,
+};
 use crate::tokens::looks_like_jwt;
 use http::Method;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenStore + RevocationStore,
+    S: ClientReader + PublicKeyReader + RefreshTokenStore + RevocationStore + ResourceReader,
 {
     if request.method == Method::OPTIONS {
         return cors::preflight(request, cors::Audience::ClientOrigins, "POST");
@@ -46,7 +49,7 @@ async fn decide<S>(
     ClientRequest { client, params }: ClientRequest,
 ) -> Result<Revoked, ClientRequestError>
 where
-    S: PublicKeyReader + RefreshTokenStore + RevocationStore,
+    S: PublicKeyReader + RefreshTokenStore + RevocationStore + ResourceReader,
 {
     let PresentedToken { token } = PresentedToken::parse(&params)?;
     if looks_like_jwt(token.expose()) {
@@ -56,12 +59,12 @@ where
     }
 }
 
-async fn revoke_access_token<S: PublicKeyReader + RevocationStore>(
+async fn revoke_access_token<S: PublicKeyReader + RevocationStore + ResourceReader>(
     app: &App<S>,
     client: &Client,
     token: &Secret,
 ) -> Result<Revoked, ClientRequestError> {
-    let claims = verified_claims(app, token).await?;
+    let claims = for_our_audiences(app, verified_claims(app, token).await?).await?;
     let Some(claims) = claims.filter(|claims| claims.client_id == client.client_id()) else {
         return Ok(Revoked::Nothing);
     };

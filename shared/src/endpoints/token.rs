@@ -14,20 +14,26 @@ use crate::model::{
 };
 use crate::oauth::{self, ErrorCode, ErrorResponse};
 use crate::pkce;
+use crate::resource::{self, Resource, TargetError};
 use crate::scope::OPENID;
 use crate::secret::{now, random_id, AuthorizationCode, RefreshTokenSecret, Secret};
 use crate::store::{
     ClientReader, CodeRedemption, CodeRedemptionStore, Redemption, RefreshTokenStore, RefreshUse,
-    RevocationStore, Rotation, SigningKeyReader,
+    ResourceReader, RevocationStore, Rotation, SigningKeyReader,
 };
-use crate::tokens::{new_jti, AccessTokenClaims, IdTokenClaims, Signer, SignerError};
+use crate::tokens::{new_jti, AccessTokenClaims, Audience, IdTokenClaims, Signer, SignerError};
 use http::{Method, StatusCode};
 use serde::Serialize;
 use std::sync::Arc;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader + CodeRedemptionStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
+    S: ClientReader
+        + CodeRedemptionStore
+        + SigningKeyReader
+        + RevocationStore
+        + RefreshTokenStore
+        + ResourceReader,
 {
     if request.method == Method::OPTIONS {
         return cors::preflight(request, cors::Audience::ClientOrigins, "POST");
@@ -73,6 +79,8 @@ enum TokenError {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope(&'static str),
+    /// RFC 8707: a `resource` not registered, not granted, or not accepting the scope.
+    InvalidTarget(TargetError),
     /// No usable signing key, or signing failed: the operator's to fix, the cause for the log.
     Signer {
         context: &'static str,
@@ -90,6 +98,12 @@ impl From<ClientRequestError> for TokenError {
 impl From<StorageFailure> for TokenError {
     fn from(failure: StorageFailure) -> Self {
         TokenError::Storage(failure)
+    }
+}
+
+impl From<TargetError> for TokenError {
+    fn from(error: TargetError) -> Self {
+        TokenError::InvalidTarget(error)
     }
 }
 
@@ -129,6 +143,9 @@ impl TokenError {
             ),
             TokenError::InvalidScope(description) => {
                 bad_request(ErrorCode::InvalidScope, description)
+            }
+            TokenError::InvalidTarget(error) => {
+                bad_request(ErrorCode::InvalidTarget, error.description())
             }
             TokenError::Signer { context, error } => {
                 tracing::error!(error = %error, "{context}");
@@ -226,7 +243,12 @@ fn requested_scope(params: &Params) -> Result<Option<ScopeSet>, TokenError> {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Issued, TokenError>
 where
-    S: ClientReader + CodeRedemptionStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
+    S: ClientReader
+        + CodeRedemptionStore
+        + SigningKeyReader
+        + RevocationStore
+        + RefreshTokenStore
+        + ResourceReader,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     let grant_type = requested_grant_type(&params)?;
@@ -241,6 +263,8 @@ where
         signer,
         client: &client,
     };
+    // RFC 8707: the APIs the access token is for (none: the default audience).
+    let resources = params.get_all("resource");
     match TokenRequest::parse(grant_type, &params)? {
         TokenRequest::AuthorizationCode {
             code,
@@ -248,11 +272,16 @@ where
             verifier,
         } => {
             issuer
-                .redeem_code(&code, redirect_uri.as_deref(), verifier.as_ref())
+                .redeem_code(&code, redirect_uri.as_deref(), verifier.as_ref(), resources)
                 .await
         }
-        TokenRequest::RefreshToken { token, scope } => issuer.refresh(&token, scope).await,
-        TokenRequest::ClientCredentials { scope } => issuer.client_credentials(scope),
+        TokenRequest::RefreshToken { token, scope } => {
+            issuer.refresh(&token, scope, resources).await
+        }
+        TokenRequest::ClientCredentials { scope } => {
+            let apis = super::registered_apis(app, resources).await?;
+            issuer.client_credentials(scope, &apis, resources)
+        }
     }
 }
 
@@ -274,6 +303,7 @@ where
         code: &AuthorizationCode,
         redirect_uri: Option<&str>,
         verifier: Option<&Secret>,
+        resources: &[String],
     ) -> Result<Issued, TokenError> {
         let code_hash = code.hash();
         let t = now();
@@ -298,6 +328,8 @@ where
                 .context("spending the code failed")?;
             return Err(TokenError::InvalidGrant(description));
         }
+        // The same APIs or fewer (RFC 8707 2.2), refused before the code is spent.
+        let audiences = resource::narrow(&grant.resources, resources)?;
         let jti = new_jti();
         let refresh_token = self
             .client
@@ -331,6 +363,7 @@ where
             refresh_token,
             authentication: grant.authentication.as_ref(),
             nonce: grant.nonce.as_deref(),
+            resources: &audiences,
         })
     }
 
@@ -387,6 +420,7 @@ where
             used_at: None,
             revoked: false,
             authentication: code.authentication.clone(),
+            resources: code.resources.clone(),
         });
         let family = TokenFamily {
             family_id,
@@ -409,6 +443,7 @@ where
         &self,
         presented: &RefreshTokenSecret,
         narrowed: Option<ScopeSet>,
+        resources: &[String],
     ) -> Result<Issued, TokenError> {
         let token_hash = presented.hash();
         let t = now();
@@ -436,6 +471,7 @@ where
                 "a refresh may only narrow the scope (RFC 6749 6)",
             ));
         }
+        let audiences = resource::narrow(&used.resources, resources)?;
         // The client's registration as it is now, not as it was at consent: scopes it may no
         // longer use are dropped (RFC 6749 3.3, 6: the answer's `scope` says so). A grant
         // left with none ends here: the token is spent and has no successor.
@@ -483,13 +519,20 @@ where
             authentication: used.authentication.as_ref(),
             // OpenID Connect Core 12.2: a refreshed ID token has no nonce.
             nonce: None,
+            resources: &audiences,
         })
     }
 
     /// The client's own access token (RFC 6749 4.4): no user, no grant, no refresh token
     /// (4.4.3), no ID token; nothing is stored, so a warm container answers without a round trip.
-    fn client_credentials(&self, asked: Option<ScopeSet>) -> Result<Issued, TokenError> {
+    fn client_credentials(
+        &self,
+        asked: Option<ScopeSet>,
+        apis: &[Resource],
+        resources: &[String],
+    ) -> Result<Issued, TokenError> {
         let allowed = self.client.allowed_scopes();
+        let scopes_asked = asked.is_some();
         let scopes = match asked {
             Some(asked) if !asked.is_subset(allowed) => {
                 return Err(TokenError::InvalidScope(
@@ -516,13 +559,15 @@ where
                 "no scope was asked and the client has no default scope",
             ));
         }
-        let claims = AccessTokenClaims::for_client(
+        let (resources, scopes) = resource::select(apis, resources, scopes, scopes_asked)?;
+        let mut claims = AccessTokenClaims::for_client(
             self.config,
             self.client.client_id(),
             &scopes,
             new_jti(),
             now(),
         );
+        claims.aud = Audience::of(self.config, &resources, false);
         let access_token = self
             .signer
             .sign(&claims)
@@ -564,7 +609,7 @@ where
             context: "signing failed",
             error,
         };
-        let claims = AccessTokenClaims::new(
+        let mut claims = AccessTokenClaims::new(
             self.config,
             issue.sub,
             self.client.client_id(),
@@ -573,6 +618,7 @@ where
             issue.issued_at,
             issue.grant_id,
         );
+        claims.aud = Audience::of(self.config, issue.resources, issue.scopes.contains(OPENID));
         let access_token = self.signer.sign(&claims).map_err(signing_failed)?;
         let id_token = if issue.scopes.contains(OPENID) {
             let id_claims = IdTokenClaims::new(
@@ -615,6 +661,8 @@ struct Issue<'a> {
     /// The grant's sign-in: the ID token's `auth_time` and `sid`.
     authentication: Option<&'a Authentication>,
     nonce: Option<&'a str>,
+    /// The APIs the access token is for (RFC 8707); none: the default audience.
+    resources: &'a [String],
 }
 
 const CODE_INVALID: &str = "the code is invalid or expired";

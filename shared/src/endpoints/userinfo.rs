@@ -15,6 +15,7 @@ use crate::oauth::ErrorResponse;
 use crate::profile::claims_for;
 use crate::secret::now;
 use crate::store::{PublicKeyReader, UserInfoReader};
+use crate::tokens::{userinfo_audience, AccessTokenClaims};
 use http::{Method, StatusCode};
 use serde_json::{Map, Value};
 
@@ -75,8 +76,14 @@ where
         return Err(UserInfoError::MethodNotAllowed);
     }
     let token = presented_token(request)?;
+    // A token for the default audience, or one for APIs that also names UserInfo's (`Audience`).
+    let for_userinfo = |claims: &AccessTokenClaims| {
+        claims.aud.contains(&app.config.audience)
+            || claims.aud.contains(&userinfo_audience(&app.config))
+    };
     let claims = verified_claims(app, &token)
         .await?
+        .filter(for_userinfo)
         .ok_or(BearerError::InvalidToken)?;
     // A client's own token (client credentials) stands for no user, and never has `openid`.
     let Some(grant_id) = claims.gid.as_deref() else {

@@ -32,6 +32,7 @@ pub struct MemoryStore {
     revoked: Mutex<HashMap<String, i64>>,
     refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
     families: Mutex<HashMap<String, TokenFamily>>,
+    resources: Mutex<HashMap<String, Resource>>,
 }
 
 impl MemoryStore {
@@ -112,6 +113,29 @@ impl ScopeAdmin for MemoryStore {
         self.called();
         storable(name, None)?;
         remove_existing(&self.scopes, &name.to_string())
+    }
+}
+
+impl ResourceReader for MemoryStore {
+    async fn list_resources(&self) -> StoreResult<Vec<Resource>> {
+        self.called();
+        let mut resources: Vec<Resource> = lock(&self.resources).values().cloned().collect();
+        resources.sort_by(|a, b| a.uri.cmp(&b.uri));
+        Ok(resources)
+    }
+}
+
+impl ResourceAdmin for MemoryStore {
+    async fn create_resource(&self, resource: &Resource) -> StoreResult<()> {
+        self.called();
+        storable(&resource.uri, None)?;
+        insert_new(&self.resources, resource.uri.clone(), resource.clone())
+    }
+
+    async fn delete_resource(&self, uri: &str) -> StoreResult<()> {
+        self.called();
+        storable(uri, None)?;
+        remove_existing(&self.resources, &uri.to_string())
     }
 }
 

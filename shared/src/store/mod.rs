@@ -14,6 +14,7 @@ use crate::authorization_context;
 use crate::model::{
     Account, Client, Consent, Grant, Profile, RefreshToken, Scope, Session, TokenFamily, User,
 };
+use crate::resource::Resource;
 use crate::secret::Secret;
 use std::fmt;
 use std::future::Future;
@@ -108,6 +109,18 @@ pub trait ScopeReader: Send + Sync {
 pub trait ScopeAdmin: ScopeReader {
     fn create_scope(&self, scope: &Scope) -> impl Future<Output = StoreResult<()>> + Send;
     fn delete_scope(&self, name: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The registered APIs, read whole (authorize, consent, token, revoke, introspect: `Scan`,
+/// only for a request that names a `resource` or a token for one).
+pub trait ResourceReader: Send + Sync {
+    fn list_resources(&self) -> impl Future<Output = StoreResult<Vec<Resource>>> + Send;
+}
+
+/// authctl only.
+pub trait ResourceAdmin: ResourceReader {
+    fn create_resource(&self, resource: &Resource) -> impl Future<Output = StoreResult<()>> + Send;
+    fn delete_resource(&self, uri: &str) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// One client by id (token, revoke, introspect: `GetItem`; authorize and consent read it

@@ -34,6 +34,7 @@ mod logout;
 mod openid_connect;
 mod properties;
 mod races;
+mod resource_indicators;
 mod round_trips;
 mod store_contract;
 mod token_endpoint;

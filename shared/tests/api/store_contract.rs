@@ -62,6 +62,7 @@ macro_rules! contracts {
 
 contracts!(
     scopes_are_created_once_and_deleted_once,
+    apis_are_created_once_listed_and_deleted_once,
     clients_round_trip_and_replace_needs_an_existing_one,
     users_are_created_once_and_deleted_once,
     a_code_is_consumed_once_and_a_replay_is_recognised,
@@ -105,6 +106,42 @@ async fn scopes_are_created_once_and_deleted_once(store: Arc<impl ScopeAdmin>) {
         store.delete_scope("read").await,
         Err(StoreError::NotFound)
     ));
+}
+
+async fn apis_are_created_once_listed_and_deleted_once(store: Arc<impl ResourceAdmin>) {
+    use auth_core::resource::Resource;
+    let api = |uri: &str, scopes: &str| {
+        Resource::register(
+            uri.into(),
+            "API".into(),
+            ScopeSet::parse(scopes).unwrap_or_default(),
+        )
+        .unwrap_or_else(|rule| panic!("{rule}"))
+    };
+    let orders = api("https://orders.example", "orders:read orders:write");
+    let billing = api("https://billing.example/v1", "billing:read");
+    let audit = api("https://audit.example", "audit:read");
+    for resource in [&orders, &billing, &audit] {
+        assert!(store.create_resource(resource).await.is_ok());
+    }
+    assert!(matches!(
+        store.create_resource(&orders).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    // Every page (DynamoDB pages of two), sorted by URI, scopes as stored.
+    assert_eq!(
+        store.list_resources().await.ok(),
+        Some(vec![audit, billing, orders.clone()])
+    );
+    assert!(store
+        .delete_resource("https://orders.example")
+        .await
+        .is_ok());
+    assert!(matches!(
+        store.delete_resource("https://orders.example").await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.list_resources().await.map(|r| r.len()).ok(), Some(2));
 }
 
 async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl ClientAdmin>) {
@@ -863,6 +900,7 @@ async fn the_sign_in_travels_from_the_code_to_the_grant_and_its_refresh_tokens(
     let code = Grant {
         nonce: Some("n-0S6_WzA2Mj".into()),
         authentication: Some(authentication.clone()),
+        resources: Vec::new(),
         ..grant("code-1", t + 60)
     };
     assert!(store.create_code(&code).await.is_ok());
@@ -874,6 +912,7 @@ async fn the_sign_in_travels_from_the_code_to_the_grant_and_its_refresh_tokens(
     };
     let first = RefreshToken {
         authentication: Some(authentication.clone()),
+        resources: Vec::new(),
         ..refresh("h1", "f1", t + 600)
     };
     assert!(store.create_family(&family, &first).await.is_ok());
@@ -885,6 +924,7 @@ async fn the_sign_in_travels_from_the_code_to_the_grant_and_its_refresh_tokens(
     assert_eq!(used.authentication.as_ref(), Some(&authentication));
     let next = RefreshToken {
         authentication: used.authentication.clone(),
+        resources: Vec::new(),
         ..refresh("h2", "f1", t + 600)
     };
     assert_eq!(

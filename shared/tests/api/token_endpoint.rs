@@ -344,7 +344,7 @@ async fn code_grant_issues_tokens_with_each_client_authentication_method() {
         };
         assert_eq!(claims.iss, w.app.config.issuer, "{rule}");
         assert_eq!(claims.sub, "sub-alice", "{rule}");
-        assert_eq!(claims.aud, w.app.config.audience, "{rule}");
+        assert_eq!(claims.aud, w.app.config.audience.clone().into(), "{rule}");
         assert_eq!(claims.client_id, client_id, "{rule}");
         assert_eq!(claims.scope, "read write", "{rule}");
         assert!(!claims.jti.is_empty(), "{rule}");
@@ -1607,7 +1607,7 @@ async fn introspection_reports_inactive_tokens_and_nothing_else() {
         gid: gid.clone(),
         iss: w.app.config.issuer.clone(),
         sub: "sub-alice".into(),
-        aud: w.app.config.audience.clone(),
+        aud: w.app.config.audience.clone().into(),
         client_id: "app".into(),
         scope: "read".into(),
         iat,

@@ -3,8 +3,8 @@
 //! it starts (and the grant's first refresh token), so that no replay can come between.
 
 use super::item::{
-    build_error, get_authentication, get_num, get_opt_num, get_opt_str, get_set, get_str, key,
-    list, n, put_authentication, s, unless_condition_failed, Item, KeySchema,
+    build_error, get_authentication, get_list, get_num, get_opt_num, get_opt_str, get_set, get_str,
+    key, list, n, put_authentication, s, unless_condition_failed, Item, KeySchema,
 };
 use super::refresh::{family_item, refresh_item};
 use super::transaction::transaction_conditions;
@@ -38,6 +38,9 @@ pub(super) fn grant_item(grant: &Grant) -> Item {
         item.insert("nonce".to_string(), s(nonce));
     }
     put_authentication(&mut item, grant.authentication.as_ref());
+    if !grant.resources.is_empty() {
+        item.insert("resources".to_string(), list(&grant.resources));
+    }
     item
 }
 
@@ -64,6 +67,8 @@ fn grant_from(item: &Item) -> StoreResult<Grant> {
         issued_family: get_opt_str(item, "issued_family"),
         nonce: get_opt_str(item, "nonce"),
         authentication: get_authentication(item),
+        // Absent for the default audience, and on codes stored before resources existed.
+        resources: get_list(item, "resources")?,
     })
 }
 

@@ -3,8 +3,9 @@
 //! tokens' `jti`s (`jti#`).
 
 use super::item::{
-    build_error, get_authentication, get_bool, get_num, get_opt_num, get_opt_str, get_set, get_str,
-    is_live, key, list, n, put_authentication, s, unless_condition_failed, Item, KeySchema,
+    build_error, get_authentication, get_bool, get_list, get_num, get_opt_num, get_opt_str,
+    get_set, get_str, is_live, key, list, n, put_authentication, s, unless_condition_failed, Item,
+    KeySchema,
 };
 use super::pages::read_all_pages;
 use super::transaction::{transaction_conditions, transaction_created};
@@ -135,6 +136,9 @@ pub(super) fn refresh_item(token: &RefreshToken) -> Item {
         ("family_expires_at".to_string(), n(token.family_expires_at)),
     ]);
     put_authentication(&mut item, token.authentication.as_ref());
+    if !token.resources.is_empty() {
+        item.insert("resources".to_string(), list(&token.resources));
+    }
     item
 }
 
@@ -152,6 +156,7 @@ fn refresh_from(item: &Item) -> StoreResult<RefreshToken> {
         used_at: get_opt_num(item, "used_at"),
         revoked: get_bool(item, "revoked"),
         authentication: get_authentication(item),
+        resources: get_list(item, "resources")?,
     })
 }
 

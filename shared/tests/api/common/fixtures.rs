@@ -216,6 +216,7 @@ pub fn grant_started(
         used_at: None,
         revoked: false,
         authentication: None,
+        resources: Vec::new(),
     };
     (family, first)
 }
@@ -239,6 +240,7 @@ pub fn code_grant(code: &str, client_id: &str, sub: &str, scopes: ScopeSet) -> G
         issued_family: None,
         nonce: None,
         authentication: None,
+        resources: Vec::new(),
     }
 }
 

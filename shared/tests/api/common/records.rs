@@ -24,6 +24,7 @@ pub fn grant(code_hash: &str, expires_at: i64) -> Grant {
         issued_family: None,
         nonce: None,
         authentication: None,
+        resources: Vec::new(),
     }
 }
 
@@ -40,6 +41,7 @@ pub fn refresh(hash: &str, family: &str, expires_at: i64) -> RefreshToken {
         used_at: None,
         revoked: false,
         authentication: None,
+        resources: Vec::new(),
     }
 }
 
