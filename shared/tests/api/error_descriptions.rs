@@ -304,6 +304,18 @@ async fn every_rejection_describes_itself_with_a_fixed_text_and_echoes_nothing()
         .await,
     ));
     responses.push((
+        "an origin the client did not register",
+        token::handle(
+            &app,
+            &post(
+                "/oauth/token",
+                as_app(&[("grant_type", "refresh_token"), ("refresh_token", "r")]),
+            )
+            .with_header("origin", &format!("https://{}.example", "x".repeat(20))),
+        )
+        .await,
+    ));
+    responses.push((
         "bad percent-encoding",
         token::handle(&app, &post("/oauth/token", "grant_type=%zz".into())).await,
     ));
