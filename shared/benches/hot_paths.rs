@@ -66,6 +66,7 @@ fn app_client() -> Client {
         resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         post_logout_redirect_uris: Vec::new(),
+        keys: None,
     };
     Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }

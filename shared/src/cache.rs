@@ -57,4 +57,6 @@ impl ClientCache {
 pub struct WarmCache {
     pub signer: SignerCache,
     pub clients: ClientCache,
+    /// `private_key_jwt` clients' keys fetched from their `jwks_uri`.
+    pub jwks: crate::jwks_fetch::JwksCache,
 }

@@ -19,6 +19,8 @@ pub struct Tables {
     pub tokens: String,
     pub keys: String,
     pub throttle: String,
+    /// Single-use JWT ids (`jti`s of client assertions), until their expiry.
+    pub replay: String,
 }
 
 impl Tables {
@@ -35,6 +37,7 @@ impl Tables {
             tokens: name("tokens"),
             keys: name("keys"),
             throttle: name("throttle"),
+            replay: name("replay"),
         }
     }
 

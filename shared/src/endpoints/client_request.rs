@@ -9,7 +9,7 @@ use crate::http::{HttpRequest, HttpResponse, Params};
 use crate::model::Client;
 use crate::oauth::{ErrorCode, ErrorResponse, REPEATED_PARAMETER};
 use crate::secret::Secret;
-use crate::store::{ClientReader, PublicKeyReader};
+use crate::store::{ClientAuthStore, PublicKeyReader};
 use crate::tokens::{verify_access_token, AccessTokenClaims};
 use http::Method;
 
@@ -83,7 +83,7 @@ impl ClientRequestError {
 
 /// The form and the client that sent it, in the order the RFCs check them: method, form,
 /// repeated parameters (RFC 6749 3.1), client authentication.
-pub(crate) async fn authenticated<S: ClientReader>(
+pub(crate) async fn authenticated<S: ClientAuthStore>(
     app: &App<S>,
     request: &HttpRequest,
 ) -> Result<ClientRequest, ClientRequestError> {
@@ -96,7 +96,7 @@ pub(crate) async fn authenticated<S: ClientReader>(
     if params.first_repeated().is_some() {
         return Err(ClientRequestError::InvalidRequest(REPEATED_PARAMETER));
     }
-    let client = authenticate(&app.store, &app.cache.clients, request, &params)
+    let client = authenticate(app, request, &params)
         .await
         .map_err(|error| match error {
             ClientAuthError::Malformed(description) => {

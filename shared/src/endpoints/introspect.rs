@@ -11,14 +11,14 @@ use crate::app::App;
 use crate::http::{json, no_store, HttpRequest, HttpResponse};
 use crate::model::{Client, ClientType};
 use crate::secret::{now, Secret};
-use crate::store::{ClientReader, PublicKeyReader, RefreshTokenReader, RevocationReader};
+use crate::store::{ClientAuthStore, PublicKeyReader, RefreshTokenReader, RevocationReader};
 use crate::tokens::{looks_like_jwt, AccessTokenClaims};
 use http::StatusCode;
 use serde::Serialize;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader,
+    S: ClientAuthStore + PublicKeyReader + RefreshTokenReader + RevocationReader,
 {
     match decide(app, request).await {
         Ok(introspection) => render(&introspection),
@@ -52,7 +52,7 @@ struct Introspection {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Introspection, ClientRequestError>
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader,
+    S: ClientAuthStore + PublicKeyReader + RefreshTokenReader + RevocationReader,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     if let ClientType::Public = client.client_type() {

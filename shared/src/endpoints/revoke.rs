@@ -9,12 +9,12 @@ use crate::app::App;
 use crate::http::{no_store, HttpRequest, HttpResponse};
 use crate::model::Client;
 use crate::secret::Secret;
-use crate::store::{ClientReader, PublicKeyReader, RefreshTokenStore, RevocationStore};
+use crate::store::{ClientAuthStore, PublicKeyReader, RefreshTokenStore, RevocationStore};
 use crate::tokens::looks_like_jwt;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenStore + RevocationStore,
+    S: ClientAuthStore + PublicKeyReader + RefreshTokenStore + RevocationStore,
 {
     match decide(app, request).await {
         Ok(revoked) => render(revoked),
@@ -31,7 +31,7 @@ enum Revoked {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Revoked, ClientRequestError>
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenStore + RevocationStore,
+    S: ClientAuthStore + PublicKeyReader + RefreshTokenStore + RevocationStore,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     let PresentedToken { token } = PresentedToken::parse(&params)?;

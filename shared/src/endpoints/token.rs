@@ -16,8 +16,8 @@ use crate::pkce;
 use crate::scope::OPENID;
 use crate::secret::{now, random_id, AuthorizationCode, RefreshTokenSecret, Secret};
 use crate::store::{
-    ClientReader, CodeRedemption, CodeRedemptionStore, Redemption, RefreshTokenStore, RefreshUse,
-    RevocationStore, Rotation, SigningKeyReader,
+    ClientAuthStore, CodeRedemption, CodeRedemptionStore, Redemption, RefreshTokenStore,
+    RefreshUse, RevocationStore, Rotation, SigningKeyReader,
 };
 use crate::tokens::{new_jti, AccessTokenClaims, IdTokenClaims, Signer, SignerError};
 use http::StatusCode;
@@ -26,7 +26,11 @@ use std::sync::Arc;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader + CodeRedemptionStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
+    S: ClientAuthStore
+        + CodeRedemptionStore
+        + SigningKeyReader
+        + RevocationStore
+        + RefreshTokenStore,
 {
     match decide(app, request).await {
         Ok(issued) => render(issued),
@@ -220,7 +224,11 @@ fn requested_scope(params: &Params) -> Result<Option<ScopeSet>, TokenError> {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Issued, TokenError>
 where
-    S: ClientReader + CodeRedemptionStore + SigningKeyReader + RevocationStore + RefreshTokenStore,
+    S: ClientAuthStore
+        + CodeRedemptionStore
+        + SigningKeyReader
+        + RevocationStore
+        + RefreshTokenStore,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     let grant_type = requested_grant_type(&params)?;

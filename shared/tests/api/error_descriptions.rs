@@ -181,6 +181,7 @@ async fn app() -> App<MemoryStore> {
             resource_server: false,
             grant_types: grants,
             post_logout_redirect_uris: Vec::new(),
+            keys: None,
         };
         let Ok(client) = Client::register(registration) else {
             panic!("client {id}")

@@ -256,6 +256,7 @@ fn app_client() -> ClientRegistration {
         resource_server: false,
         grant_types: vec![AuthorizationCode, RefreshToken],
         post_logout_redirect_uris: vec![SIGNED_OUT.into()],
+        keys: None,
     }
 }
 

@@ -36,6 +36,7 @@ fn registration(client_id: &str, grant_types: &[GrantType]) -> ClientRegistratio
         resource_server: false,
         grant_types: grant_types.to_vec(),
         post_logout_redirect_uris: Vec::new(),
+        keys: None,
     }
 }
 

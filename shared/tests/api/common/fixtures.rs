@@ -120,6 +120,7 @@ pub fn client(id: &str, kind: ClientKind, grant_types: &[GrantType]) -> ClientRe
         resource_server: false,
         grant_types: grant_types.to_vec(),
         post_logout_redirect_uris: Vec::new(),
+        keys: None,
     }
 }
 

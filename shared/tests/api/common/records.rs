@@ -69,6 +69,7 @@ pub fn client_named(client_id: &str, name: String) -> Client {
         resource_server: false,
         grant_types: vec![GrantType::AuthorizationCode],
         post_logout_redirect_uris: Vec::new(),
+        keys: None,
     })
 }
 
