@@ -14,7 +14,11 @@ use auth_core::endpoints::{introspect, metadata, revoke, token};
 use auth_core::http::{form_encode, HttpRequest, HttpResponse};
 use auth_core::model::*;
 use auth_core::secret::now;
+use auth_core::store::dynamo::DynamoStore;
 use auth_core::store::memory::MemoryStore;
+use auth_core::store::{
+    ClientAuthStore, CodeRedemptionStore, RefreshTokenStore, RevocationStore, SigningKeyReader,
+};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use http::{Method, StatusCode};
@@ -80,7 +84,14 @@ fn form(path: &str, pairs: &[(&str, &str)]) -> HttpRequest {
     HttpRequest::new(Method::POST, path).with_form(&form_encode(pairs))
 }
 
-impl World {
+impl<
+        S: ClientAuthStore
+            + CodeRedemptionStore
+            + SigningKeyReader
+            + RevocationStore
+            + RefreshTokenStore,
+    > World<S>
+{
     /// A client credentials request authenticated with `assertion` (and `extra` parameters).
     async fn pkjwt_token(&self, assertion: &str, extra: &[(&str, &str)]) -> HttpResponse {
         let mut pairs = vec![("grant_type", "client_credentials")];
@@ -493,4 +504,42 @@ async fn metadata_names_private_key_jwt_and_its_algorithms() {
             );
         }
     }
+}
+
+/// On DynamoDB: the assertion's `jti` is one `PutItem` on the replay table, beside what a
+/// secret client costs (the client and the keys cold, nothing warm); a replay is refused by
+/// that write's condition, and nothing is issued.
+#[tokio::test]
+async fn an_assertion_costs_one_conditional_write_and_a_replay_is_refused_by_it() {
+    let Some(tables) = crate::common::fresh_tables() else {
+        return;
+    };
+    let (store, trips) = DynamoStore::from_env_counted(tables).await;
+    let jwks = ClientKeySource::Jwks(jwks_of(&[&keys().rsa, &keys().ec]));
+    let w = World::on(store)
+        .with_scopes(&[("read", "Read")])
+        .await
+        .with_clients([jwt_client("machine", &[ClientCredentials], jwks)])
+        .await
+        .with_key()
+        .await;
+    let mut counts = Vec::new();
+    for key in [&keys().rsa, &keys().ec] {
+        trips.reset();
+        let response = w.pkjwt_token(&good(key), &[]).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", response.body());
+        counts.push(trips.count());
+    }
+    assert_eq!(counts, [3, 1], "cold, warm");
+    let assertion = good(&keys().rsa);
+    assert_eq!(
+        w.pkjwt_token(&assertion, &[]).await.status(),
+        StatusCode::OK
+    );
+    trips.reset();
+    assert_invalid_client(
+        "replayed on DynamoDB",
+        &w.pkjwt_token(&assertion, &[]).await,
+    );
+    assert_eq!(trips.count(), 1);
 }
