@@ -171,6 +171,14 @@ pub struct ClientCreate {
     /// Client id [default: random].
     #[arg(long, value_name = "CLIENT_ID", value_parser = client_id_arg)]
     pub id: Option<String>,
+    /// private_key_jwt: the client's public keys (a JWKS file: RSA of 2048 bits or more for
+    /// RS256, EC P-256 for ES256), instead of a secret.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["public", "jwks_uri"])]
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// private_key_jwt: where the client publishes its public keys (https; http only on a
+    /// loopback address), instead of a secret. Fetched now to check it.
+    #[arg(long, value_name = "URL", conflicts_with = "public")]
+    pub jwks_uri: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -234,9 +242,16 @@ pub struct ClientUpdate {
     /// May introspect access tokens issued to any client (confidential clients only).
     #[arg(long, value_name = "true|false")]
     pub resource_server: Option<bool>,
-    /// Issues a new client secret (printed once); the old one stops working.
-    #[arg(long)]
+    /// Issues a new client secret (printed once); the old one stops working. A
+    /// private_key_jwt client goes back to a secret, its keys dropped.
+    #[arg(long, conflicts_with_all = ["jwks_file", "jwks_uri"])]
     pub rotate_secret: bool,
+    /// Switches to (or stays with) private_key_jwt with these public keys; a secret is dropped.
+    #[arg(long, value_name = "PATH", conflicts_with = "jwks_uri")]
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// Switches to (or stays with) private_key_jwt with the keys at this URL; a secret is dropped.
+    #[arg(long, value_name = "URL")]
+    pub jwks_uri: Option<String>,
 }
 
 impl ClientUpdate {
@@ -257,6 +272,8 @@ impl ClientUpdate {
             && self.grants.is_empty()
             && self.resource_server.is_none()
             && !self.rotate_secret
+            && self.jwks_file.is_none()
+            && self.jwks_uri.is_none()
     }
 }
 

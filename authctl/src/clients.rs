@@ -5,7 +5,11 @@
 use crate::check;
 use crate::cli::{ClientCommand, ClientCreate, ClientUpdate};
 use crate::output::{store_error, table, Error, Output};
-use auth_core::model::{client_name, Client, ClientKind, ClientRegistration, GrantType, ScopeSet};
+use auth_core::client_assertion::ClientJwks;
+use auth_core::jwks_fetch::fetch_jwks;
+use auth_core::model::{
+    client_name, Client, ClientKeySource, ClientKind, ClientRegistration, GrantType, ScopeSet,
+};
 use auth_core::scope::ScopeToken;
 use auth_core::secret::{random_id, ClientSecret};
 use auth_core::store::{ClientAdmin, ScopeReader};
@@ -40,7 +44,8 @@ pub async fn create(
     } else {
         ClientKind::Confidential
     };
-    let secret = (kind == ClientKind::Confidential).then(ClientSecret::generate);
+    let keys = client_keys(args.jwks_file.as_deref(), args.jwks_uri.as_deref()).await?;
+    let secret = (kind == ClientKind::Confidential && keys.is_none()).then(ClientSecret::generate);
     let client = Client::register(ClientRegistration {
         client_id: args.id.unwrap_or_else(random_id),
         name: client_name(&args.name)?,
@@ -55,6 +60,7 @@ pub async fn create(
         resource_server: args.resource_server,
         post_logout_redirect_uris: args.post_logout_redirect_uris,
         web_origins: args.web_origins,
+        keys,
     })?;
     let what = format!("client {}", client.client_id());
     store
@@ -157,6 +163,12 @@ pub async fn update(
     let secret = args.rotate_secret.then(ClientSecret::generate);
     if let Some(secret) = &secret {
         client.secret_hash = Some(secret.hash());
+        client.keys = None;
+    }
+    // One method at a time: keys replace the secret (`Client::register` refuses both).
+    if let Some(keys) = client_keys(args.jwks_file.as_deref(), args.jwks_uri.as_deref()).await? {
+        client.keys = Some(keys);
+        client.secret_hash = None;
     }
     let client = Client::register(client)?;
     store
@@ -179,6 +191,28 @@ pub async fn delete(store: &impl ClientAdmin, id: &str) -> Result<Output, Error>
         json: json!({ "deleted": id }),
         text: format!("deleted client {id}"),
     })
+}
+
+/// The keys of `--jwks-file` or `--jwks-uri`, checked now: the file's JWKS by the rules of
+/// `Client::register`, the URI's by fetching it (the function fetches it again when needed).
+async fn client_keys(
+    jwks_file: Option<&std::path::Path>,
+    jwks_uri: Option<&str>,
+) -> Result<Option<ClientKeySource>, Error> {
+    if let Some(path) = jwks_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| Error(format!("cannot read {}: {error}", path.display())))?;
+        let jwks = ClientJwks::parse(&text)
+            .map_err(|error| Error(format!("{}: {error}", path.display())))?;
+        return Ok(Some(ClientKeySource::Jwks(jwks.json().clone())));
+    }
+    if let Some(uri) = jwks_uri {
+        fetch_jwks(uri)
+            .await
+            .map_err(|error| Error(format!("jwks_uri {uri}: {error}")))?;
+        return Ok(Some(ClientKeySource::JwksUri(uri.to_string())));
+    }
+    Ok(None)
 }
 
 /// Each name through the checked parse; the error names the first invalid one.
@@ -273,6 +307,24 @@ fn client_details(client: &Client) -> String {
         join(&mut client.grant_types().iter().map(|g| g.as_str())),
     ]);
     rows.push(vec!["pkce:".to_string(), pkce.to_string()]);
+    // Secret clients say nothing: the default, and `show` never mentions secrets.
+    match client.registration().keys {
+        Some(ClientKeySource::JwksUri(uri)) => {
+            rows.push(vec![
+                "authentication:".to_string(),
+                "private_key_jwt".to_string(),
+            ]);
+            rows.push(vec!["jwks_uri:".to_string(), uri]);
+        }
+        Some(ClientKeySource::Jwks(jwks)) => {
+            let keys = jwks["keys"].as_array().map_or(0, Vec::len);
+            rows.push(vec![
+                "authentication:".to_string(),
+                format!("private_key_jwt ({keys} registered keys)"),
+            ]);
+        }
+        None => {}
+    }
     if client.is_resource_server() {
         rows.push(vec![
             "resource_server:".to_string(),

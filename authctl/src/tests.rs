@@ -1042,3 +1042,69 @@ async fn apis_are_registered_with_catalogued_scopes_listed_and_deleted() {
         "a scope is required"
     );
 }
+
+/// A JWKS file of one new RSA public key (or, with `private`, holding a private member).
+fn jwks_file(name: &str, private: bool) -> std::path::PathBuf {
+    let key = ok(generate_signing_key().map_err(Error));
+    let mut jwk = json!({"kty": "RSA", "kid": "k1", "n": key.n, "e": key.e});
+    if private {
+        jwk["d"] = json!("AQAB");
+    }
+    let path = std::env::temp_dir().join(format!("authctl-{}-{name}.json", std::process::id()));
+    ok(std::fs::write(&path, json!({ "keys": [jwk] }).to_string())
+        .map_err(|e| Error(e.to_string())));
+    path
+}
+
+#[tokio::test]
+async fn private_key_jwt_clients_have_keys_instead_of_a_secret() {
+    let store = store_with_scopes().await;
+    let file = jwks_file("public", false);
+    let args = create_args(&format!(
+        "--id machine --name Machine --grant client_credentials --scope profile --jwks-file {}",
+        file.display()
+    ));
+    let output = ok(clients::create(&store, args).await);
+    assert!(output.json.get("client_secret").is_none() && !output.text.contains("client_secret"));
+    assert!(output.text.contains("private_key_jwt (1 registered keys)"));
+    let stored = stored_client(&store, "machine").await;
+    assert!(stored.secret_hash.is_none() && stored.keys.is_some());
+    // Back to a secret, then keys again: one credential at a time.
+    let output = ok(clients::update(&store, update_args("machine --rotate-secret")).await);
+    assert_eq!(text_of(&output.json, "client_secret").len(), 43);
+    let stored = stored_client(&store, "machine").await;
+    assert!(stored.secret_hash.is_some() && stored.keys.is_none());
+    let args = update_args(&format!("machine --jwks-file {}", file.display()));
+    ok(clients::update(&store, args).await);
+    let stored = stored_client(&store, "machine").await;
+    assert!(stored.secret_hash.is_none() && stored.keys.is_some());
+    // Refused: a private key, a public client with keys, an http jwks_uri elsewhere than
+    // loopback, both at once.
+    let private = jwks_file("private", true);
+    let args = create_args(&format!(
+        "--id leaky --name Leaky --grant client_credentials --jwks-file {}",
+        private.display()
+    ));
+    assert!(error_of(clients::create(&store, args).await).contains("private key"));
+    let args = create_args(
+        "--id remote --name Remote --grant client_credentials --jwks-uri http://machine.example/jwks",
+    );
+    assert!(error_of(clients::create(&store, args).await).contains("https"));
+    for bad in [
+        format!(
+            "client create --name P --redirect-uri https://a.example/cb --public --jwks-file {}",
+            file.display()
+        ),
+        format!(
+            "client create --name P --jwks-uri https://a.example/j --jwks-file {}",
+            file.display()
+        ),
+        format!(
+            "client update machine --rotate-secret --jwks-file {}",
+            file.display()
+        ),
+    ] {
+        assert!(parse(&bad).is_err(), "{bad}");
+    }
+    let _ = (std::fs::remove_file(file), std::fs::remove_file(private));
+}

@@ -67,6 +67,7 @@ fn app_client() -> Client {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         post_logout_redirect_uris: Vec::new(),
         web_origins: Vec::new(),
+        keys: None,
     };
     Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
 }

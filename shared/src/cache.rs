@@ -96,4 +96,6 @@ pub struct WarmCache {
     pub signer: SignerCache,
     pub clients: ClientCache,
     pub resources: ResourceCache,
+    /// `private_key_jwt` clients' keys fetched from their `jwks_uri`.
+    pub jwks: crate::jwks_fetch::JwksCache,
 }

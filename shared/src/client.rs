@@ -5,6 +5,7 @@
 //! `OAuth2Client { Basic { .. } | Public { .. } }`): a public client with a secret, without
 //! PKCE or introspecting cannot be written down.
 
+use crate::client_assertion::{check_jwks_uri, ClientJwks, JwksError};
 use crate::ids;
 use crate::model::GrantType;
 use crate::scope::{ScopeSet, ScopeToken};
@@ -36,9 +37,8 @@ impl ClientKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientType {
     Confidential {
-        /// SHA-256 of the client secret. The secret is 256 random bits, so a fast hash is
-        /// as strong as a slow one here.
-        secret_hash: String,
+        /// How it authenticates: one method, registered (`token_endpoint_auth_method`).
+        credential: ClientCredential,
         /// PKCE is required unless this is set (RFC 9700 2.1.1).
         pkce_optional: bool,
         /// An API that checks bearer tokens: it may introspect access tokens issued to any
@@ -47,6 +47,34 @@ pub enum ClientType {
     },
     /// Cannot keep a secret: authenticates with `none`, always uses PKCE, never introspects.
     Public,
+}
+
+/// What a confidential client authenticates with: a secret or its keys, never both, so that
+/// a client registered for `private_key_jwt` cannot fall back to a secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientCredential {
+    /// `client_secret_basic` or `client_secret_post`: SHA-256 of the client secret. The
+    /// secret is 256 random bits, so a fast hash is as strong as a slow one here.
+    Secret { hash: String },
+    /// `private_key_jwt` (RFC 7523 2.2): a JWT signed with one of these keys.
+    PrivateKeyJwt(ClientKeys),
+}
+
+/// Where a `private_key_jwt` client's public keys are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientKeys {
+    /// Registered with the client (`jwks`).
+    Jwks(ClientJwks),
+    /// Fetched from the client (`jwks_uri`) and cached by the warm container.
+    JwksUri(String),
+}
+
+/// The keys as asked for or stored, unchecked (`ClientRegistration::keys`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKeySource {
+    Jwks(serde_json::Value),
+    JwksUri(String),
 }
 
 /// A registered client. Read through its accessors; made only by `Client::register`.
@@ -93,6 +121,9 @@ pub struct ClientRegistration {
     /// Origins, besides those of the redirect URIs, from which a browser app of this client
     /// may call the token and revocation endpoints (CORS): `https://host[:port]`.
     pub web_origins: Vec<String>,
+    /// `private_key_jwt`: the client's public keys, in place of a secret (confidential only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<ClientKeySource>,
 }
 
 impl Client {
@@ -113,6 +144,7 @@ impl Client {
             resource_server,
             post_logout_redirect_uris,
             web_origins,
+            keys,
         } = registration;
         if !ids::is_client_id(&client_id) {
             return Err(ClientRuleError::ClientId);
@@ -128,9 +160,12 @@ impl Client {
             ClientKind::Public if resource_server => {
                 return Err(ClientRuleError::PublicResourceServer { client_id })
             }
+            ClientKind::Public if keys.is_some() => {
+                return Err(ClientRuleError::PublicWithKeys { client_id })
+            }
             ClientKind::Public => ClientType::Public,
             ClientKind::Confidential => ClientType::Confidential {
-                secret_hash: secret_hash.ok_or(ClientRuleError::ConfidentialWithoutSecret)?,
+                credential: credential(secret_hash, keys)?,
                 pkce_optional,
                 resource_server,
             },
@@ -217,13 +252,23 @@ impl Client {
 
     /// The flat form, to change and register again (authctl) or to store.
     pub fn registration(&self) -> ClientRegistration {
-        let (secret_hash, pkce_optional, resource_server) = match &self.client_type {
+        let (credential, pkce_optional, resource_server) = match &self.client_type {
             ClientType::Confidential {
-                secret_hash,
+                credential,
                 pkce_optional,
                 resource_server,
-            } => (Some(secret_hash.clone()), *pkce_optional, *resource_server),
+            } => (Some(credential), *pkce_optional, *resource_server),
             ClientType::Public => (None, false, false),
+        };
+        let (secret_hash, keys) = match credential {
+            Some(ClientCredential::Secret { hash }) => (Some(hash.clone()), None),
+            Some(ClientCredential::PrivateKeyJwt(ClientKeys::Jwks(jwks))) => {
+                (None, Some(ClientKeySource::Jwks(jwks.json().clone())))
+            }
+            Some(ClientCredential::PrivateKeyJwt(ClientKeys::JwksUri(uri))) => {
+                (None, Some(ClientKeySource::JwksUri(uri.clone())))
+            }
+            None => (None, None),
         };
         ClientRegistration {
             client_id: self.client_id.clone(),
@@ -239,6 +284,23 @@ impl Client {
             resource_server,
             post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
             web_origins: self.web_origins.clone(),
+            keys,
+        }
+    }
+
+    /// The registered `token_endpoint_auth_method` (RFC 7591 2): `client_secret_basic` stands
+    /// for both secret methods.
+    pub fn token_endpoint_auth_method(&self) -> &'static str {
+        match &self.client_type {
+            ClientType::Confidential {
+                credential: ClientCredential::Secret { .. },
+                ..
+            } => "client_secret_basic",
+            ClientType::Confidential {
+                credential: ClientCredential::PrivateKeyJwt(_),
+                ..
+            } => "private_key_jwt",
+            ClientType::Public => "none",
         }
     }
 
@@ -329,6 +391,24 @@ impl Client {
     }
 }
 
+/// A confidential client's one credential: a secret or keys, never both, never neither.
+fn credential(
+    secret_hash: Option<String>,
+    keys: Option<ClientKeySource>,
+) -> Result<ClientCredential, ClientRuleError> {
+    match (secret_hash, keys) {
+        (Some(hash), None) => Ok(ClientCredential::Secret { hash }),
+        (None, Some(ClientKeySource::Jwks(json))) => ClientJwks::from_json(json)
+            .map(|jwks| ClientCredential::PrivateKeyJwt(ClientKeys::Jwks(jwks)))
+            .map_err(ClientRuleError::Keys),
+        (None, Some(ClientKeySource::JwksUri(uri))) => check_jwks_uri(&uri)
+            .map(|()| ClientCredential::PrivateKeyJwt(ClientKeys::JwksUri(uri)))
+            .map_err(ClientRuleError::Keys),
+        (Some(_), Some(_)) => Err(ClientRuleError::SecretAndKeys),
+        (None, None) => Err(ClientRuleError::ConfidentialWithoutSecret),
+    }
+}
+
 /// Shown by authctl (`--json`) as the flat registration, never with the secret's hash.
 impl Serialize for Client {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -375,6 +455,11 @@ pub enum ClientRuleError {
     WebOrigin {
         origin: String,
     },
+    PublicWithKeys {
+        client_id: String,
+    },
+    SecretAndKeys,
+    Keys(JwksError),
 }
 
 impl fmt::Display for ClientRuleError {
@@ -397,9 +482,9 @@ impl fmt::Display for ClientRuleError {
                 f,
                 "client {client_id} is public: only a confidential client can introspect"
             ),
-            ClientRuleError::ConfidentialWithoutSecret => {
-                f.write_str("a confidential client needs a secret")
-            }
+            ClientRuleError::ConfidentialWithoutSecret => f.write_str(
+                "a confidential client needs a secret, or keys for private_key_jwt (--jwks-file, --jwks-uri)",
+            ),
             ClientRuleError::TooManyRedirectUris => {
                 write!(f, "a client has at most {MAX_REDIRECT_URIS} redirect URIs")
             }
@@ -440,6 +525,14 @@ impl fmt::Display for ClientRuleError {
                  127.0.0.1, [::1] or localhost), in lower case, without a path or a trailing slash, \
                  as a browser sends it in Origin"
             ),
+            ClientRuleError::PublicWithKeys { client_id } => write!(
+                f,
+                "client {client_id} is public: only a confidential client authenticates with keys"
+            ),
+            ClientRuleError::SecretAndKeys => f.write_str(
+                "a client authenticates with a secret or with keys (private_key_jwt), not both",
+            ),
+            ClientRuleError::Keys(why) => write!(f, "{why}"),
         }
     }
 }
@@ -632,6 +725,7 @@ mod tests {
             resource_server: false,
             post_logout_redirect_uris: vec!["https://app.example/signed-out".into()],
             web_origins: Vec::new(),
+            keys: None,
         }
     }
 

@@ -1,15 +1,20 @@
 //! Client authentication at the token endpoint (RFC 6749 2.3.1): `client_secret_basic`,
-//! `client_secret_post`, and `none` for public clients. Secrets are compared as
-//! SHA-256 hashes in constant time. A client id that no registration could have
-//! produced (`ids::is_client_id`) fails like an unknown one, without a lookup.
+//! `client_secret_post`, `private_key_jwt` (RFC 7523 2.2, OpenID Connect Core 9:
+//! `client_assertion`) and `none` for public clients. Secrets are compared as SHA-256
+//! hashes in constant time; assertions are verified by `client_assertion` and their `jti`
+//! used once (`JtiStore`). A client authenticates only with the method it registered. A
+//! client id that no registration could have produced (`ids::is_client_id`) fails like an
+//! unknown one, without a lookup.
 
-use crate::cache::ClientCache;
+use crate::app::App;
+use crate::client_assertion::{self, AssertionError, Expected, CLIENT_ASSERTION_TYPE};
 use crate::http::{HttpRequest, Params};
 use crate::ids;
 use crate::metrics::{self, Event};
-use crate::model::{Client, ClientType};
-use crate::secret::ClientSecret;
-use crate::store::{ClientReader, StoreError};
+use crate::model::{Client, ClientCredential, ClientKeys, ClientType};
+use crate::secret::{now, ClientSecret};
+use crate::store::keys::client_assertion_key;
+use crate::store::{ClientAuthStore, StoreError};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use percent_encoding::percent_decode_str;
@@ -27,8 +32,15 @@ pub enum ClientAuthError {
 
 struct Presented {
     client_id: String,
-    secret: Option<ClientSecret>,
+    credential: Credential,
     used_basic: bool,
+}
+
+enum Credential {
+    None,
+    Secret(ClientSecret),
+    /// A `client_assertion` of type `CLIENT_ASSERTION_TYPE`, not verified yet.
+    Assertion(String),
 }
 
 /// What an `Authorization` header value says as HTTP Basic client authentication.
@@ -75,6 +87,9 @@ pub fn basic(value: &str) -> Basic {
 }
 
 fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, ClientAuthError> {
+    if params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some() {
+        return presented_assertion(request, params);
+    }
     let basic = match request
         .header("authorization")
         .map_or(Basic::NotBasic, basic)
@@ -97,7 +112,7 @@ fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, Client
             }
             Ok(Presented {
                 client_id,
-                secret: Some(ClientSecret::new(secret)),
+                credential: Credential::Secret(ClientSecret::new(secret)),
                 used_basic: true,
             })
         }
@@ -107,17 +122,64 @@ fn presented(request: &HttpRequest, params: &Params) -> Result<Presented, Client
                 .ok_or(ClientAuthError::Failed { used_basic: false })?;
             Ok(Presented {
                 client_id: client_id.to_string(),
-                secret: params.get("client_secret").map(ClientSecret::new),
+                credential: params
+                    .get("client_secret")
+                    .map_or(Credential::None, |secret| {
+                        Credential::Secret(ClientSecret::new(secret))
+                    }),
                 used_basic: false,
             })
         }
     }
 }
 
+/// RFC 7521 4.2: `client_assertion_type` and `client_assertion`, the client named by the
+/// assertion's `sub` (RFC 7523 3) and by `client_id` if sent too. Another method beside
+/// them is `invalid_request` (RFC 6749 2.3: one method per request); another assertion type
+/// is an unsupported method, `invalid_client` (RFC 6749 5.2).
+fn presented_assertion(
+    request: &HttpRequest,
+    params: &Params,
+) -> Result<Presented, ClientAuthError> {
+    let failed = ClientAuthError::Failed { used_basic: false };
+    let with_basic = request
+        .header("authorization")
+        .is_some_and(|value| basic(value) != Basic::NotBasic);
+    if with_basic || params.get("client_secret").is_some() {
+        return Err(ClientAuthError::Malformed(
+            "use one client authentication method, not two",
+        ));
+    }
+    let (Some(assertion_type), Some(assertion)) = (
+        params.get("client_assertion_type"),
+        params.get("client_assertion"),
+    ) else {
+        return Err(ClientAuthError::Malformed(
+            "client_assertion and client_assertion_type go together",
+        ));
+    };
+    if assertion_type != CLIENT_ASSERTION_TYPE {
+        metrics::count(Event::ClientAuthFailed);
+        return Err(failed);
+    }
+    let Ok(client_id) = client_assertion::claimed_client_id(assertion) else {
+        metrics::count(Event::ClientAuthFailed);
+        return Err(failed);
+    };
+    if params.get("client_id").is_some_and(|id| id != client_id) {
+        metrics::count(Event::ClientAuthFailed);
+        return Err(failed);
+    }
+    Ok(Presented {
+        client_id,
+        credential: Credential::Assertion(assertion.to_string()),
+        used_basic: false,
+    })
+}
+
 /// The authenticated client, or why not.
-pub async fn authenticate<S: ClientReader>(
-    store: &S,
-    clients: &ClientCache,
+pub async fn authenticate<S: ClientAuthStore>(
+    app: &App<S>,
     request: &HttpRequest,
     params: &Params,
 ) -> Result<Client, ClientAuthError> {
@@ -131,17 +193,45 @@ pub async fn authenticate<S: ClientReader>(
         metrics::count(Event::ClientAuthFailed);
         return Err(failed);
     }
-    let Some(client) = clients
-        .get(store, &presented.client_id)
+    let Some(client) = app
+        .cache
+        .clients
+        .get(&app.store, &presented.client_id)
         .await
         .map_err(ClientAuthError::Storage)?
     else {
         metrics::count(Event::ClientAuthFailed);
         return Err(failed);
     };
-    let ok = match (client.client_type(), &presented.secret) {
-        (ClientType::Confidential { secret_hash, .. }, Some(secret)) => secret.verify(secret_hash),
-        (ClientType::Public, None) => true,
+    // Only the registered method: a private_key_jwt client's secret (it has none) or a
+    // secret client's assertion fails like a wrong secret.
+    let ok = match (client.client_type(), &presented.credential) {
+        (
+            ClientType::Confidential {
+                credential: ClientCredential::Secret { hash },
+                ..
+            },
+            Credential::Secret(secret),
+        ) => secret.verify(hash),
+        (
+            ClientType::Confidential {
+                credential: ClientCredential::PrivateKeyJwt(keys),
+                ..
+            },
+            Credential::Assertion(assertion),
+        ) => match assertion_accepted(app, request, &client, keys, assertion).await {
+            Ok(()) => true,
+            Err(AssertionRefused::Storage(error)) => return Err(ClientAuthError::Storage(error)),
+            Err(AssertionRefused::Rule(reason)) => {
+                tracing::warn!(client_id = %client.client_id(), reason = reason.as_str(), "client assertion refused");
+                false
+            }
+            Err(AssertionRefused::Keys(why)) => {
+                tracing::warn!(client_id = %client.client_id(), error = %why, "client keys unavailable");
+                false
+            }
+        },
+        (ClientType::Public, Credential::None) => true,
         _ => false,
     };
     if ok {
@@ -153,5 +243,63 @@ pub async fn authenticate<S: ClientReader>(
         Err(ClientAuthError::Failed {
             used_basic: presented.used_basic,
         })
+    }
+}
+
+enum AssertionRefused {
+    Rule(AssertionError),
+    /// The client's `jwks_uri` did not answer with a valid JWKS.
+    Keys(crate::jwks_fetch::FetchError),
+    Storage(StoreError),
+}
+
+/// Verifies the assertion with the client's keys, then uses its `jti` once.
+async fn assertion_accepted<S: ClientAuthStore>(
+    app: &App<S>,
+    request: &HttpRequest,
+    client: &Client,
+    keys: &ClientKeys,
+    assertion: &str,
+) -> Result<(), AssertionRefused> {
+    let fetched;
+    let jwks = match keys {
+        ClientKeys::Jwks(jwks) => jwks,
+        ClientKeys::JwksUri(uri) => {
+            let kid = jsonwebtoken::decode_header(assertion)
+                .ok()
+                .and_then(|header| header.kid);
+            fetched = app
+                .cache
+                .jwks
+                .get(uri, kid.as_deref())
+                .await
+                .map_err(AssertionRefused::Keys)?;
+            &fetched
+        }
+    };
+    // RFC 7523 3: the token endpoint URL (OpenID Connect Core 9), the issuer (RFC 7523, RFC
+    // 8414), or the endpoint the assertion was sent to (what some libraries put in `aud` at
+    // revoke and introspect).
+    let config = &app.config;
+    let mut audiences = vec![config.issuer.clone(), config.endpoint("/oauth/token")];
+    if matches!(request.path.as_str(), "/oauth/revoke" | "/oauth/introspect") {
+        audiences.push(config.endpoint(&request.path));
+    }
+    let verified = client_assertion::verify(
+        assertion,
+        jwks,
+        &Expected {
+            client_id: client.client_id(),
+            audiences: &audiences,
+            now: now(),
+        },
+    )
+    .map_err(AssertionRefused::Rule)?;
+    let key = client_assertion_key(client.client_id(), &verified.jti);
+    match app.store.use_once(&key, verified.replay_until).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(AssertionRefused::Rule(AssertionError::Replayed)),
+        Err(StoreError::InvalidKey) => Err(AssertionRefused::Rule(AssertionError::JtiTooLong)),
+        Err(error) => Err(AssertionRefused::Storage(error)),
     }
 }

@@ -21,6 +21,8 @@ pub struct Tables {
     pub throttle: String,
     /// The registered APIs (RFC 8707 resources).
     pub resources: String,
+    /// Single-use JWT ids (`jti`s of client assertions), until their expiry.
+    pub replay: String,
 }
 
 impl Tables {
@@ -38,6 +40,7 @@ impl Tables {
             keys: name("keys"),
             throttle: name("throttle"),
             resources: name("resources"),
+            replay: name("replay"),
         }
     }
 

@@ -2,8 +2,8 @@
 //! outside `store` sees an attribute map.
 
 pub use crate::client::{
-    check_client_name, client_name, Client, ClientKind, ClientRegistration, ClientRuleError,
-    ClientType,
+    check_client_name, client_name, Client, ClientCredential, ClientKeySource, ClientKeys,
+    ClientKind, ClientRegistration, ClientRuleError, ClientType,
 };
 use serde::Serialize;
 

@@ -186,3 +186,22 @@ export async function apiGatewayJwtAuthorizer({ issuer, audience, scopes = [] },
     return { status: 401 };
   }
 }
+
+/**
+ * The user's side of a code flow with fetch, without the checks of each step (see
+ * oauth4webapi.test.mjs for those): authorize -> login -> consent -> approve. Returns the
+ * callback URL the browser would be sent to.
+ */
+export async function signInAndApproveQuietly(authorizationUrl, user) {
+  const { request } = userAgent();
+  let response = await request(authorizationUrl);
+  const toLogin = new URL(response.headers.get('location'), ISSUER);
+  response = await request(toLogin);
+  const loginFields = formFields(await response.text(), '/login');
+  response = await request(`${ISSUER}/login`, form({ ...loginFields, username: user.username, password: user.password }));
+  response = await request(response.headers.get('location'));
+  const consentFields = formFields(await response.text(), '/oauth/consent');
+  response = await request(`${ISSUER}/oauth/consent`, form({ ...consentFields, decision: 'approve' }));
+  assert.equal(response.status, 303, await response.text());
+  return new URL(response.headers.get('location'));
+}

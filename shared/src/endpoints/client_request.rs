@@ -10,7 +10,7 @@ use crate::http::{HttpRequest, HttpResponse, Params};
 use crate::model::Client;
 use crate::oauth::{ErrorCode, ErrorResponse, REPEATED_PARAMETER};
 use crate::secret::Secret;
-use crate::store::{ClientReader, PublicKeyReader, ResourceReader};
+use crate::store::{ClientAuthStore, PublicKeyReader, ResourceReader};
 use crate::tokens::{userinfo_audience, verify_access_token, AccessTokenClaims};
 use http::Method;
 
@@ -119,7 +119,7 @@ impl ClientRequestError {
 /// The form and the client that sent it, in the order the RFCs check them: method, form,
 /// repeated parameters (RFC 6749 3.1), client authentication; then, for a browser's request,
 /// its origin, refused unless the client registered it, before anything is done (`cors`).
-pub(crate) async fn authenticated<S: ClientReader>(
+pub(crate) async fn authenticated<S: ClientAuthStore>(
     app: &App<S>,
     request: &HttpRequest,
 ) -> Result<ClientRequest, ClientRequestError> {
@@ -132,7 +132,7 @@ pub(crate) async fn authenticated<S: ClientReader>(
     if params.first_repeated().is_some() {
         return Err(ClientRequestError::InvalidRequest(REPEATED_PARAMETER));
     }
-    let client = authenticate(&app.store, &app.cache.clients, request, &params)
+    let client = authenticate(app, request, &params)
         .await
         .map_err(|error| match error {
             ClientAuthError::Malformed(description) => {

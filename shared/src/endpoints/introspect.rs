@@ -13,7 +13,7 @@ use crate::http::{json, no_store, HttpRequest, HttpResponse};
 use crate::model::{Client, ClientType};
 use crate::secret::{now, Secret};
 use crate::store::{
-    ClientReader, PublicKeyReader, RefreshTokenReader, ResourceReader, RevocationReader,
+    ClientAuthStore, PublicKeyReader, RefreshTokenReader, ResourceReader, RevocationReader,
 };
 use crate::tokens::{looks_like_jwt, AccessTokenClaims, Audience};
 use http::StatusCode;
@@ -21,7 +21,7 @@ use serde::Serialize;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader + ResourceReader,
+    S: ClientAuthStore + PublicKeyReader + RefreshTokenReader + RevocationReader + ResourceReader,
 {
     match decide(app, request).await {
         Ok(introspection) => render(&introspection),
@@ -55,7 +55,7 @@ struct Introspection {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Introspection, ClientRequestError>
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenReader + RevocationReader + ResourceReader,
+    S: ClientAuthStore + PublicKeyReader + RefreshTokenReader + RevocationReader + ResourceReader,
 {
     let ClientRequest { client, params } = authenticated(app, request).await?;
     if let ClientType::Public = client.client_type() {

@@ -3,6 +3,7 @@
 
 use super::StoreContext;
 use crate::app::App;
+use crate::client_assertion::SIGNING_ALGORITHMS;
 use crate::config::Config;
 use crate::cors;
 use crate::http::{json, HttpRequest, HttpResponse};
@@ -28,9 +29,9 @@ struct Metadata<'a> {
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
     grant_types_supported: [&'static str; 3],
-    token_endpoint_auth_methods_supported: [&'static str; 3],
-    revocation_endpoint_auth_methods_supported: [&'static str; 3],
-    introspection_endpoint_auth_methods_supported: [&'static str; 2],
+    token_endpoint_auth_methods_supported: [&'static str; 4],
+    revocation_endpoint_auth_methods_supported: [&'static str; 4],
+    introspection_endpoint_auth_methods_supported: [&'static str; 3],
     code_challenge_methods_supported: [&'static str; 1],
     authorization_response_iss_parameter_supported: bool,
     // OpenID Connect Discovery 1.0 3, read at the second path by OpenID libraries: what the
@@ -42,6 +43,10 @@ struct Metadata<'a> {
     claims_parameter_supported: bool,
     request_parameter_supported: bool,
     request_uri_parameter_supported: bool,
+    /// What a `private_key_jwt` assertion may be signed with (RFC 8414 2).
+    token_endpoint_auth_signing_alg_values_supported: [&'static str; 2],
+    revocation_endpoint_auth_signing_alg_values_supported: [&'static str; 2],
+    introspection_endpoint_auth_signing_alg_values_supported: [&'static str; 2],
 }
 
 pub async fn handle<S: ScopeReader>(app: &App<S>, _request: &HttpRequest) -> HttpResponse {
@@ -75,17 +80,20 @@ fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
         token_endpoint_auth_methods_supported: [
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
             "none",
         ],
         // Public clients revoke their own tokens with their client_id alone (RFC 7009 5).
         revocation_endpoint_auth_methods_supported: [
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
             "none",
         ],
         introspection_endpoint_auth_methods_supported: [
             "client_secret_basic",
             "client_secret_post",
+            "private_key_jwt",
         ],
         // plain is accepted only from clients configured for it; S256 is what we advertise.
         code_challenge_methods_supported: ["S256"],
@@ -100,6 +108,9 @@ fn render(config: &Config, scopes: Vec<String>) -> HttpResponse {
         // `request` and `request_uri` are refused (`request_not_supported`, Core 6).
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
+        token_endpoint_auth_signing_alg_values_supported: SIGNING_ALGORITHMS,
+        revocation_endpoint_auth_signing_alg_values_supported: SIGNING_ALGORITHMS,
+        introspection_endpoint_auth_signing_alg_values_supported: SIGNING_ALGORITHMS,
     };
     let mut response = json(StatusCode::OK, &metadata);
     response.headers_mut().insert(

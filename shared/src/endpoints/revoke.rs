@@ -12,14 +12,14 @@ use crate::http::{no_store, HttpRequest, HttpResponse};
 use crate::model::Client;
 use crate::secret::Secret;
 use crate::store::{
-    ClientReader, PublicKeyReader, RefreshTokenStore, ResourceReader, RevocationStore,
+    ClientAuthStore, PublicKeyReader, RefreshTokenStore, ResourceReader, RevocationStore,
 };
 use crate::tokens::looks_like_jwt;
 use http::Method;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader + PublicKeyReader + RefreshTokenStore + RevocationStore + ResourceReader,
+    S: ClientAuthStore + PublicKeyReader + RefreshTokenStore + RevocationStore + ResourceReader,
 {
     if request.method == Method::OPTIONS {
         return cors::preflight(request, cors::Audience::ClientOrigins, "POST");

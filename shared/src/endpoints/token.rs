@@ -18,8 +18,8 @@ use crate::resource::{self, Resource, TargetError};
 use crate::scope::OPENID;
 use crate::secret::{now, random_id, AuthorizationCode, RefreshTokenSecret, Secret};
 use crate::store::{
-    ClientReader, CodeRedemption, CodeRedemptionStore, Redemption, RefreshTokenStore, RefreshUse,
-    ResourceReader, RevocationStore, Rotation, SigningKeyReader,
+    ClientAuthStore, CodeRedemption, CodeRedemptionStore, Redemption, RefreshTokenStore,
+    RefreshUse, ResourceReader, RevocationStore, Rotation, SigningKeyReader,
 };
 use crate::tokens::{new_jti, AccessTokenClaims, Audience, IdTokenClaims, Signer, SignerError};
 use http::{Method, StatusCode};
@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 pub async fn handle<S>(app: &App<S>, request: &HttpRequest) -> HttpResponse
 where
-    S: ClientReader
+    S: ClientAuthStore
         + CodeRedemptionStore
         + SigningKeyReader
         + RevocationStore
@@ -243,7 +243,7 @@ fn requested_scope(params: &Params) -> Result<Option<ScopeSet>, TokenError> {
 
 async fn decide<S>(app: &App<S>, request: &HttpRequest) -> Result<Issued, TokenError>
 where
-    S: ClientReader
+    S: ClientAuthStore
         + CodeRedemptionStore
         + SigningKeyReader
         + RevocationStore

@@ -78,6 +78,12 @@ pub fn throttle_account_key(username: &str, window: i64) -> String {
     format!("acct#{window}#{username}")
 }
 
+/// The replay table's key of a `private_key_jwt` assertion's `jti`: per client, since each
+/// client chooses its own ids.
+pub fn client_assertion_key(client_id: &str, jti: &str) -> String {
+    format!("client_assertion#{client_id}#{jti}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

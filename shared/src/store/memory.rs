@@ -33,6 +33,8 @@ pub struct MemoryStore {
     refresh_tokens: Mutex<HashMap<String, RefreshToken>>,
     families: Mutex<HashMap<String, TokenFamily>>,
     resources: Mutex<HashMap<String, Resource>>,
+    /// Single-use ids and when they expire.
+    used_once: Mutex<HashMap<String, i64>>,
 }
 
 impl MemoryStore {
@@ -808,6 +810,20 @@ impl AuthorizationStore for MemoryStore {
     }
 }
 
+impl JtiStore for MemoryStore {
+    async fn use_once(&self, key: &str, expires_at: i64) -> StoreResult<bool> {
+        self.called();
+        storable(key, None)?;
+        let mut used = lock(&self.used_once);
+        // As DynamoDB's condition: an item still there, expired or not, is a replay.
+        if used.contains_key(key) {
+            return Ok(false);
+        }
+        used.insert(key.to_string(), expires_at);
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -828,6 +844,7 @@ mod tests {
             resource_server: false,
             post_logout_redirect_uris: Vec::new(),
             web_origins: Vec::new(),
+            keys: None,
         };
         Client::register(registration).unwrap_or_else(|rule| panic!("{rule}"))
     }

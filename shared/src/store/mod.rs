@@ -556,6 +556,24 @@ pub trait ConsentGrantReader: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
 }
 
+/// Single-use JWT ids (`PutItem` on the replay table, on condition that the key is new): the
+/// `jti` of a `private_key_jwt` assertion (token, revoke, introspect), and of DPoP proofs
+/// later. A key names what the id is of (`keys::client_assertion_key`).
+pub trait JtiStore: Send + Sync {
+    /// Records `key` until `expires_at`; `false` when it was recorded before (a replay). Of
+    /// concurrent calls with one key exactly one is `true`.
+    fn use_once(
+        &self,
+        key: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// What client authentication reads and writes (token, revoke, introspect).
+pub trait ClientAuthStore: ClientReader + JtiStore {}
+
+impl<S: ClientReader + JtiStore> ClientAuthStore for S {}
+
 /// authctl only: the `grants_by_user` index (`Query`), to revoke a consent's or a user's grants.
 pub trait RefreshTokenAdmin: RefreshTokenStore + ConsentGrantReader {
     /// Ids of every grant of this user, with any client (user deletion).

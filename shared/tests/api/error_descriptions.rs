@@ -182,6 +182,7 @@ async fn app() -> App<MemoryStore> {
             grant_types: grants,
             post_logout_redirect_uris: Vec::new(),
             web_origins: Vec::new(),
+            keys: None,
         };
         let Ok(client) = Client::register(registration) else {
             panic!("client {id}")

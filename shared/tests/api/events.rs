@@ -60,6 +60,7 @@ const LOGIN: &str = include_str!("../../../events/login.json");
 const LOGIN_SUBMIT: &str = include_str!("../../../events/login-submit.json");
 const TOKEN: &str = include_str!("../../../events/token.json");
 const TOKEN_REFRESH: &str = include_str!("../../../events/token-refresh.json");
+const TOKEN_PRIVATE_KEY_JWT: &str = include_str!("../../../events/token-private-key-jwt.json");
 const METADATA_OAUTH: &str = include_str!("../../../events/metadata-oauth.json");
 const METADATA_OPENID: &str = include_str!("../../../events/metadata-openid.json");
 const JWKS: &str = include_str!("../../../events/jwks.json");
@@ -262,6 +263,7 @@ fn app_client() -> ClientRegistration {
         grant_types: vec![AuthorizationCode, RefreshToken],
         post_logout_redirect_uris: vec![SIGNED_OUT.into()],
         web_origins: Vec::new(),
+        keys: None,
     }
 }
 
@@ -385,20 +387,34 @@ impl World {
 /// shape, whose signature no test key makes (and which expired long ago). The header's, or
 /// the form body's (re-encoded, `content-length` kept right).
 fn with_bearer_token(event_json: &str, token: &str) -> String {
-    let mut json: Value = match serde_json::from_str(event_json) {
-        Ok(json) => json,
-        Err(error) => panic!("invalid sample event: {error}"),
-    };
+    let mut json = sample(event_json);
     if json["headers"].get("authorization").is_some() {
         json["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
     }
+    with_form_value(&json.to_string(), "access_token", token)
+}
+
+fn sample(event_json: &str) -> Value {
+    match serde_json::from_str(event_json) {
+        Ok(json) => json,
+        Err(error) => panic!("invalid sample event: {error}"),
+    }
+}
+
+/// The event with the form parameter `field` of its base64 body set to `value` (re-encoded,
+/// `content-length` kept right); unchanged without a body.
+fn with_form_value(event_json: &str, field: &str, value: &str) -> String {
+    let mut json = sample(event_json);
     if let Some(encoded) = json.get("body").and_then(Value::as_str) {
         let decoded = STANDARD.decode(encoded).unwrap_or_default();
         let pairs: Vec<(String, String)> = form_pairs(&String::from_utf8_lossy(&decoded))
             .into_iter()
-            .map(|(name, value)| match name.as_str() {
-                "access_token" => (name, token.to_string()),
-                _ => (name, value),
+            .map(|(name, old)| {
+                if name == field {
+                    (name, value.to_string())
+                } else {
+                    (name, old)
+                }
             })
             .collect();
         let pairs: Vec<(&str, &str)> = pairs
@@ -725,6 +741,43 @@ async fn token_refresh_event_rotates_the_refresh_token() {
     assert!(answer["access_token"].is_string(), "{answer}");
     let next = answer["refresh_token"].as_str().unwrap_or_default();
     assert!(!next.is_empty() && next != REFRESH, "{answer}");
+}
+
+/// `events/token-private-key-jwt.json`: a machine's client credentials request authenticated
+/// with `private_key_jwt` (RFC 7523 2.2) in the form body. The file's assertion expired long
+/// ago and no test key signed it: as it is, `401 invalid_client` (no Basic challenge); with a
+/// fresh one signed by the key the machine registered, the machine's own token.
+#[tokio::test]
+async fn token_private_key_jwt_event_authenticates_the_machine_by_its_assertion() {
+    use crate::common::assertions::{assertion_claims, jwks_of, rsa_key};
+    let key = rsa_key("machine-2026-11");
+    let machine = ClientRegistration {
+        client_id: "machine".into(),
+        redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
+        grant_types: vec![GrantType::ClientCredentials],
+        secret_hash: None,
+        keys: Some(ClientKeySource::Jwks(jwks_of(&[&key]))),
+        ..app_client()
+    };
+    let w = world().await.with_key().await.with_clients([machine]).await;
+    let run = w.run(TOKEN_PRIVATE_KEY_JWT).await;
+    assert_eq!(status(&run.response), 401, "{}", run.response);
+    assert_eq!(json_body(&run.response)["error"], "invalid_client");
+    assert!(header(&run.response, "www-authenticate").is_none());
+    let fresh = key.sign(&assertion_claims(
+        "machine",
+        &format!("{ISSUER}/oauth/token"),
+    ));
+    let run = w
+        .run(&with_form_value(
+            TOKEN_PRIVATE_KEY_JWT,
+            "client_assertion",
+            &fresh,
+        ))
+        .await;
+    assert_eq!(status(&run.response), 200, "{}", run.response);
+    assert_eq!(json_body(&run.response)["scope"], "profile");
 }
 
 /// `events/metadata-oauth.json`: RFC 8414 metadata at its own path.

@@ -37,6 +37,7 @@ fn registration(client_id: &str, grant_types: &[GrantType]) -> ClientRegistratio
         grant_types: grant_types.to_vec(),
         post_logout_redirect_uris: Vec::new(),
         web_origins: Vec::new(),
+        keys: None,
     }
 }
 

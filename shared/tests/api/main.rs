@@ -7,6 +7,8 @@
 //!   user, a session and a signing key, set up as the handlers need them), the RFC 7636
 //!   PKCE vectors, the stored records of the storage tests, and fresh tables on the local
 //!   DynamoDB server.
+//! - `private_key_jwt`: client authentication with signed assertions (RFC 7523), at token,
+//!   revoke and introspect.
 //! - `browser_flow`, `token_endpoint`, `userinfo`: the handlers on the in-memory store, one row
 //!   per rule.
 //! - `openid_connect`: OpenID Connect as a relying party sees it (ID tokens, `prompt`,
@@ -32,6 +34,7 @@ mod grant_revocation;
 mod login_throttle;
 mod logout;
 mod openid_connect;
+mod private_key_jwt;
 mod properties;
 mod races;
 mod resource_indicators;

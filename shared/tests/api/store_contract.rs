@@ -86,6 +86,8 @@ contracts!(
     userinfo_reads_the_tokens_records_and_the_account_together,
     authorization_records_are_read_as_stored_and_judged_by_one_rule,
     a_session_is_deleted_and_clients_are_read_together,
+    of_concurrent_uses_of_a_jti_exactly_one_succeeds,
+    private_key_jwt_clients_round_trip_with_their_keys,
 );
 
 // --- create-if-absent -----------------------------------------------------------------
@@ -159,6 +161,7 @@ async fn clients_round_trip_and_replace_needs_an_existing_one(store: Arc<impl Cl
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         post_logout_redirect_uris: Vec::new(),
         web_origins: Vec::new(),
+        keys: None,
     };
     let app = registered(client.clone());
     assert!(store.create_client(&app).await.is_ok());
@@ -1316,4 +1319,65 @@ async fn a_session_is_deleted_and_clients_are_read_together(
     found.sort();
     assert_eq!(found, ["batch-a", "batch-b"]);
     assert!(store.get_clients(&[]).await.is_ok_and(|c| c.is_empty()));
+}
+
+// --- private_key_jwt ---------------------------------------------------------------------
+
+async fn of_concurrent_uses_of_a_jti_exactly_one_succeeds(store: Arc<impl JtiStore + 'static>) {
+    let expires_at = now() + 60;
+    let key = keys::client_assertion_key("machine", "jti-race");
+    let uses: Vec<_> = (0..20)
+        .map(|_| {
+            let (store, key) = (Arc::clone(&store), key.clone());
+            tokio::spawn(async move { store.use_once(&key, expires_at).await })
+        })
+        .collect();
+    let mut first = 0;
+    for used in uses {
+        match used.await {
+            Ok(Ok(true)) => first += 1,
+            Ok(Ok(false)) => {}
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(first, 1);
+    // Per client: another client's jti of the same text is another key.
+    let other = keys::client_assertion_key("other", "jti-race");
+    assert_eq!(store.use_once(&other, expires_at).await.ok(), Some(true));
+    // The longest jti an assertion may carry fits DynamoDB's key; a key over 2048 bytes is
+    // refused before anything is sent.
+    let longest = keys::client_assertion_key(&"c".repeat(64), &"j".repeat(256));
+    assert_eq!(store.use_once(&longest, expires_at).await.ok(), Some(true));
+    assert!(matches!(
+        store.use_once(&"k".repeat(2049), expires_at).await,
+        Err(StoreError::InvalidKey)
+    ));
+}
+
+async fn private_key_jwt_clients_round_trip_with_their_keys(store: Arc<impl ClientAdmin>) {
+    let jwks = crate::common::assertions::jwks_of(&[
+        &crate::common::assertions::rsa_key("r1"),
+        &crate::common::assertions::ec_key("e1"),
+    ]);
+    for (id, keys) in [
+        ("with-jwks", ClientKeySource::Jwks(jwks.clone())),
+        (
+            "with-uri",
+            ClientKeySource::JwksUri("https://machine.example/jwks.json".into()),
+        ),
+    ] {
+        let client = registered(ClientRegistration {
+            kind: ClientKind::Confidential,
+            secret_hash: None,
+            keys: Some(keys),
+            ..client_named(id, format!("Machine {id}")).registration()
+        });
+        assert!(store.create_client(&client).await.is_ok());
+        let read = store.get_client(id).await.ok().flatten();
+        assert_eq!(read.as_ref(), Some(&client));
+        assert_eq!(
+            read.map(|c| c.token_endpoint_auth_method()),
+            Some("private_key_jwt")
+        );
+    }
 }

@@ -6,7 +6,7 @@ use super::item::{
 };
 use super::pages::read_all_pages;
 use super::DynamoStore;
-use crate::model::{Client, ClientKind, ClientRegistration, GrantType};
+use crate::model::{Client, ClientKeySource, ClientKind, ClientRegistration, GrantType};
 use crate::store::{ClientAdmin, ClientBatchReader, ClientReader, StoreError, StoreResult};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use std::collections::HashMap;
@@ -48,6 +48,16 @@ fn client_item(client: &Client) -> Item {
     if let Some(hash) = &client.secret_hash {
         item.insert("secret_hash".to_string(), s(hash));
     }
+    // private_key_jwt: the JWKS as JSON text, or its URI; absent for every other client.
+    match &client.keys {
+        Some(ClientKeySource::Jwks(jwks)) => {
+            item.insert("jwks".to_string(), s(jwks.to_string()));
+        }
+        Some(ClientKeySource::JwksUri(uri)) => {
+            item.insert("jwks_uri".to_string(), s(uri));
+        }
+        None => {}
+    }
     // Absent when there is none: items stay as they were for clients without sign-out.
     if !client.post_logout_redirect_uris.is_empty() {
         item.insert(
@@ -69,6 +79,13 @@ pub(super) fn client_from(item: &Item) -> StoreResult<Client> {
         other => return Err(StoreError::Corrupt(format!("client kind {other:?}"))),
     };
     let client_id = get_str(item, "client_id")?;
+    let keys = match (get_opt_str(item, "jwks"), get_opt_str(item, "jwks_uri")) {
+        (Some(jwks), _) => Some(ClientKeySource::Jwks(serde_json::from_str(&jwks).map_err(
+            |_| StoreError::Corrupt(format!("client {client_id}: jwks is not JSON")),
+        )?)),
+        (None, Some(uri)) => Some(ClientKeySource::JwksUri(uri)),
+        (None, None) => None,
+    };
     Client::register(ClientRegistration {
         name: get_str(item, "name")?,
         redirect_uris: get_list(item, "redirect_uris")?,
@@ -88,6 +105,7 @@ pub(super) fn client_from(item: &Item) -> StoreResult<Client> {
         post_logout_redirect_uris: get_list(item, "post_logout_redirect_uris")?,
         // Absent on clients without web origins besides their redirect URIs'.
         web_origins: get_list(item, "web_origins")?,
+        keys,
         client_id: client_id.clone(),
     })
     .map_err(|rule| StoreError::Corrupt(format!("client {client_id}: {rule}")))
@@ -174,7 +192,7 @@ impl ClientAdmin for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ClientType;
+    use crate::model::{ClientCredential, ClientType};
 
     /// An item as written before `ClientType`: `kind`, `secret_hash` and flags, no
     /// `resource_server` attribute.
@@ -209,10 +227,10 @@ mod tests {
         assert!(client.as_ref().is_ok_and(|c| matches!(
             c.client_type(),
             ClientType::Confidential {
-                secret_hash,
+                credential: ClientCredential::Secret { hash },
                 pkce_optional: false,
                 resource_server: false,
-            } if secret_hash == "hash"
+            } if hash == "hash"
         ) && c.allow_plain_pkce()));
         let mut written = client.map(|c| client_item(&c)).unwrap_or_default();
         assert_eq!(

@@ -20,6 +20,7 @@ mod consents;
 mod item;
 mod pages;
 mod refresh;
+mod replay;
 mod resources;
 mod scopes;
 mod sessions;

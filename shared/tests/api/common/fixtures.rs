@@ -121,6 +121,7 @@ pub fn client(id: &str, kind: ClientKind, grant_types: &[GrantType]) -> ClientRe
         grant_types: grant_types.to_vec(),
         post_logout_redirect_uris: Vec::new(),
         web_origins: Vec::new(),
+        keys: None,
     }
 }
 

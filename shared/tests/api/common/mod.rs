@@ -1,4 +1,5 @@
 //! What the suites share:
+//! - `assertions`: `private_key_jwt` client keys and the assertions they sign;
 //! - `fixtures`: the `World` fixture (an `App` over a store with scopes, clients, a user, a
 //!   session and a signing key) and the clients, scopes and keys it is made of;
 //! - `jwt`: JWTs signed as the token endpoint signs them (hints, forged tokens);
@@ -10,6 +11,7 @@
 //!   without moto cannot pass for a run of the storage tests; `AUTH_STORAGE_TESTS=skip`
 //!   leaves them out on purpose, and each says on the terminal that it was not run.
 
+pub mod assertions;
 pub mod fixtures;
 pub mod jwt;
 pub mod pkce;

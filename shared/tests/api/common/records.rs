@@ -72,6 +72,7 @@ pub fn client_named(client_id: &str, name: String) -> Client {
         grant_types: vec![GrantType::AuthorizationCode],
         post_logout_redirect_uris: Vec::new(),
         web_origins: vec!["https://static.example:8443".into()],
+        keys: None,
     })
 }
 
