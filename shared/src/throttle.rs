@@ -16,6 +16,11 @@ use std::time::Duration;
 pub const SOURCE_LIMIT: u32 = 5;
 /// The length of a window; counters live until its end.
 pub const WINDOW_SECONDS: i64 = 15 * 60;
+
+/// Seconds from `now` until the current counting window ends (a locked source's `Retry-After`).
+pub fn seconds_until_next_window(now: i64) -> i64 {
+    WINDOW_SECONDS - now.rem_euclid(WINDOW_SECONDS)
+}
 /// Failed sign-ins of one account from all sources per window before answers slow down:
 /// 25 in 15 minutes, ASVS 4.0 2.2.1's "no more than 100 failed attempts per hour".
 pub const ACCOUNT_CEILING: u32 = 25;
@@ -79,6 +84,16 @@ pub fn delay(account_failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_locked_source_may_try_again_when_the_window_ends() {
+        assert_eq!(seconds_until_next_window(0), WINDOW_SECONDS);
+        assert_eq!(seconds_until_next_window(WINDOW_SECONDS - 1), 1);
+        assert_eq!(
+            seconds_until_next_window(10 * WINDOW_SECONDS + 60),
+            WINDOW_SECONDS - 60
+        );
+    }
     use crate::store::keys::is_storable;
 
     #[test]

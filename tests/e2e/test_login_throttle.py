@@ -54,6 +54,7 @@ def test_parallel_wrong_guesses_get_at_most_five_password_checks(base_url):
     agent = requests.Session()
     response = login(agent, base_url, user.username, user.password, "/oauth/scopes")
     assert response.status_code == 429
+    assert 1 <= int(response.headers["retry-after"]) <= 15 * 60
     assert "session" not in agent.cookies
 
 

@@ -13,7 +13,7 @@ use crate::secret::{constant_time_eq, now, random_b64, Password};
 use crate::session;
 use crate::store::{Attempt, AuthorizationReader, SessionStore, ThrottleStore, UserReader};
 use crate::throttle::{self, SignInCounters};
-use http::header::{HeaderValue, SET_COOKIE};
+use http::header::{HeaderValue, RETRY_AFTER, SET_COOKIE};
 use http::{Method, StatusCode};
 
 const GENERIC_FAILURE: &str = "Incorrect username or password.";
@@ -296,7 +296,15 @@ fn render(
         username,
         message,
     };
-    render_form(config, request, &view)
+    let mut response = render_form(config, request, &view);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        // RFC 6585 4: when the counting window ends, the source may try again.
+        let seconds = throttle::seconds_until_next_window(now());
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(RETRY_AFTER, value);
+        }
+    }
+    response
 }
 
 /// The sign-in form as one response shows it.

@@ -747,6 +747,16 @@ async fn login_failures_are_generic_and_lock_the_account_for_that_source() {
     let locked = login_post(&w, "alice", "correct horse", "").await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(locked.body().contains("Too many sign-in attempts"));
+    // RFC 6585 4: when to try again, at most the end of the 15-minute window.
+    let retry_after = locked
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
+    assert!(
+        retry_after.is_some_and(|s| (1..=15 * 60).contains(&s)),
+        "{retry_after:?}"
+    );
     assert_page_headers(&locked);
 }
 
