@@ -925,6 +925,62 @@ mod tests {
             let message = refusal(registration);
             assert!(message.contains(expected), "{message}");
         }
+        // private_key_jwt: keys in place of the secret, never beside it, never for a public
+        // client; the keys themselves are held to `client_assertion`'s rules.
+        let jwks = |key: serde_json::Value| {
+            Some(ClientKeySource::Jwks(serde_json::json!({ "keys": [key] })))
+        };
+        let ec = serde_json::json!({"kty": "EC", "crv": "P-256",
+            "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+        let mut private = ec.clone();
+        private["d"] = serde_json::json!("jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI");
+        for (registration, expected) in [
+            (
+                ClientRegistration {
+                    keys: jwks(ec.clone()),
+                    ..registration()
+                },
+                "not both",
+            ),
+            (
+                ClientRegistration {
+                    keys: jwks(ec.clone()),
+                    ..public()
+                },
+                "only a confidential client authenticates with keys",
+            ),
+            (
+                ClientRegistration {
+                    secret_hash: None,
+                    keys: jwks(private),
+                    ..registration()
+                },
+                "private key",
+            ),
+            (
+                ClientRegistration {
+                    secret_hash: None,
+                    keys: Some(ClientKeySource::JwksUri("http://keys.example/jwks".into())),
+                    ..registration()
+                },
+                "https",
+            ),
+        ] {
+            let message = refusal(registration);
+            assert!(message.contains(expected), "{message}");
+        }
+        let with_keys = ClientRegistration {
+            secret_hash: None,
+            keys: jwks(ec),
+            ..registration()
+        };
+        let client = Client::register(with_keys.clone());
+        assert_eq!(client.as_ref().map(Client::registration), Ok(with_keys));
+        assert_eq!(
+            client.map(|c| c.token_endpoint_auth_method()),
+            Ok("private_key_jwt")
+        );
         // A resource server in no flow needs no redirect URI.
         assert!(Client::register(ClientRegistration {
             redirect_uris: Vec::new(),

@@ -5,10 +5,14 @@ or served on loopback for `--jwks-uri`; the same assertions at introspect and re
 refusal is 401 invalid_client: a replay, a wrong aud, an expired assertion, one too far in the
 future, a key not registered, alg none and HS256, and a secret from a private_key_jwt client."""
 import base64
+import datetime
 import hashlib
 import hmac
 import json
+import ipaddress
 import os
+import ssl
+import subprocess
 import tempfile
 import threading
 import time
@@ -22,7 +26,11 @@ from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
-from conftest import TIMEOUT, authctl, code_grant, create_scope, get_code, unique
+from conftest import AUTHCTL, TIMEOUT, authctl, create_scope, get_code, unique
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 INVALID_CLIENT = {"error": "invalid_client", "error_description": "client authentication failed"}
@@ -243,6 +251,58 @@ def test_keys_at_a_jwks_uri_served_on_loopback(metadata, machine_scope):
         refused = authctl("client", "create", "--name", unique("Leaky"), "--grant",
                           "client_credentials", "--jwks-uri", uri, check=False)
         assert refused.returncode != 0 and "private key" in refused.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _certificate(subject, issuer_name, public_key, signing_key, *, ca):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
+               .public_key(public_key).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5))
+               .not_valid_after(now + datetime.timedelta(hours=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if not ca:
+        builder = (builder
+                   .add_extension(x509.SubjectAlternativeName(
+                       [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False))
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def test_an_https_jwks_uri_is_fetched_over_tls_with_the_platforms_roots(tmp_path, machine_scope):
+    """The fetch's TLS path (authctl runs the functions' fetch code): a JWKS served over https
+    on loopback by a certificate of a test CA is fetched when SSL_CERT_FILE names that CA (as
+    the template names Amazon Linux's bundle), and refused without it."""
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwks test CA")])
+    ca = _certificate(ca_name, ca_name, ca_key.public_key(), ca_key, ca=True)
+    leaf = _certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), ca_name,
+                        leaf_key.public_key(), ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(pem))
+    (tmp_path / "leaf.key").write_bytes(leaf_key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "leaf.pem", tmp_path / "leaf.key")
+    handler = type("Jwks", (_Jwks,), {"body": json.dumps(jwks_of(rsa_key())).encode()})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        uri = f"https://127.0.0.1:{server.server_address[1]}/jwks.json"
+        args = [AUTHCTL, "--json", "client", "create", "--name", unique("Tls"), "--grant",
+                "client_credentials", "--scope", machine_scope, "--jwks-uri", uri]
+        trusted = subprocess.run(args, capture_output=True, text=True, timeout=60,
+                                 env={**os.environ, "SSL_CERT_FILE": str(tmp_path / "ca.pem")})
+        assert trusted.returncode == 0, trusted.stderr
+        assert json.loads(trusted.stdout)["keys"] == {"jwks_uri": uri}
+        untrusted = subprocess.run(args, capture_output=True, text=True, timeout=60,
+                                   env={k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"})
+        assert untrusted.returncode != 0 and "tls" in untrusted.stderr, untrusted.stderr
     finally:
         server.shutdown()
         server.server_close()
