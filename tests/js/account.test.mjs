@@ -9,10 +9,8 @@ import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { ISSUER, ROOT, FLOW_TIMEOUT, STEP_TIMEOUT, authctl, createClient, createScope, createUser } from './helpers.mjs';
+import { ISSUER, ROOT, FLOW_TIMEOUT, STEP_TIMEOUT, authctl, createClient, createScope, createUser, launchChromium } from './helpers.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 // Screenshots go to .local/ (git-ignored); SCREENSHOT_DIR=docs/screenshots refreshes the committed ones.
 const SCREENSHOTS = process.env.SCREENSHOT_DIR ? path.resolve(ROOT, process.env.SCREENSHOT_DIR) : path.join(ROOT, '.local', 'screenshots');
 
@@ -53,13 +51,7 @@ describe('browser: the account page and sign-out in headless Chromium', { timeou
     scopes = [createScope('js-photos-read', 'See your photos'), createScope('js-photos-share', 'Share your photos')];
     client = createClient({ name: 'Photo Frame', redirectUris: [`${app.origin}/callback`], scopes: scopes.map((s) => s.name) });
     authctl(['client', 'update', client.client_id, '--post-logout-redirect-uri', `${app.origin}/signed-out`]);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--no-first-run', '--disable-sync', '--disable-quic'],
-      timeout: STEP_TIMEOUT,
-    });
+    browser = await launchChromium(STEP_TIMEOUT);
   });
 
   after(async () => {

@@ -8,10 +8,8 @@ import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { ISSUER, ROOT, FLOW_TIMEOUT, STEP_TIMEOUT, createClient, createScope, createUser } from './helpers.mjs';
+import { ISSUER, ROOT, FLOW_TIMEOUT, STEP_TIMEOUT, createClient, createScope, createUser, launchChromium } from './helpers.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 // Screenshots go to .local/ (git-ignored); SCREENSHOT_DIR=docs/screenshots refreshes the committed ones.
 const SCREENSHOTS = process.env.SCREENSHOT_DIR ? path.resolve(ROOT, process.env.SCREENSHOT_DIR) : path.join(ROOT, '.local', 'screenshots');
 const PAGE_TIMEOUT = STEP_TIMEOUT;
@@ -92,13 +90,7 @@ describe('browser: sign in and consent in headless Chromium', { timeout: FLOW_TI
       redirectUris: [redirectUri],
       scopes: scopes.map((s) => s.name),
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--no-first-run', '--disable-sync', '--disable-quic'],
-      timeout: PAGE_TIMEOUT,
-    });
+    browser = await launchChromium(PAGE_TIMEOUT);
   });
 
   after(async () => {

@@ -205,3 +205,15 @@ export async function signInAndApproveQuietly(authorizationUrl, user) {
   assert.equal(response.status, 303, await response.text());
   return new URL(response.headers.get('location'));
 }
+
+/** Debian's headless Chromium (CHROMIUM_PATH to use another), as every browser test starts it. */
+export async function launchChromium(timeout = STEP_TIMEOUT) {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+    timeout,
+  });
+}

@@ -9,10 +9,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { ISSUER, ROOT, FLOW_TIMEOUT, STEP_TIMEOUT, createClient, createScope, createUser } from './helpers.mjs';
+import { ISSUER, ROOT, FLOW_TIMEOUT, STEP_TIMEOUT, createClient, createScope, createUser, launchChromium } from './helpers.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const OAUTH4WEBAPI = readFileSync(path.join(ROOT, 'tests', 'node_modules', 'oauth4webapi', 'build', 'index.js'));
 
 // The app, as its own origin serves it. `mode` (sessionStorage) says what the callback does:
@@ -119,13 +117,7 @@ describe('browser app: a public client in the page, across origins (CORS)', { ti
       public: true,
       grants: ['authorization_code', 'refresh_token'],
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--no-first-run', '--disable-sync', '--disable-quic'],
-      timeout: STEP_TIMEOUT,
-    });
+    browser = await launchChromium(STEP_TIMEOUT);
   });
 
   after(async () => {
