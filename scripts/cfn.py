@@ -100,5 +100,13 @@ def functions(template):
     return found
 
 
+def memory_sizes(template):
+    """{binary name: MemorySize in MB} of every function: its own, else the Globals'."""
+    default = template.get("Globals", {}).get("Function", {}).get("MemorySize", 128)
+    return {resource["Metadata"]["BuildProperties"]["Binary"]: int(resource["Properties"].get("MemorySize", default))
+            for resource in template["Resources"].values()
+            if resource.get("Type") == "AWS::Serverless::Function"}
+
+
 def as_list(value):
     return value if isinstance(value, list) else [value]

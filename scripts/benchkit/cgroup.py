@@ -69,8 +69,20 @@ class CpuQuota:
             self.close()
             raise CgroupError(f"cannot set up the cgroup {self.name}: {error}") from error
 
+    def _quota_us(self, vcpus):
+        return -1 if vcpus is None else max(1000, int(vcpus * self.period_us))
+
+    def set_vcpus(self, vcpus):
+        """A new CPU share for the processes already in the cgroup."""
+        self.vcpus = vcpus
+        quota = self._quota_us(vcpus)
+        if self.kind == "v1":
+            (self.dirs[0] / "cpu.cfs_quota_us").write_text(str(quota))
+        else:
+            (self.dirs[0] / "cpu.max").write_text(f"{'max' if quota < 0 else quota} {self.period_us}")
+
     def _create(self):
-        quota = -1 if self.vcpus is None else max(1000, int(self.vcpus * self.period_us))
+        quota = self._quota_us(self.vcpus)
         if self.kind == "v1":
             cpu = self._mkdir(V1_CPU)
             (cpu / "cpu.cfs_period_us").write_text(str(self.period_us))
@@ -109,6 +121,11 @@ class CpuQuota:
                 finally:
                     os.close(fd)
         return enter
+
+    def add(self, pid):
+        """Moves a running process into the cgroup."""
+        for path in self.procs:
+            path.write_text(str(pid))
 
     def throttled_ns(self):
         """CPU time the quota withheld so far (cpu.stat), in nanoseconds."""

@@ -15,7 +15,8 @@ STATE = ROOT / ".local"
 LOGS = STATE / "bench-logs"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 
-FUNCTIONS = ["scopes", "authorize", "consent", "token", "login", "metadata", "jwks", "revoke", "introspect"]
+FUNCTIONS = ["scopes", "authorize", "consent", "token", "login", "metadata", "jwks", "revoke", "introspect",
+             "userinfo", "logout", "account"]
 PREFIX = "bench"
 DYNAMO_PORT = 8400
 ISSUER_PORT = 9400  # nothing listens there: it only names the issuer
@@ -65,19 +66,20 @@ def stack_tool_env():
     return {**own, **stack_env()}
 
 
-def function_env(function_name, runtime_api):
+def function_env(function_name, runtime_api, memory_mb=128, overrides=None):
     """What Lambda gives a function, plus the stack's settings: nothing of our own environment,
-    as on Lambda."""
+    as on Lambda. `overrides` (--as-lambda: the TLS endpoint and its trust store) win."""
     return {
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
         "AWS_LAMBDA_FUNCTION_NAME": function_name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
         "AWS_LAMBDA_FUNCTION_VERSION": "1",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
         "_HANDLER": "bootstrap",
         **stack_env(),
         **trust_store_env(),
+        **(overrides or {}),
     }
 
 

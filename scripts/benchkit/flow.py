@@ -40,7 +40,7 @@ class Flow:
     def return_to(self):
         """authorize's own URL, which it sends a signed-out browser to the sign-in form with."""
         params = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI,
-                  "scope": "profile", "state": "bench", "code_challenge": b64url_sha256(self.verifier),
+                  "scope": "openid profile", "state": "bench", "code_challenge": b64url_sha256(self.verifier),
                   "code_challenge_method": "S256"}
         return "/oauth/authorize?" + urlencode(params)
 
@@ -66,6 +66,18 @@ class Flow:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
                 "code_verifier": self.verifier}
         return self.client_event("token", **form)
+
+    def refresh_event(self, refresh_token):
+        return self.client_event("token-refresh", grant_type="refresh_token", refresh_token=refresh_token)
+
+    def userinfo_event(self, access_token):
+        return http_event("userinfo", headers={"authorization": f"Bearer {access_token}"})
+
+    def logout_event(self):
+        return http_event("logout", query={}, cookies=self.jar.pairs())
+
+    def account_event(self):
+        return http_event("account", cookies=self.jar.pairs())
 
     def client_event(self, name, **form):
         """A client app's POST, authenticated with HTTP Basic as events/<name>.json is."""
@@ -97,15 +109,26 @@ def sign_in(flow):
 
 
 class CodeMint:
-    """Authorization codes from a running authorize function (remembered consent: one per request)."""
+    """Authorization codes from a running authorize function (remembered consent: one per
+    request), and refresh tokens from a running token function."""
 
     def __init__(self, flow):
         self.flow = flow
         self.authorize = FunctionProcess("authorize")
+        self.token = None
 
     def codes(self, count):
         responses = (self.authorize.invoke(self.flow.authorize_event()) for _ in range(count))
         return [expect(r, 302, "authorize").location_param("code") for r in responses]
 
+    def tokens(self):
+        """A new grant's tokens (the token endpoint's JSON answer)."""
+        if self.token is None:
+            self.token = FunctionProcess("token")
+        issued = expect(self.token.invoke(self.flow.token_event(self.codes(1)[0])), 200, "token")
+        return json.loads(issued.body)
+
     def close(self):
         self.authorize.close()
+        if self.token:
+            self.token.close()

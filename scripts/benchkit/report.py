@@ -16,6 +16,7 @@ from .proc import log, output
 from .scenarios import SIGN_IN_WARM_CAP
 
 REPORT = ROOT / "docs" / "performance.md"
+COST_REPORT = ROOT / "docs" / "cost.md"
 HAND_WRITTEN_MARKER = "<!-- Written by hand below this line: scripts/bench --write keeps it. -->"
 
 # Targets of issue 6.
@@ -225,11 +226,11 @@ class Report:
         return "## Targets (issue 6)\n\n" + table(("target", "figure", ""), rows)
 
 
-def write_report(markdown):
+def write_report(markdown, path=REPORT):
     kept = ""
-    if REPORT.exists():
-        text = REPORT.read_text()
+    if path.exists():
+        text = path.read_text()
         if HAND_WRITTEN_MARKER in text:
             kept = text.split(HAND_WRITTEN_MARKER, 1)[1]
-    REPORT.write_text(markdown + "\n" + HAND_WRITTEN_MARKER + kept.rstrip("\n") + "\n")
-    log(f"wrote {REPORT.relative_to(ROOT)}")
+    path.write_text(markdown.rstrip("\n") + "\n\n" + HAND_WRITTEN_MARKER + kept.rstrip("\n") + "\n")
+    log(f"wrote {path.relative_to(ROOT)}")

@@ -90,8 +90,9 @@ class QuietServer(ThreadingHTTPServer):
 class RuntimeEmulator:
     """One Runtime API endpoint on a free loopback port, for one function process."""
 
-    def __init__(self, function_name):
+    def __init__(self, function_name, on_first_poll=None):
         self.function_name = function_name
+        self.on_first_poll = on_first_poll
         self.events = queue.Queue()
         self.results = queue.Queue()
         self.first_poll_ns = None
@@ -109,6 +110,8 @@ class RuntimeEmulator:
     def polled(self, at_ns):
         if self.first_poll_ns is None:
             self.first_poll_ns = at_ns
+            if self.on_first_poll:
+                self.on_first_poll()
 
     def next_event(self):
         while not self.closed:
@@ -145,18 +148,33 @@ class RuntimeEmulator:
 
 class FunctionProcess:
     """A function's host binary running against its own Runtime API emulator, spawned with
-    the first event already waiting, as in a cold start."""
+    the first event already waiting, as in a cold start. With a `shape` (--as-lambda,
+    lambda_mode.LambdaShape): its memory size, CPU share and DynamoDB over TLS."""
 
-    def __init__(self, function_name, first_event=None):
+    def __init__(self, function_name, first_event=None, shape=None):
         self.function_name = function_name
-        self.emulator = RuntimeEmulator(function_name)
+        self.quota = shape.quota(function_name) if shape else None
+        after_init = (lambda: shape.after_init(function_name, self.quota)) if shape else None
+        self.emulator = RuntimeEmulator(function_name, on_first_poll=after_init)
         self.first_request_id = self.emulator.enqueue(first_event) if first_event else None
-        env = function_env(function_name, self.emulator.address)
+        if shape:
+            env = function_env(function_name, self.emulator.address, shape.memory_of(function_name),
+                               shape.env(function_name))
+        else:
+            env = function_env(function_name, self.emulator.address)
         log_path = LOGS / f"{function_name}.log"
-        self.spawned_ns = time.perf_counter_ns()
         # BENCH_WRAP (e.g. "perf record -g -o /tmp/token.perf") runs the binary under a profiler.
         wrap = shlex.split(os.environ.get("BENCH_WRAP", ""))
-        self.process = CHILDREN.start([*wrap, str(host_binary(function_name))], log_path, env=env)
+        # A throttled init must be in its cgroup from the first instruction: moved there between
+        # fork and exec (a preexec_fn makes Python fork, slower than its default spawn, which the
+        # init figure then includes). An unthrottled init can be moved in once started.
+        throttled_init = shape and not shape.init_full_cpu
+        preexec = self.quota.enter_fn() if throttled_init else None
+        self.spawned_ns = time.perf_counter_ns()
+        self.process = CHILDREN.start([*wrap, str(host_binary(function_name))], log_path, env=env,
+                                      preexec_fn=preexec)
+        if self.quota and not throttled_init:
+            self.quota.add(self.process.pid)
 
     def first_response(self):
         return self.emulator.wait_result(self.first_request_id, self.process)
@@ -168,6 +186,8 @@ class FunctionProcess:
     def close(self):
         CHILDREN.stop(self.process)
         self.emulator.close()
+        if self.quota:
+            self.quota.close()
 
     def __enter__(self):
         return self

@@ -100,11 +100,12 @@ def seed_stack():
     consent page once), the scope and a signing key if missing."""
     log(f"tables and data under the prefix {stack_env()['AUTH_TABLE_PREFIX']}")
     run([str(VENV / "bin" / "python"), "scripts/create_tables.py", "--quiet"], env=stack_tool_env())
-    if '"name":"profile"' not in authctl("--json", "scope", "list").replace(" ", ""):
-        authctl("scope", "create", "profile", "--description", "Read your profile")
+    if '"name":"openid"' not in authctl("--json", "scope", "list").replace(" ", ""):
+        authctl("init")  # the OpenID Connect scopes and the first signing key, as an operator does
     authctl("client", "delete", CLIENT_ID, check=False)
     created = authctl("--json", "client", "create", "--id", CLIENT_ID, "--name", "Bench App",
-                      "--redirect-uri", REDIRECT_URI, "--scope", "profile", "--default-scope", "profile",
+                      "--redirect-uri", REDIRECT_URI, "--scope", "openid", "--scope", "profile",
+                      "--default-scope", "openid",
                       "--grant", "authorization_code", "--grant", "refresh_token")
     password = secrets.token_urlsafe(12)
     authctl("user", "delete", USERNAME, check=False)
