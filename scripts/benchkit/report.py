@@ -25,7 +25,6 @@ TARGET_FIRST_RESPONSE_MS = 30
 TARGET_NODE_RATIO = 50
 TARGET_RSS_MB = 32
 TARGET_ZIP_MB = 4
-TARGET_TOKEN_CPU_RATIO = 1.3
 
 
 def machine():
@@ -218,12 +217,10 @@ class Report:
             rows.append((f"≥ {TARGET_NODE_RATIO}× faster startup than node-oidc-provider",
                          f"{startup:.0f}× (slowest init {init:.2f} ms against {theirs:.1f} ms)",
                          verdict(startup >= TARGET_NODE_RATIO)))
-        cpu, token_ratio = self.token_cpu_ratio()
-        if token_ratio is not None:
-            rows.append((f"warm token exchange CPU ≤ {TARGET_TOKEN_CPU_RATIO}× one RS256 signature "
-                         "(`jsonwebtoken::encode`)",
-                         f"{cpu:.3f} ms = {token_ratio:.2f}×", verdict(token_ratio <= TARGET_TOKEN_CPU_RATIO)))
-        return "## Targets (issue 6)\n\n" + table(("target", "figure", ""), rows)
+        # Issue 6's sixth target (warm exchange CPU ≤ 1.3 × one RS256 signature) was retired by
+        # issue 16: the runtime's own floor exceeds it. The ratio stays in the criterion section.
+        return ("## Targets (issue 6: the floor every change keeps)\n\n"
+                + table(("target", "figure", ""), rows))
 
 
 def write_report(markdown, path=REPORT):

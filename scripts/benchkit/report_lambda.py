@@ -10,10 +10,14 @@ from .report import table, verdict
 TARGET_COLD_MS = 100
 TARGET_EXCHANGE_P50_MS = 15
 TARGET_COST_SHARE = 10  # 100,000 MAUs at most 1/10 of Cognito's price
-# The warm latency a function must keep to be given less memory: an interactive request.
+# The warm latency a function must keep to be given less memory: an interactive request; a
+# sign-in, whose argon2id is slow on purpose, a form submission that still feels immediate.
 INTERACTIVE_P50_MS = 50
-WARM_LIMITS = {"token (code exchange)": TARGET_EXCHANGE_P50_MS}
+SIGN_IN_P50_MS = 100
+WARM_LIMITS = {"token (code exchange)": TARGET_EXCHANGE_P50_MS, "login (sign-in)": SIGN_IN_P50_MS}
 EXCHANGE = "token (code exchange)"
+# Sizes whose costs differ by less than this are equal: the measurement's noise.
+COST_NOISE = 0.02
 
 
 @dataclass
@@ -67,29 +71,41 @@ def figures(result, memory_mb, rtt_ms):
     )
 
 
-def meets(f):
-    return f.cold_ms <= TARGET_COLD_MS and f.adjusted_p50_ms <= WARM_LIMITS.get(f.label, INTERACTIVE_P50_MS)
+def representative(f):
+    """The request that stands for its function (the cold start target is per function)."""
+    return f.label == f.function
 
 
-def choose(sweep):
+def shortfall(f):
+    """How far a request is from its limits: at most 1 when it meets them."""
+    warm = f.adjusted_p50_ms / WARM_LIMITS.get(f.label, INTERACTIVE_P50_MS)
+    return max(warm, f.cold_ms / TARGET_COLD_MS) if representative(f) else warm
+
+
+def choose(sweep, deployed):
     """{function: (memory, why)}: the cheapest size at which every request of the function
-    meets the cold and warm limits (equal costs: the faster), else the fastest cold start."""
+    meets its limits. Sizes within COST_NOISE of the cheapest cost the same: the one deployed
+    if it is among them (no change on noise), else the fastest. Where no size meets the
+    limits, the one closest to them."""
     by_function = {}
     for memory, rows in sweep.items():
         for f in rows:
             by_function.setdefault(f.function, {}).setdefault(memory, []).append(f)
     chosen = {}
     for function, sizes in by_function.items():
-        passing = [(sum(f.cost().total() for f in rows), max(f.adjusted_p50_ms for f in rows), memory)
-                   for memory, rows in sizes.items() if all(meets(f) for f in rows)]
+        passing = {memory: (sum(f.cost().total() for f in rows), max(f.adjusted_p50_ms for f in rows))
+                   for memory, rows in sizes.items() if all(shortfall(f) <= 1 for f in rows)}
         if passing:
-            cheapest = min(c for c, _, _ in passing)
-            # Within 2 % of the cheapest, cost is noise: the faster of those.
-            _, _, memory = min((p50, c, memory) for c, p50, memory in passing if c <= cheapest * 1.02)
-            chosen[function] = (memory, "cheapest that meets the limits")
+            cheapest = min(c for c, _ in passing.values())
+            same = {m: v for m, v in passing.items() if v[0] <= cheapest * (1 + COST_NOISE)}
+            if deployed.get(function) in same:
+                chosen[function] = (deployed[function], "meets the limits, cost the cheapest's (as deployed)")
+            else:
+                memory = min(same, key=lambda m: same[m][1])
+                chosen[function] = (memory, "the cheapest that meets the limits")
         else:
-            memory = min(sizes, key=lambda m: max(f.cold_ms for f in sizes[m]))
-            chosen[function] = (memory, "**no size meets the limits**: the fastest cold start")
+            memory = min(sizes, key=lambda m: max(shortfall(f) for f in sizes[m]))
+            chosen[function] = (memory, "**no size meets the limits**: the closest")
     return chosen
 
 
@@ -100,7 +116,7 @@ class LambdaReport:
         self.rtt_ms = rtt_ms
         self.sweep = {memory: [figures(r, memory, rtt_ms) for r in results]
                       for memory, results in sweep_results.items()}
-        self.chosen = choose(self.sweep)
+        self.chosen = choose(self.sweep, template_memory)
 
     def deployed(self):
         """Each scenario at the memory template.yaml gives its function."""
@@ -169,20 +185,23 @@ class LambdaReport:
         for function, (memory, why) in sorted(self.chosen.items()):
             deployed = self.template_memory.get(function)
             rows.append((function, memory, why, deployed, "yes" if deployed == memory else "**no**"))
-        return ("### MemorySize chosen by the sweep\n\nThe limits: cold first response ≤ "
-                f"{TARGET_COLD_MS} ms; warm p50 (adjusted) ≤ {INTERACTIVE_P50_MS} ms, the code exchange's ≤ "
-                f"{TARGET_EXCHANGE_P50_MS} ms. Among the sizes that meet them, the cheapest per request "
-                "(within 2 %: the faster).\n\n"
+        return ("### MemorySize chosen by the sweep\n\nThe limits: each function's cold first response "
+                f"≤ {TARGET_COLD_MS} ms (its representative request); warm p50 (adjusted) ≤ "
+                f"{INTERACTIVE_P50_MS} ms, the code exchange's ≤ {TARGET_EXCHANGE_P50_MS} ms, a sign-in's ≤ "
+                f"{SIGN_IN_P50_MS} ms. Among the sizes that meet them, the cheapest per request; sizes within "
+                f"{COST_NOISE:.0%} of it cost the same (noise): the deployed one if among them, else the "
+                "fastest.\n\n"
                 + table(("function", "chosen MB", "why", "template.yaml MB", "template agrees"), rows))
 
     def targets_section(self):
         deployed = self.deployed()
-        slowest = max(deployed, key=lambda f: f.cold_ms)
+        slowest = max((f for f in deployed if representative(f)), key=lambda f: f.cold_ms)
         exchange = next((f for f in deployed if f.label == EXCHANGE), None)
         ours = sum(cost.monthly(self.costs(), 100_000).values())
         lite = cost.cognito_lite(100_000)
         rows = [
-            (f"every function's cold first response ≤ {TARGET_COLD_MS} ms, TLS handshake included",
+            (f"every function's cold first response ≤ {TARGET_COLD_MS} ms, TLS handshake included "
+             "(its representative request)",
              f"slowest: {slowest.label} {slowest.cold_ms:.1f} ms", verdict(slowest.cold_ms <= TARGET_COLD_MS)),
         ]
         if exchange:
