@@ -12,4 +12,5 @@ scenarios    what each labelled measurement sends, and the runs that measure it
 node         node-oidc-provider started the same way, for the comparison
 builds       release builds, arm64 sizes and criterion's results
 report       the Markdown tables and docs/performance.md
+concurrency  one instance's throughput with AWS_LAMBDA_MAX_CONCURRENCY unset and set (scripts/bench-concurrency)
 """

@@ -213,7 +213,8 @@ where
 
 /// A function's whole `main`: logging, then the configuration, the DynamoDB client and the
 /// warm cache once (no network call: the first request opens the connection), then the
-/// handler loop.
+/// handler loop, one invocation at a time. If `AWS_LAMBDA_MAX_CONCURRENCY` is set (Lambda
+/// Managed Instances), lambda_runtime logs a warning and still runs sequentially.
 pub async fn run<H>(endpoint: H) -> Result<(), Error>
 where
     H: for<'a> Endpoint<'a>,
@@ -222,6 +223,21 @@ where
     let app = App::from_env().await?;
     let (app, endpoint) = (&app, &endpoint);
     serve(|request| async move { endpoint.call(app, &request).await }).await
+}
+
+/// `run` for a function that answers several invocations at once where Lambda sends them
+/// (docs/performance.md, "Concurrency per instance"): with `AWS_LAMBDA_MAX_CONCURRENCY`
+/// above 1, which only Lambda Managed Instances set, that many workers each poll the Runtime
+/// API on this (current-thread) runtime and share the one `App`; unset or at most 1, as on
+/// Lambda's default capacity, exactly `run`'s sequential loop.
+pub async fn run_concurrent<H>(endpoint: H) -> Result<(), Error>
+where
+    H: for<'a> Endpoint<'a> + Copy + Send + 'static,
+{
+    init_tracing();
+    // Shared by every worker for the life of the process, as `run`'s is: leaked, not counted.
+    let app: &'static App<DynamoStore> = Box::leak(Box::new(App::from_env().await?));
+    serve_concurrent(move |request| async move { endpoint.call(app, &request).await }).await
 }
 
 /// Runs the handler loop. The handler answers every request itself, errors included,
@@ -237,6 +253,24 @@ where
     lambda_runtime::run(service_fn(|event: LambdaEvent<HttpApiEvent>| {
         let answered: Pin<Box<dyn Future<Output = HttpApiResponse> + '_>> =
             Box::pin(answer(handler, event.payload));
+        async move { Ok::<_, Infallible>(answered.await) }
+    }))
+    .await
+}
+
+/// `serve` on lambda_runtime's `run_concurrent`: each worker holds a clone of the handler, and
+/// the futures are `Send + 'static` because the workers are tokio tasks. Sequential when
+/// `AWS_LAMBDA_MAX_CONCURRENCY` is unset or at most 1.
+pub async fn serve_concurrent<H, F>(handler: H) -> Result<(), Error>
+where
+    H: Fn(HttpRequest) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = HttpResponse> + Send + 'static,
+{
+    lambda_runtime::run_concurrent(service_fn(move |event: LambdaEvent<HttpApiEvent>| {
+        let handler = handler.clone();
+        // Boxed for the same reason as in `serve`.
+        let answered: Pin<Box<dyn Future<Output = HttpApiResponse> + Send>> =
+            Box::pin(async move { answer(&handler, event.payload).await });
         async move { Ok::<_, Infallible>(answered.await) }
     }))
     .await

@@ -3,5 +3,5 @@ use auth_core::{endpoints::authorize, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::run(authorize::handle).await
+    lambda::run_concurrent(authorize::handle).await
 }

@@ -3,5 +3,5 @@ use auth_core::{endpoints::login, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::run(login::handle).await
+    lambda::run_concurrent(login::handle).await
 }

@@ -3,5 +3,5 @@ use auth_core::{endpoints::token, lambda};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda::Error> {
-    lambda::run(token::handle).await
+    lambda::run_concurrent(token::handle).await
 }
