@@ -110,13 +110,14 @@ def choose(sweep, deployed):
 
 
 class LambdaReport:
-    def __init__(self, shape_text, sweep_results, template_memory, rtt_ms):
+    def __init__(self, shape_text, sweep_results, template_memory, rtt_ms, lean_results=None, lean_memory=None):
         self.shape_text = shape_text
         self.template_memory = template_memory
         self.rtt_ms = rtt_ms
         self.sweep = {memory: [figures(r, memory, rtt_ms) for r in results]
                       for memory, results in sweep_results.items()}
         self.chosen = choose(self.sweep, template_memory)
+        self.lean_results, self.lean_memory = lean_results, lean_memory
 
     def deployed(self):
         """Each scenario at the memory template.yaml gives its function."""
@@ -136,6 +137,8 @@ class LambdaReport:
 
     def markdown(self):
         parts = [self.method_section(), self.deployed_section(), self.sweep_section(), self.choice_section()]
+        if self.lean_results:
+            parts.append(self.trust_section(self.lean_results, self.lean_memory))
         if self.complete():
             parts.append(self.targets_section())
         return "\n\n".join(parts)
@@ -150,18 +153,21 @@ class LambdaReport:
 
     def row(self, f):
         return (f.label, f.memory_mb, f"{f.init_ms:.1f}", f"{f.cold_ms:.1f}", f"{f.cold_p95_ms:.1f}",
-                f"{f.handshakes:.0f}", f"{f.warm_p50_ms:.1f}", f"{f.adjusted_p50_ms:.1f}",
+                f"{f.handshakes:.0f}", f"{f.cold_ms - f.init_ms - f.adjusted_p50_ms:.1f}", f"{f.warm_p50_ms:.1f}", f"{f.adjusted_p50_ms:.1f}",
                 f"{f.adjusted_p95_ms:.1f}", f"{f.billed_warm_ms:.1f}", f"{f.cold_billed_ms:.0f}",
                 f"{f.calls:.1f}", f"{f.read_units:g} / {f.write_units:g}", f"{f.peak_rss_mb:.1f}")
 
     HEADER = ("request", "MB", "init", "cold first response", "cold p95", "TLS handshakes (first)",
-              "warm p50 (raw)", "warm p50 (adjusted)", "warm p95 (adjusted)", "billed warm (mean)",
+              "first request's extra", "warm p50 (raw)", "warm p50 (adjusted)", "warm p95 (adjusted)", "billed warm (mean)",
               "billed cold", "DynamoDB calls", "RRU / WRU", "peak RSS MB")
 
     def deployed_section(self):
         return ("### Each function at its MemorySize in template.yaml\n\nMilliseconds; cold figures are "
                 "medians of the runs (spawn → response, init included, adjusted), warm ones over every "
-                "warm request of every run. Calls and request units per warm request.\n\n"
+                "warm request of every run. *First request's extra*: cold first response − init − warm p50, "
+                "what the first request pays for its TLS connection (two round trips and the handshake's "
+                "CPU, throttled) and for what a warm container has cached. Calls and request units per "
+                "warm request.\n\n"
                 + table(self.HEADER, [self.row(f) for f in self.deployed()]))
 
     def sweep_section(self):
@@ -212,6 +218,23 @@ class LambdaReport:
                      f"{cost.dollars(ours)} against {cost.dollars(lite)}",
                      verdict(ours * TARGET_COST_SHARE <= lite)))
         return "### Targets (issue 16)\n\n" + table(("target", "figure", ""), rows)
+
+    def trust_section(self, lean_results, memory):
+        """The same functions at `memory` with SSL_CERT_FILE holding only the CA they need."""
+        if not lean_results:
+            return None
+        lean = {f.label: f for f in (figures(r, memory, self.rtt_ms) for r in lean_results)}
+        rows = []
+        for f in self.sweep[memory]:
+            other = lean.get(f.label)
+            if other and representative(f):
+                rows.append((f.label, f"{f.init_ms:.1f}", f"{other.init_ms:.1f}", f"{f.cold_ms:.1f}",
+                             f"{other.cold_ms:.1f}"))
+        return (f"### A lighter trust store ({memory} MB)\n\nMilliseconds, medians: the system CA bundle "
+                "(as template.yaml sets SSL_CERT_FILE) against a file with only the CA the endpoint "
+                "needs.\n\n"
+                + table(("function", "init, bundle", "init, one CA", "cold first response, bundle",
+                         "cold first response, one CA"), rows))
 
     def inputs_section(self):
         """The cost model's inputs, per request as deployed: what docs/cost.md is computed from."""
