@@ -8,7 +8,7 @@ use auth_core::http::{form_encode, HttpRequest, HttpResponse};
 use auth_core::model::*;
 use auth_core::secret::{now, RefreshTokenSecret};
 use auth_core::session;
-use auth_core::store::dynamo::{DynamoStore, RoundTrips};
+use auth_core::store::dynamo::{DynamoStore, Usage};
 use auth_core::store::RefreshTokenStore;
 use auth_core::tokens::{new_jti, AccessTokenClaims, Signer};
 use http::{Method, StatusCode};
@@ -23,7 +23,7 @@ use crate::common::pkce::{CHALLENGE, VERIFIER};
 /// and the counter of the store's round trips.
 struct Counted {
     world: World<DynamoStore>,
-    trips: RoundTrips,
+    trips: Usage,
     cookie: String,
 }
 
