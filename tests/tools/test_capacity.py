@@ -178,3 +178,16 @@ def test_a_call_that_does_not_ask_is_passed_through():
     app = capacity.Capacity(moto_standin(tables, {}), tables=tables)
     _, answer = call(app, "GetItem", {"TableName": "t-tokens", "Key": {"pk": {"S": "x"}}})
     assert answer == {"ConsumedCapacity": {"CapacityUnits": 99}}
+
+
+def test_a_failure_here_answers_motos_figures():
+    class Broken(FakeTables):
+        def item(self, name, key):
+            raise RuntimeError("broken")
+
+    tables = Broken()
+    app = capacity.Capacity(moto_standin(tables, {}), tables=tables)
+    status, answer = call(app, "GetItem", {"ReturnConsumedCapacity": "TOTAL", "TableName": "t-tokens",
+                                           "Key": {"pk": {"S": "x"}}})
+    assert status == "200 OK"
+    assert answer == {"ConsumedCapacity": {"CapacityUnits": 99}}
