@@ -213,15 +213,30 @@ where
 
 /// A function's whole `main`: logging, then the configuration, the DynamoDB client and the
 /// warm cache once (no network call: the first request opens the connection), then the
-/// handler loop.
+/// handler loop. After each request, one log line says what it cost in DynamoDB: round trips,
+/// and the read and write units DynamoDB reported (a container runs one request at a time,
+/// so the store's counts are the request's).
 pub async fn run<H>(endpoint: H) -> Result<(), Error>
 where
     H: for<'a> Endpoint<'a>,
 {
     init_tracing();
-    let app = App::from_env().await?;
-    let (app, endpoint) = (&app, &endpoint);
-    serve(|request| async move { endpoint.call(app, &request).await }).await
+    let (app, usage) = App::from_env().await?;
+    let (app, endpoint, usage) = (&app, &endpoint, &usage);
+    serve(|request| async move {
+        usage.reset();
+        let response = endpoint.call(app, &request).await;
+        let counts = usage.counts();
+        tracing::info!(
+            status = response.status().as_u16(),
+            round_trips = counts.round_trips,
+            read_units = counts.read_units,
+            write_units = counts.write_units,
+            "dynamodb usage"
+        );
+        response
+    })
+    .await
 }
 
 /// Runs the handler loop. The handler answers every request itself, errors included,
