@@ -26,9 +26,10 @@ The rules (DynamoDB Developer Guide and API Reference):
 - writes round up to 1 KB on the larger of the item before and after the write, 1 unit per KB
   (a delete of a missing item, or a failed condition, still costs 1); transactional writes cost
   2 per KB (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html);
-  a ConditionCheck in TransactWriteItems reads its item, transactionally: 2 read units per 4 KB
-  (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html:
-  "consumes read capacity units" for ConditionCheck; our reading where the guide is silent)
+  a ConditionCheck in TransactWriteItems writes nothing and reads its item: counted here as a
+  transactional read, 2 read units per 4 KB, reported as ReadCapacityUnits (our reading: the
+  guide gives no figure for it; see ConditionCheck in
+  https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html)
 - a global secondary index costs writes when the item is in it before or after: 1 per KB of
   the index entry (its keys and projected attributes) that is put, updated or deleted, 2 when the
   index key changes (delete and put); nothing when the item is in it neither before nor after,
