@@ -12,6 +12,9 @@ With --record FILE, every DynamoDB call is appended to FILE as one JSON line: th
 that signed it, the operation, the parts of the request that IAM looks at (tables, index,
 projection, Select) and moto's answer (status, error code). Nothing else of the request
 (keys, items, values) is written.
+
+Inside the atomic section, scripts/capacity.py computes the `ConsumedCapacity` that DynamoDB
+would report from the items' real sizes, in place of moto's made-up figures.
 """
 import argparse
 import collections
@@ -29,6 +32,8 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.iam.models import iam_backends
 from moto.server import DomainDispatcherApplication, create_backend_app
 from waitress import create_server
+
+from capacity import Capacity
 
 ACCOUNT_ID = "123456789012"
 ADMIN_USER = "admin"
@@ -204,7 +209,7 @@ def main():
     parser.add_argument("--record", help="append every DynamoDB call to this JSON-lines file")
     args = parser.parse_args()
 
-    app = Recorder(DomainDispatcherApplication(create_backend_app), args.record)
+    app = Recorder(Capacity(DomainDispatcherApplication(create_backend_app)), args.record)
     server = create_server(app, host="127.0.0.1", port=args.port, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -38,13 +38,15 @@ def start_moto():
         return
     log(f"starting moto's DynamoDB server on port {DYNAMO_PORT} (waitress, keep-alive)")
     # With DynamoDB's idempotent transactions (benchkit/idempotent.py): a retried transaction
-    # whose first attempt moto applied late must not count as a second one.
+    # whose first attempt moto applied late must not count as a second one; and DynamoDB's
+    # consumed capacity (capacity.py) in place of moto's.
     serve_moto = ("import sys\n"
                   f"sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})\n"
                   "from benchkit.idempotent import IdempotentTransactions\n"
+                  "from capacity import Capacity\n"
                   "from moto.server import DomainDispatcherApplication, create_backend_app\n"
                   "from waitress import serve\n"
-                  f"serve(IdempotentTransactions(DomainDispatcherApplication(create_backend_app)), "
+                  "serve(IdempotentTransactions(Capacity(DomainDispatcherApplication(create_backend_app))), "
                   f"host='127.0.0.1', port={DYNAMO_PORT}, threads=4, _quiet=True)")
     CHILDREN.start([str(VENV / "bin" / "python"), "-c", serve_moto], LOGS / "moto.log")
     wait_for_port(DYNAMO_PORT, 30, "moto's DynamoDB server")

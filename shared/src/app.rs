@@ -4,7 +4,7 @@
 
 use crate::cache::WarmCache;
 use crate::config::{Config, ConfigError};
-use crate::store::dynamo::DynamoStore;
+use crate::store::dynamo::{DynamoStore, Usage};
 
 pub struct App<S> {
     pub config: Config,
@@ -26,10 +26,12 @@ impl<S> App<S> {
 }
 
 impl App<DynamoStore> {
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// The function's app, and what its store's DynamoDB calls cost (round trips, capacity
+    /// units), which `lambda::run` logs per request.
+    pub async fn from_env() -> Result<(Self, Usage), ConfigError> {
         let config = Config::from_env()?;
         crate::metrics::enable(&config.tables.prefix);
-        let store = DynamoStore::from_env(config.tables.clone()).await;
-        Ok(App::new(config, store))
+        let (store, usage) = DynamoStore::from_env_counted(config.tables.clone()).await;
+        Ok((App::new(config, store), usage))
     }
 }

@@ -213,30 +213,54 @@ where
 
 /// A function's whole `main`: logging, then the configuration, the DynamoDB client and the
 /// warm cache once (no network call: the first request opens the connection), then the
-/// handler loop, one invocation at a time. If `AWS_LAMBDA_MAX_CONCURRENCY` is set (Lambda
-/// Managed Instances), lambda_runtime logs a warning and still runs sequentially.
+/// handler loop, one invocation at a time. After each request, one log line says what it
+/// cost in DynamoDB: round trips, and the read and write units DynamoDB reported (one request
+/// at a time, so the store's counts are the request's). If `AWS_LAMBDA_MAX_CONCURRENCY` is
+/// set (Lambda Managed Instances), lambda_runtime logs a warning and still runs sequentially.
 pub async fn run<H>(endpoint: H) -> Result<(), Error>
 where
     H: for<'a> Endpoint<'a>,
 {
     init_tracing();
-    let app = App::from_env().await?;
-    let (app, endpoint) = (&app, &endpoint);
-    serve(|request| async move { endpoint.call(app, &request).await }).await
+    let (app, usage) = App::from_env().await?;
+    let (app, endpoint, usage) = (&app, &endpoint, &usage);
+    serve(|request| async move {
+        usage.reset();
+        let response = endpoint.call(app, &request).await;
+        let counts = usage.counts();
+        tracing::info!(
+            status = response.status().as_u16(),
+            round_trips = counts.round_trips,
+            read_units = counts.read_units,
+            write_units = counts.write_units,
+            "dynamodb usage"
+        );
+        response
+    })
+    .await
 }
 
 /// `run` for a function that answers several invocations at once where Lambda sends them
 /// (docs/performance.md, "Concurrency per instance"): with `AWS_LAMBDA_MAX_CONCURRENCY`
 /// above 1, which only Lambda Managed Instances set, that many workers each poll the Runtime
 /// API on this (current-thread) runtime and share the one `App`; unset or at most 1, as on
-/// Lambda's default capacity, exactly `run`'s sequential loop.
+/// Lambda's default capacity, exactly `run` (with its per-request DynamoDB usage line, which
+/// concurrent requests, sharing the store's counts, cannot have).
 pub async fn run_concurrent<H>(endpoint: H) -> Result<(), Error>
 where
     H: for<'a> Endpoint<'a> + Copy + Send + 'static,
 {
+    let concurrent = std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|value| value.trim().parse::<u32>().ok())
+        .is_some_and(|workers| workers > 1);
+    if !concurrent {
+        return run(endpoint).await;
+    }
     init_tracing();
     // Shared by every worker for the life of the process, as `run`'s is: leaked, not counted.
-    let app: &'static App<DynamoStore> = Box::leak(Box::new(App::from_env().await?));
+    let (app, _usage) = App::from_env().await?;
+    let app: &'static App<DynamoStore> = Box::leak(Box::new(app));
     serve_concurrent(move |request| async move { endpoint.call(app, &request).await }).await
 }
 
