@@ -25,6 +25,8 @@ class RuntimeApiHandler(BaseHTTPRequestHandler):
     """The Runtime API as a function sees it: /next hands out events, the rest records results."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, as the real Runtime API
+    # TCP_NODELAY: an answer written in parts must not wait for the function's delayed ACK.
+    disable_nagle_algorithm = True
     emulator = None  # set by RuntimeEmulator
 
     def log_message(self, *args):
