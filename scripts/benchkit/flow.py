@@ -18,9 +18,13 @@ def b64url_sha256(text):
     return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
 
 
+class UnexpectedAnswer(RuntimeError):
+    pass
+
+
 def expect(response, status, what):
     if response.status != status:
-        die(f"{what}: expected {status}, got {response.status}: {response.body[:300]}")
+        raise UnexpectedAnswer(f"{what}: expected {status}, got {response.status}: {response.body[:300]}")
     return response
 
 

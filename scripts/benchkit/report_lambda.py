@@ -114,6 +114,7 @@ class LambdaReport:
         self.shape_text = shape_text
         self.template_memory = template_memory
         self.rtt_ms = rtt_ms
+        self.failed_runs = sum(r.failed_runs for results in sweep_results.values() for r in results)
         self.sweep = {memory: [figures(r, memory, rtt_ms) for r in results]
                       for memory, results in sweep_results.items()}
         self.chosen = choose(self.sweep, template_memory)
@@ -148,7 +149,7 @@ class LambdaReport:
                 "*Adjusted*: the time each DynamoDB call spent in the TLS proxy (moto's, the proxy's, its "
                 f"timers') taken out of the latency, and per call the {self.rtt_ms:g} ms round trip plus "
                 f"{SERVICE_MS:.0f} ms of DynamoDB service time put in; the TLS handshake's round trips stay as "
-                "measured. *Billed*: the adjusted duration rounded up to 1 ms, as Lambda "
+                f"measured. Runs measured again because a request failed: {self.failed_runs}. *Billed*: the adjusted duration rounded up to 1 ms, as Lambda "
                 "bills; a cold start's includes init (custom runtimes are billed for init).")
 
     def row(self, f):
