@@ -267,6 +267,22 @@ def log_failure(operation, error):
     print(f"capacity.py: {operation}: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
 
 
+def dynamodb_call(environ):
+    """(operation, body) of a DynamoDB call, the body parsed ({} when unreadable) and the
+    request's input rewound for the app behind; None for any other request."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if not target.startswith(TARGET_PREFIX):
+        return None
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError:
+        body = {}
+    return target[len(TARGET_PREFIX):], body
+
+
 class Capacity:
     def __init__(self, app, tables=None):
         self.app = app
@@ -274,20 +290,13 @@ class Capacity:
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if not target.startswith(TARGET_PREFIX):
+        call = dynamodb_call(environ)
+        if call is None:
             return self.app(environ, start_response)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(raw)
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = {}
+        operation, body = call
         mode = body.get("ReturnConsumedCapacity") if isinstance(body, dict) else None
         if mode not in ASKING:
             return self.app(environ, start_response)
-        operation = target[len(TARGET_PREFIX):]
         answer = {}
 
         def capture(status_line, headers, exc_info=None):

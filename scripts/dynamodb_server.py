@@ -18,7 +18,6 @@ would report from the items' real sizes, in place of moto's made-up figures.
 """
 import argparse
 import collections
-import io
 import json
 import os
 import re
@@ -33,11 +32,10 @@ from moto.iam.models import iam_backends
 from moto.server import DomainDispatcherApplication, create_backend_app
 from waitress import create_server
 
-from capacity import Capacity
+from capacity import Capacity, dynamodb_call
 
 ACCOUNT_ID = "123456789012"
 ADMIN_USER = "admin"
-DYNAMODB_TARGET_PREFIX = "DynamoDB_20120810."
 ACCESS_DENIED = re.compile(rb"<Code>AccessDenied</Code><Message>([^<]*)</Message>")
 
 
@@ -117,23 +115,16 @@ class Recorder:
         self.transactions = collections.OrderedDict()  # ClientRequestToken -> (when, answer)
 
     def __call__(self, environ, start_response):
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if not target.startswith(DYNAMODB_TARGET_PREFIX):
+        call = dynamodb_call(environ)
+        if call is None:
             return self.app(environ, start_response)
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        raw = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(raw)
+        operation, body = call
         answer = {}
 
         def capture(status_line, headers, exc_info=None):
             answer["status"], answer["headers"] = status_line, headers
             return lambda data: None
 
-        operation = target[len(DYNAMODB_TARGET_PREFIX):]
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            body = {}
         with self.atomic:
             repeated = self.idempotent_answer(operation, body)
             if repeated:

@@ -81,12 +81,8 @@ class Rules:
         return None
 
 
-def tables_named(text, fragment):
-    """Whether a table whose name holds `fragment` is named in the request body."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return False
+def table_names(body):
+    """The table names a DynamoDB request body (parsed JSON) holds, wherever they are."""
     names = []
 
     def walk(value):
@@ -102,7 +98,16 @@ def tables_named(text, fragment):
                 walk(inner)
 
     walk(body)
-    return any(fragment in name for name in names)
+    return names
+
+
+def tables_named(text, fragment):
+    """Whether a table whose name holds `fragment` is named in the request body."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return False
+    return any(fragment in name for name in table_names(body))
 
 
 def error_body(type_name, message, **extra):

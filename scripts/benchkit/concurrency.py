@@ -25,6 +25,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from fault_proxy import table_names  # scripts/fault_proxy.py: the tables a request names
+
 from .env import LOGS, function_env, host_binary
 from .events import parse_response
 from .flow import CodeMint, expect
@@ -216,21 +218,8 @@ class ReplayDynamo:
 
     @staticmethod
     def _kind(named, body):
-        tables = set()
-
-        def walk(node):
-            if isinstance(node, dict):
-                for key, value in node.items():
-                    if key == "TableName" and isinstance(value, str):
-                        tables.add(value)
-                    elif key == "RequestItems" and isinstance(value, dict):
-                        tables.update(value)
-                    walk(value)
-            elif isinstance(node, list):
-                for item in node:
-                    walk(item)
         try:
-            walk(json.loads(body or b"{}"))
+            tables = set(table_names(json.loads(body or b"{}")))
         except ValueError:
             return None
         return named.get("x-amz-target", "") + ":" + ",".join(sorted(tables))

@@ -5,7 +5,6 @@ Every price is a constant here with its source; the usage of a monthly active us
 assumption, stated in USAGE. Free tiers are left out on our side (an account's other work may
 use them) and kept on Cognito's (its 10,000 free MAUs are per account and permanent).
 """
-import math
 from dataclasses import dataclass
 
 PRICES_CHECKED = "2026-12-03, from stored copies of the pages below (us-east-1, USD)"
@@ -133,7 +132,3 @@ def ratio_text(ours, theirs):
     if theirs == 0:
         return "Cognito free (inside its free tier)"
     return f"1/{theirs / ours:.0f} of it" if ours > 0 else "—"
-
-
-def ceil_cents(value):
-    return math.ceil(value * 100) / 100

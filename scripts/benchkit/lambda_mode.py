@@ -8,7 +8,7 @@ takes the time each call spent in the proxy out of a latency and puts the round 
 SERVICE_MS per call in, so that the figure shows our function, not moto or the proxy.
 """
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cfn  # scripts/cfn.py: template.yaml as data
 
@@ -30,7 +30,6 @@ class LambdaShape:
     network: object  # tls.Network
     lean_trust: bool = False
     init_full_cpu: bool = False
-    extra_env: dict = field(default_factory=dict)
 
     def memory_of(self, function):
         return self.memory_mb[function]
@@ -39,7 +38,6 @@ class LambdaShape:
         return {
             "AWS_ENDPOINT_URL_DYNAMODB": self.network.endpoint,
             "SSL_CERT_FILE": self.network.trust_store(self.lean_trust),
-            **self.extra_env,
         }
 
     def quota(self, function):
